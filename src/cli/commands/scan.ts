@@ -1,0 +1,96 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openCheckpoint } from '../../core/formats/checkpoint.ts';
+import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
+import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
+import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
+import { planScan } from '../../core/scan/plan.ts';
+import { runScan, type RunScanResult } from '../../core/scan/run.ts';
+import type { ScanMode } from '../../core/scan/record.ts';
+import { choice, option, percents, UsageError, type ParsedArgs } from '../args.ts';
+import { fileSource } from '../file-source.ts';
+import { resolveCheckpoint } from '../inputs.ts';
+import { WorkerPool } from '../pool.ts';
+import { progressPrinter } from '../progress-line.ts';
+
+export interface ScanSettings {
+  out: string;
+  percents: number[];
+  variant: SpectrumVariant;
+  mode: ScanMode;
+  engine: 'auto' | 'webgpu' | 'cpu';
+  only?: RegExp;
+  modelName?: string;
+  threads?: number;
+  quiet: boolean;
+}
+
+export function scanSettings(args: ParsedArgs): ScanSettings {
+  const out = option(args, 'out');
+  if (!out) throw new UsageError('scan needs --out DIR');
+  const only = option(args, 'only');
+  const threads = option(args, 'threads');
+  const modelName = option(args, 'model-name');
+  return {
+    out,
+    percents: percents(args, [25]),
+    variant: choice(args, 'spectrum-variant', ['current', 'legacy'] as const, 'current'),
+    mode: choice(args, 'mode', ['exact', 'fast'] as const, 'exact'),
+    engine: choice(args, 'engine', ['auto', 'webgpu', 'cpu'] as const, 'auto'),
+    ...(only ? { only: new RegExp(only) } : {}),
+    ...(modelName ? { modelName } : {}),
+    ...(threads ? { threads: Math.max(1, Math.floor(Number(threads)) || 1) } : {}),
+    quiet: args.options.has('quiet'),
+  };
+}
+
+/** Scan one checkpoint and write metrics.json and Spectrum's files into the output folder. */
+export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?: AbortSignal): Promise<RunScanResult> {
+  const input = await resolveCheckpoint(inputs);
+  const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
+  const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
+  const plan = planScan(ckpt, s.only ? { only: s.only } : {});
+  if (s.engine === 'webgpu') process.stderr.write('the WebGPU engine is not available in this build: using the CPU engine\n');
+  if (!s.quiet) {
+    process.stderr.write(`${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the CPU engine\n`);
+  }
+  for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
+
+  // Bytes are reported by whichever worker reads; they all count towards the one scan.
+  let bytesSink: (n: number) => void = () => {};
+  const pool = new WorkerPool(s.threads, (n) => bytesSink(n));
+  const progress = progressPrinter();
+  const onAbort = () => pool.cancel();
+  signal?.addEventListener('abort', onAbort);
+  try {
+    const result = await runScan(ckpt, plan, {
+      engine: 'cpu',
+      mode: s.mode,
+      concurrency: pool.size,
+      signal,
+      run: (job, onBytes) => {
+        bytesSink = onBytes;
+        return pool.run(job, input.paths.get(job.tensor.file)!, s.mode);
+      },
+      onProgress: s.quiet ? undefined : (p) => progress.update(p),
+      onError: (e) => {
+        progress.done();
+        process.stderr.write(`error: ${e.message}\n`);
+      },
+    });
+    progress.done();
+    await writeResults(result, s);
+    return result;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    await pool.close();
+    await Promise.all(sources.map((x) => x.close?.()));
+  }
+}
+
+export async function writeResults(result: RunScanResult, s: Pick<ScanSettings, 'out' | 'percents' | 'variant'>): Promise<string[]> {
+  await mkdir(s.out, { recursive: true });
+  const files = [{ name: 'metrics.json', text: writeMetricsJson(result, s.variant) }, ...spectrumFiles(result, s.percents, s.variant)];
+  for (const f of files) await writeFile(join(s.out, f.name), f.text);
+  return files.map((f) => f.name);
+}

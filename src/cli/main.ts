@@ -1,0 +1,71 @@
+import { ScanError } from '../core/errors.ts';
+import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
+import { parseArgs, UsageError } from './args.ts';
+import { scanCheckpoint, scanSettings } from './commands/scan.ts';
+import { selectCommand } from './commands/select.ts';
+
+const USAGE = `spectral-workbench ${TOOL_VERSION} — spectral analysis of neural-network weights
+
+Usage:
+  spectral-workbench scan <model.safetensors | folder | files...> --out DIR [options]
+      --percent 25 20 15          Spectrum selections to write (one YAML each; default 25)
+      --engine auto|webgpu|cpu    (default auto)
+      --mode exact|fast           (default exact)
+      --spectrum-variant current|legacy   legacy reproduces the Infinity values of older Spectrum files
+      --only REGEX                analyse only tensors whose name matches
+      --model-name NAME           name used in Spectrum's file names (default: file or folder name)
+      --threads N                 worker threads (default: one per core)
+  spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
+      Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
+
+Writes metrics.json, snr_results_<model>.json and snr_results_<model>_unfrozenparameters_<P>percent.yaml.
+Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const args = parseArgs(argv);
+  if (!args.command || args.command === 'help' || args.options.has('help') || args.options.has('h')) {
+    process.stdout.write(`${USAGE}\n`);
+    return args.command ? 0 : 1;
+  }
+  if (args.command === 'version' || args.command === '--version') {
+    process.stdout.write(`${TOOL_VERSION}\n`);
+    return 0;
+  }
+  try {
+    switch (args.command) {
+      case 'scan': {
+        if (args.positional.length === 0) throw new UsageError('scan needs a checkpoint: a .safetensors file, shard files, or a folder');
+        const settings = scanSettings(args);
+        const controller = new AbortController();
+        const onSigint = () => {
+          process.stderr.write('\ncancelling: keeping what is done…\n');
+          controller.abort();
+        };
+        process.once('SIGINT', onSigint);
+        const result = await scanCheckpoint(args.positional, settings, controller.signal);
+        process.off('SIGINT', onSigint);
+        process.stderr.write(`${result.records.length} matrices analysed, ${result.errors.length} errors; results in ${settings.out}\n`);
+        if (result.cancelled) return 130;
+        return result.errors.length > 0 ? 2 : 0;
+      }
+      case 'select': {
+        for (const path of await selectCommand(args)) process.stderr.write(`wrote ${path}\n`);
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${args.command}"`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
+      return 1;
+    }
+    if (e instanceof ScanError) {
+      process.stderr.write(`error: ${e.message}\n`);
+      return 2;
+    }
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`error: ${message.split('\n')[0]}\n`);
+    return 2;
+  }
+}

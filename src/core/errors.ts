@@ -1,0 +1,81 @@
+/**
+ * Typed errors: every failure that a file can cause has a code, and a one-line message that names
+ * the file and, where there is one, the tensor. Codes survive worker boundaries (see toErrorRecord).
+ */
+export type ErrorCode =
+  | 'TRUNCATED'
+  | 'HEADER_TOO_SHORT'
+  | 'HEADER_LENGTH_OUT_OF_RANGE'
+  | 'HEADER_TOO_LARGE'
+  | 'HEADER_INVALID_JSON'
+  | 'HEADER_NOT_OBJECT'
+  | 'TENSOR_ENTRY_INVALID'
+  | 'UNKNOWN_DTYPE'
+  | 'SHAPE_INVALID'
+  | 'SHAPE_BYTE_MISMATCH'
+  | 'OFFSET_OUT_OF_RANGE'
+  | 'OFFSETS_OVERLAP'
+  | 'DUPLICATE_TENSOR'
+  | 'INDEX_INVALID'
+  | 'MISSING_SHARD'
+  | 'MISSING_TENSOR'
+  | 'NOT_A_CHECKPOINT'
+  | 'NON_FINITE'
+  | 'READ_FAILED'
+  | 'TOO_LARGE'
+  | 'ENGINE_FAILED'
+  | 'ABORTED';
+
+export class ScanError extends Error {
+  override readonly name = 'ScanError';
+  constructor(
+    readonly code: ErrorCode,
+    readonly file: string,
+    readonly tensor: string | undefined,
+    detail: string,
+  ) {
+    super(formatMessage(file, tensor, detail));
+  }
+
+  toRecord(): ErrorRecord {
+    return { file: this.file, ...(this.tensor !== undefined ? { tensor: this.tensor } : {}), code: this.code, message: this.message };
+  }
+}
+
+function formatMessage(file: string, tensor: string | undefined, detail: string): string {
+  const where = tensor === undefined ? file : `${file}: tensor "${tensor}"`;
+  // One line, whatever the detail holds.
+  return `${where}: ${detail}`.replace(/\s*\n\s*/g, ' ');
+}
+
+/** The plain-data form that crosses worker boundaries and goes into metrics.json `errors`. */
+export interface ErrorRecord {
+  file: string;
+  tensor?: string;
+  code: ErrorCode;
+  message: string;
+}
+
+export function toErrorRecord(err: unknown, file: string, tensor?: string): ErrorRecord {
+  if (err instanceof ScanError) return err.toRecord();
+  if (isErrorRecord(err)) return err;
+  const detail = err instanceof Error ? err.message : String(err);
+  const code: ErrorCode = err instanceof Error && err.name === 'AbortError' ? 'ABORTED' : 'ENGINE_FAILED';
+  return new ScanError(code, file, tensor, detail).toRecord();
+}
+
+export function isErrorRecord(x: unknown): x is ErrorRecord {
+  if (typeof x !== 'object' || x === null) return false;
+  const r = x as Record<string, unknown>;
+  return typeof r.file === 'string' && typeof r.code === 'string' && typeof r.message === 'string';
+}
+
+export function abortError(): Error {
+  const e = new Error('The scan was cancelled');
+  e.name = 'AbortError';
+  return e;
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw abortError();
+}

@@ -1,0 +1,28 @@
+/**
+ * Everything that reads a checkpoint reads through a ByteSource: the Node file, browser File/Blob
+ * and in-memory adapters live at the edges (cli/, workers/, tests), so parsers run anywhere.
+ */
+export interface ByteSource {
+  /** the file's name as the user knows it (used in every message) */
+  readonly name: string;
+  readonly size: number;
+  /** exactly `length` bytes from `offset`; rejects when the source is shorter */
+  read(offset: number, length: number): Promise<Uint8Array>;
+  close?(): Promise<void>;
+}
+
+/** The largest slice any reader asks for at once (issue 3: at most 64 MiB). */
+export const MAX_READ_SLICE = 64 * 1024 * 1024;
+
+export function memorySource(name: string, bytes: Uint8Array): ByteSource {
+  return {
+    name,
+    size: bytes.byteLength,
+    async read(offset, length) {
+      if (offset < 0 || length < 0 || offset + length > bytes.byteLength) {
+        throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end (${bytes.byteLength} bytes)`);
+      }
+      return bytes.subarray(offset, offset + length);
+    },
+  };
+}

@@ -1,0 +1,141 @@
+import { ScanError, toErrorRecord, type ErrorRecord } from '../errors.ts';
+import type { ByteSource } from './byte-source.ts';
+import { readSafetensorsHeader } from './safetensors.ts';
+import type { TensorInfo } from './tensor-info.ts';
+
+/** Side files that say how to read the weights; small, so they are read whole. */
+const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface Checkpoint {
+  /** a name for the whole checkpoint: the folder, or the file without its extension */
+  name: string;
+  tensors: TensorInfo[];
+  /** the sources by file name, for reading tensors */
+  sources: Map<string, ByteSource>;
+  /** config.json beside the weights, if given */
+  config: Record<string, unknown> | null;
+  /** adapter_config.json beside the weights (LoRA), if given */
+  adapterConfig: Record<string, unknown> | null;
+  metadata: Record<string, string>;
+  errors: ErrorRecord[];
+  /** tensors the index names but no given file holds */
+  missing: { name: string; file: string }[];
+  /** bytes of tensor data across all files (what a full scan reads at most) */
+  totalBytes: number;
+}
+
+export function isWeightFile(name: string): boolean {
+  return /\.safetensors$/i.test(name);
+}
+
+function baseName(path: string): string {
+  return path.split(/[\\/]/).pop() ?? path;
+}
+
+async function readJson(source: ByteSource): Promise<Record<string, unknown>> {
+  if (source.size > MAX_SIDE_FILE_BYTES) throw new ScanError('TOO_LARGE', source.name, undefined, `${source.size} bytes is too large for a JSON side file (limit ${MAX_SIDE_FILE_BYTES})`);
+  const text = new TextDecoder().decode(await source.read(0, source.size));
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ScanError('INDEX_INVALID', source.name, undefined, 'is not valid JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ScanError('INDEX_INVALID', source.name, undefined, 'is not a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+/**
+ * Open a checkpoint from the files a user gave: one .safetensors, or shards with their
+ * model.safetensors.index.json, optionally with config.json / adapter_config.json. Only headers are read.
+ * Problems with one file or tensor are recorded and the rest stays usable.
+ */
+export async function openCheckpoint(sources: ByteSource[], name?: string): Promise<Checkpoint> {
+  const errors: ErrorRecord[] = [];
+  const byName = new Map<string, ByteSource>();
+  for (const s of sources) byName.set(baseName(s.name), s);
+  const weightFiles = [...byName.entries()].filter(([n]) => isWeightFile(n));
+  const indexFile = [...byName.entries()].find(([n]) => /\.safetensors\.index\.json$/i.test(n));
+  const sideJson = async (file: string) => {
+    const s = byName.get(file);
+    if (!s) return null;
+    try {
+      return await readJson(s);
+    } catch (e) {
+      errors.push(toErrorRecord(e, file));
+      return null;
+    }
+  };
+  const config = await sideJson('config.json');
+  const adapterConfig = await sideJson('adapter_config.json');
+
+  let weightMap: Map<string, string> | null = null;
+  if (indexFile) {
+    const index = await sideJson(indexFile[0]);
+    const wm = index?.weight_map;
+    if (index && (typeof wm !== 'object' || wm === null || Array.isArray(wm))) {
+      errors.push(new ScanError('INDEX_INVALID', indexFile[0], undefined, 'has no "weight_map" object').toRecord());
+    } else if (wm) {
+      weightMap = new Map(Object.entries(wm as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string').map(([t, f]) => [t, baseName(f)]));
+    }
+  }
+  if (weightFiles.length === 0 && !weightMap) {
+    throw new ScanError('NOT_A_CHECKPOINT', sources.map((s) => baseName(s.name)).join(', ') || '(no files)', undefined, 'no .safetensors file or model.safetensors.index.json among the files');
+  }
+
+  const tensors: TensorInfo[] = [];
+  const metadata: Record<string, string> = {};
+  const seen = new Map<string, string>();
+  const readable = new Map<string, ByteSource>();
+  for (const [file, source] of weightFiles.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    try {
+      const header = await readSafetensorsHeader(source);
+      readable.set(file, source);
+      Object.assign(metadata, header.metadata);
+      errors.push(...header.errors);
+      for (const t of header.tensors) {
+        const other = seen.get(t.name);
+        if (other !== undefined) {
+          errors.push(new ScanError('DUPLICATE_TENSOR', file, t.name, `also in ${other}; the first is used`).toRecord());
+          continue;
+        }
+        seen.set(t.name, file);
+        tensors.push(t);
+      }
+    } catch (e) {
+      errors.push(toErrorRecord(e, file));
+    }
+  }
+
+  const missing: { name: string; file: string }[] = [];
+  if (weightMap) {
+    const missingShards = new Map<string, number>();
+    for (const [tensor, file] of weightMap) {
+      if (seen.has(tensor)) continue;
+      missing.push({ name: tensor, file });
+      if (!byName.has(file)) missingShards.set(file, (missingShards.get(file) ?? 0) + 1);
+      else if (readable.has(file)) errors.push(new ScanError('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it').toRecord());
+    }
+    for (const [file, count] of missingShards) {
+      errors.push(new ScanError('MISSING_SHARD', file, undefined, `shard named by the index is missing: ${count} tensor${count === 1 ? '' : 's'} not analysed`).toRecord());
+    }
+  }
+  const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
+  return {
+    name: name ?? defaultName(weightFiles.map(([f]) => f), indexFile?.[0]),
+    tensors,
+    sources: readable,
+    config,
+    adapterConfig,
+    metadata,
+    errors,
+    missing,
+    totalBytes,
+  };
+}
+
+function defaultName(weightFiles: string[], indexFile: string | undefined): string {
+  if (weightFiles.length === 1 && !indexFile) return weightFiles[0].replace(/\.safetensors$/i, '');
+  const first = indexFile ?? weightFiles[0] ?? 'model';
+  return first.replace(/\.safetensors(\.index\.json)?$/i, '').replace(/-\d+-of-\d+$/, '');
+}

@@ -1,0 +1,186 @@
+// Power-law fit of an ESD tail, exactly as WeightWatcher's default `fit='PL'` (its own WWFit):
+// continuous MLE for alpha at every candidate xmin, xmin chosen as the first candidate with the
+// smallest KS distance D (see shared/reference/weightwatcher.md). O(n²) in the worst case, so the
+// scan is a flat typed-array loop with an early exit that cannot change which candidate wins.
+
+/** Eigenvalues at or below this are left out of the fit (WeightWatcher's EVALS_THRESH). */
+export const PL_EVAL_THRESHOLD = 1e-5;
+
+export interface PowerLawFitSuccess {
+  readonly status: 'success';
+  readonly alpha: number;
+  readonly xmin: number;
+  /** KS distance of the chosen candidate. */
+  readonly D: number;
+  /** (alpha − 1) / √n_tail: the MLE's standard error. */
+  readonly sigma: number;
+  /** Index of xmin in the fitted data (sorted ascending, above the threshold). */
+  readonly xminIndex: number;
+  /** Number of fitted points ≥ xmin (n_i). */
+  readonly tailCount: number;
+  /** Number of points fitted (above the threshold). */
+  readonly fitCount: number;
+  /** Offset of the fitted data in the input (how many inputs were at or below the threshold). */
+  readonly skippedBelowThreshold: number;
+}
+
+export interface PowerLawFitFailure {
+  readonly status: 'failed';
+  readonly reason: string;
+  readonly fitCount: number;
+}
+
+export type PowerLawFit = PowerLawFitSuccess | PowerLawFitFailure;
+
+/** Natural logs of a sorted-ascending, strictly positive array. */
+export function logsOf(data: Float64Array): Float64Array {
+  const logs = new Float64Array(data.length);
+  for (let i = 0; i < data.length; i++) logs[i] = Math.log(data[i]);
+  return logs;
+}
+
+/**
+ * alpha_i = 1 + n_i / (Σ_{j≥i} ln x_j − n_i ln x_i) for every candidate i = 0 … n−2, from one
+ * suffix sum (WeightWatcher sums the logs and subtracts, so we do too, for the same rounding).
+ */
+export function candidateAlphas(logs: Float64Array): Float64Array {
+  const n = logs.length;
+  const alphas = new Float64Array(Math.max(n - 1, 0));
+  let suffix = logs[n - 1] ?? 0;
+  for (let i = n - 2; i >= 0; i--) {
+    suffix += logs[i];
+    const ni = n - i;
+    alphas[i] = 1 + ni / (suffix - ni * logs[i]);
+  }
+  return alphas;
+}
+
+/**
+ * KS distance of candidate i with exponent alpha: max_k |1 − (x_{i+k}/x_i)^(1−alpha) − k/n_i|,
+ * or 1 where alpha ≤ 1 (WeightWatcher's default). `stopAt`: return as soon as the running max
+ * reaches it (the caller only needs to know that this candidate cannot win); the value returned
+ * is then a lower bound ≥ stopAt, not D_i.
+ */
+export function ksDistance(logs: Float64Array, i: number, alpha: number, stopAt = Infinity): number {
+  if (!(alpha > 1)) return 1;
+  const n = logs.length;
+  const ni = n - i;
+  const li = logs[i];
+  if (alpha === Infinity) {
+    // No spread in the tail: (x/x_i)^(−∞) is 1 where x = x_i and 0 above it.
+    let max = 0;
+    for (let k = 0; k < ni; k++) {
+      const cdf = logs[i + k] === li ? 0 : 1;
+      const d = Math.abs(cdf - k / ni);
+      if (d > max) max = d;
+    }
+    return max;
+  }
+  const c = 1 - alpha;
+  let max = 0;
+  // A strided first pass finds most of the max cheaply, so that losing candidates exit early;
+  // the max over a subset is a lower bound of D_i, so skipping is exact.
+  const stride = ni > 256 ? 16 : 1;
+  if (stride > 1) {
+    for (let k = stride; k < ni; k += stride) {
+      const d = Math.abs(1 - Math.exp(c * (logs[i + k] - li)) - k / ni);
+      if (d > max) {
+        max = d;
+        if (max >= stopAt) return max;
+      }
+    }
+  }
+  for (let k = 0; k < ni; k++) {
+    const d = Math.abs(1 - Math.exp(c * (logs[i + k] - li)) - k / ni);
+    if (d > max) {
+      max = d;
+      if (max >= stopAt) return max;
+    }
+  }
+  return max;
+}
+
+/** Every candidate's alpha and full D (no early exit): the check for the GPU scan. */
+export function powerLawCandidates(sortedAscending: Float64Array): { alphas: Float64Array; ds: Float64Array } {
+  const logs = logsOf(sortedAscending);
+  const alphas = candidateAlphas(logs);
+  const ds = new Float64Array(alphas.length);
+  for (let i = 0; i < alphas.length; i++) ds[i] = ksDistance(logs, i, alphas[i]);
+  return { alphas, ds };
+}
+
+/** First index of the smallest value (numpy's argmin; NaN never wins here since D is never NaN). */
+export function firstArgmin(values: Float64Array): number {
+  let best = values.length > 0 ? 0 : -1;
+  for (let i = 1; i < values.length; i++) if (values[i] < values[best]) best = i;
+  return best;
+}
+
+/** Index of the first value strictly above the threshold in a sorted-ascending array. */
+function firstAbove(sorted: Float64Array, threshold: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] > threshold) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Fit a power law to the eigenvalues (sorted ascending, all of them: those at or below
+ * `threshold` are skipped here). Picks the same candidate as WeightWatcher: the first minimum of D.
+ */
+export function fitPowerLaw(sortedAscending: Float64Array, threshold = PL_EVAL_THRESHOLD): PowerLawFit {
+  for (let i = 1; i < sortedAscending.length; i++) {
+    if (!(sortedAscending[i] >= sortedAscending[i - 1])) {
+      return { status: 'failed', reason: 'eigenvalues are not sorted ascending or not finite', fitCount: 0 };
+    }
+  }
+  const start = firstAbove(sortedAscending, threshold);
+  const data = sortedAscending.subarray(start);
+  const n = data.length;
+  if (n < 2) {
+    return {
+      status: 'failed',
+      reason: `fewer than 2 eigenvalues above ${threshold} (${n}): no tail to fit`,
+      fitCount: n,
+    };
+  }
+  if (!Number.isFinite(data[n - 1])) {
+    return { status: 'failed', reason: 'eigenvalues are not finite', fitCount: n };
+  }
+  const logs = logsOf(data);
+  const alphas = candidateAlphas(logs);
+  let best = 0;
+  let bestD = Infinity;
+  for (let i = 0; i < alphas.length; i++) {
+    // Ties keep the earlier candidate, so a candidate only matters if it beats bestD strictly.
+    const d = ksDistance(logs, i, alphas[i], bestD);
+    if (d < bestD) {
+      bestD = d;
+      best = i;
+    }
+  }
+  const alpha = alphas[best];
+  const tailCount = n - best;
+  if (!Number.isFinite(alpha)) {
+    return {
+      status: 'failed',
+      reason: `alpha is not finite at the best xmin (${data[best]}): the tail's eigenvalues are all equal`,
+      fitCount: n,
+    };
+  }
+  return {
+    status: 'success',
+    alpha,
+    xmin: data[best],
+    D: bestD,
+    sigma: (alpha - 1) / Math.sqrt(tailCount),
+    xminIndex: best,
+    tailCount,
+    fitCount: n,
+    skippedBelowThreshold: start,
+  };
+}

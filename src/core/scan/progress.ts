@@ -1,0 +1,86 @@
+import type { MatrixJob } from './plan.ts';
+
+/** Where a scan stands, for progress bars: counts, bytes, throughput and an ETA. */
+export interface ScanProgress {
+  matricesDone: number;
+  matricesTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  elapsedMs: number;
+  /** bytes read per second so far */
+  bytesPerSecond: number;
+  /** null until there is enough done to say */
+  etaMs: number | null;
+}
+
+/**
+ * The cost of a job, for the ETA: the Gram of the smaller side is min² · max multiply-adds and
+ * dominates; reading is proportional to the bytes. Both are weighed so that a scan of many small
+ * matrices and one of a few huge ones both get a sensible estimate.
+ */
+export function jobCost(job: MatrixJob): number {
+  const n = Math.min(job.rows, job.cols);
+  const m = Math.max(job.rows, job.cols);
+  // ~1 GFLOP/s of f64 Gram against ~1 GB/s of reading, in the same unit (nanoseconds).
+  return n * n * m + job.tensor.byteLength;
+}
+
+export class ProgressTracker {
+  private readonly started: number;
+  private costDone = 0;
+  private readonly costTotal: number;
+  private progress: ScanProgress;
+
+  constructor(jobs: readonly MatrixJob[], private readonly now: () => number = () => performance.now()) {
+    this.started = now();
+    this.costTotal = jobs.reduce((a, j) => a + jobCost(j), 0);
+    this.progress = {
+      matricesDone: 0,
+      matricesTotal: jobs.length,
+      bytesDone: 0,
+      bytesTotal: jobs.reduce((a, j) => a + j.tensor.byteLength, 0),
+      elapsedMs: 0,
+      bytesPerSecond: 0,
+      etaMs: null,
+    };
+  }
+
+  bytes(n: number): ScanProgress {
+    this.progress.bytesDone += n;
+    return this.snapshot();
+  }
+
+  jobDone(job: MatrixJob): ScanProgress {
+    this.progress.matricesDone++;
+    this.costDone += jobCost(job);
+    return this.snapshot();
+  }
+
+  snapshot(): ScanProgress {
+    const elapsedMs = this.now() - this.started;
+    const p = this.progress;
+    p.elapsedMs = elapsedMs;
+    p.bytesPerSecond = elapsedMs > 0 ? (p.bytesDone * 1000) / elapsedMs : 0;
+    p.etaMs = this.costDone > 0 && elapsedMs > 0 ? (elapsedMs * (this.costTotal - this.costDone)) / this.costDone : null;
+    return { ...p };
+  }
+}
+
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${units[i]}`;
+}

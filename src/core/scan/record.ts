@@ -1,0 +1,74 @@
+import type { ErrorRecord } from '../errors.ts';
+import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
+import type { MatrixJob } from './plan.ts';
+
+export type EngineKind = 'cpu' | 'webgpu';
+export type ScanMode = 'exact' | 'fast';
+
+/** What the scan knows of one matrix: the result record of design.md §5, plus its spectrum. */
+export interface MatrixRecord {
+  name: string;
+  file: string;
+  layer: number | null;
+  module: string;
+  expert?: number;
+  spectrumModule: string;
+  spectrumType: string;
+  vector: boolean;
+  family: string | null;
+  /** shape as stored in the file, and the matrix as analysed (a vector is 1 × d) */
+  shape: number[];
+  rows: number;
+  cols: number;
+  dtype: string;
+  /** for derived matrices (tied head, fused splits, LoRA ΔW): the tensors it came from */
+  source?: string[];
+  /** 'non-finite': NaN or ±Infinity among the weights; the matrix is not analysed */
+  status: 'ok' | 'non-finite';
+  nonFinite?: number;
+  spectrum: SpectrumScore | null;
+  /** all singular values, descending (kept for the detail views; not written to metrics.json) */
+  singularValues: Float64Array | null;
+  engine: EngineKind;
+  mode: ScanMode;
+  /** time spent on this matrix: reading, spectrum, metrics */
+  millis: number;
+}
+
+/** The outcome of one job: a record, or an error that names the file and tensor. */
+export type JobOutcome = { ok: true; record: MatrixRecord } | { ok: false; error: ErrorRecord };
+
+function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: number) {
+  return {
+    name: job.name,
+    file: job.tensor.file,
+    layer: job.layer,
+    module: job.module,
+    ...(job.expert !== undefined ? { expert: job.expert } : {}),
+    spectrumModule: job.spectrumModule,
+    spectrumType: job.spectrumType,
+    vector: job.vector,
+    family: job.family,
+    shape: job.tensor.shape,
+    rows: job.rows,
+    cols: job.cols,
+    dtype: job.tensor.dtype,
+    engine,
+    mode,
+    millis,
+  };
+}
+
+/** A record from a matrix's singular values: every metric is a pure function of them and the shape. */
+export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
+  return {
+    ...baseRecord(job, engine, mode, millis),
+    status: 'ok',
+    spectrum: spectrumScore(singularValues, job.rows, job.cols),
+    singularValues,
+  };
+}
+
+export function nonFiniteRecord(job: MatrixJob, count: number, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
+  return { ...baseRecord(job, engine, mode, millis), status: 'non-finite', nonFinite: count, spectrum: null, singularValues: null };
+}

@@ -1,0 +1,79 @@
+import type { ErrorRecord } from '../errors.ts';
+import type { Checkpoint } from '../formats/checkpoint.ts';
+import type { MatrixJob, ScanPlan } from './plan.ts';
+import { ProgressTracker, type ScanProgress } from './progress.ts';
+import type { EngineKind, JobOutcome, MatrixRecord, ScanMode } from './record.ts';
+import { aliasRecord, type ScanResult } from './result.ts';
+
+export interface RunScanOptions {
+  engine: EngineKind;
+  mode: ScanMode;
+  /** how many jobs run at once (one per worker) */
+  concurrency: number;
+  /** analyse one job; reports bytes read as they arrive */
+  run(job: MatrixJob, onBytes: (bytes: number) => void): Promise<JobOutcome>;
+  signal?: AbortSignal;
+  /** called as each record is ready (progressive rendering, caching) */
+  onRecord?(record: MatrixRecord): void;
+  onError?(error: ErrorRecord): void;
+  onProgress?(progress: ScanProgress): void;
+  /** records already computed (a resumed scan): their jobs are not run again */
+  done?: ReadonlyMap<string, MatrixRecord>;
+}
+
+export interface RunScanResult extends ScanResult {
+  cancelled: boolean;
+}
+
+/**
+ * Runs a scan plan over a pool of analysers: jobs in plan order, `concurrency` at a time, each
+ * record handed on as soon as it is ready. Cancelling stops handing out jobs at once and keeps
+ * every record already made.
+ */
+export async function runScan(ckpt: Checkpoint, plan: ScanPlan, opts: RunScanOptions): Promise<RunScanResult> {
+  const records = new Map<string, MatrixRecord>(opts.done ?? []);
+  const errors: ErrorRecord[] = [...ckpt.errors];
+  const pending = plan.jobs.filter((j) => !records.has(j.name));
+  const tracker = new ProgressTracker(pending);
+  let next = 0;
+  const emitAlias = (record: MatrixRecord) => {
+    for (const alias of plan.aliases.filter((a) => a.of === record.name)) {
+      const r = aliasRecord(alias, record);
+      records.set(r.name, r);
+      opts.onRecord?.(r);
+    }
+  };
+  for (const r of records.values()) emitAlias(r);
+
+  const worker = async () => {
+    while (next < pending.length && !opts.signal?.aborted) {
+      const job = pending[next++];
+      const outcome = await opts.run(job, (n) => opts.onProgress?.(tracker.bytes(n)));
+      if (outcome.ok) {
+        records.set(job.name, outcome.record);
+        opts.onRecord?.(outcome.record);
+        emitAlias(outcome.record);
+      } else if (outcome.error.code !== 'ABORTED') {
+        errors.push(outcome.error);
+        opts.onError?.(outcome.error);
+      }
+      opts.onProgress?.(tracker.jobDone(job));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, pending.length)) }, worker));
+
+  // Records in plan order (layer order), whatever order the workers finished in.
+  const order = new Map([...plan.jobs.map((j) => j.name), ...plan.aliases.map((a) => a.name)].map((n, i) => [n, i]));
+  const sorted = [...records.values()].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
+  return {
+    model: ckpt.name,
+    engine: opts.engine,
+    mode: opts.mode,
+    records: sorted,
+    skipped: plan.skipped,
+    unmapped: plan.unmapped,
+    errors,
+    missing: ckpt.missing,
+    cancelled: opts.signal?.aborted ?? false,
+  };
+}

@@ -1,0 +1,25 @@
+/** What the fast mode keeps of the spectrum below its top k singular values. */
+export interface BulkSketch {
+  /** number of singular values the sketch stands for (min(rows, cols) - k) */
+  count: number;
+  /** Σσ and Σσ² over the bulk */
+  sum: number;
+  sumSquares: number;
+  /** estimated quantiles of the bulk's singular values at the given probabilities */
+  quantiles: { p: number; value: number }[];
+}
+
+export interface SingularValueOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * One interface, two backends (design.md §3). Matrices arrive row-major in f32;
+ * singular values leave descending in f64.
+ */
+export interface SpectralEngine {
+  readonly kind: 'webgpu' | 'cpu';
+  singularValues(m: Float32Array, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array>;
+  topSingularValues?(m: Float32Array, rows: number, cols: number, k: number): Promise<{ top: Float64Array; bulk: BulkSketch }>;
+  dispose(): void;
+}
