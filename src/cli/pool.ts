@@ -14,7 +14,7 @@ interface PoolWorker {
 
 /**
  * One worker thread per core, each analysing one matrix at a time (the engine is single-threaded per
- * matrix, so matrices in parallel is what uses the cores). Workers load TypeScript through tsx.
+ * matrix, so matrices in parallel is what uses the cores). Workers load TypeScript through tsx (ts-worker.mjs).
  */
 export class WorkerPool {
   private readonly workers: PoolWorker[];
@@ -23,9 +23,10 @@ export class WorkerPool {
     readonly size = availableParallelism(),
     onBytes: (n: number) => void = () => {},
   ) {
-    const url = new URL('./scan-worker.ts', import.meta.url);
+    const shim = new URL('./ts-worker.mjs', import.meta.url);
+    const entry = new URL('./scan-worker.ts', import.meta.url).href;
     this.workers = Array.from({ length: size }, () => {
-      const thread = new Worker(url, { execArgv: ['--import', import.meta.resolve('tsx')] });
+      const thread = new Worker(shim, { workerData: { entry } });
       const api = wrap<Analyzer<string>>(nodeEndpoint(thread));
       void api.onBytes(proxy(onBytes));
       return { thread, api, busy: false };

@@ -59,7 +59,7 @@ export function candidateAlphas(logs: Float64Array): Float64Array {
  * KS distance of candidate i with exponent alpha: max_k |1 − (x_{i+k}/x_i)^(1−alpha) − k/n_i|,
  * or 1 where alpha ≤ 1 (WeightWatcher's default). `stopAt`: return as soon as the running max
  * reaches it (the caller only needs to know that this candidate cannot win); the value returned
- * is then a lower bound ≥ stopAt, not D_i.
+ * is then a lower bound ≥ stopAt, not D_i. Without `stopAt` it is the exact D_i.
  */
 export function ksDistance(logs: Float64Array, i: number, alpha: number, stopAt = Infinity): number {
   if (!(alpha > 1)) return 1;
@@ -70,25 +70,23 @@ export function ksDistance(logs: Float64Array, i: number, alpha: number, stopAt 
     // No spread in the tail: (x/x_i)^(−∞) is 1 where x = x_i and 0 above it.
     let max = 0;
     for (let k = 0; k < ni; k++) {
-      const cdf = logs[i + k] === li ? 0 : 1;
-      const d = Math.abs(cdf - k / ni);
+      const d = Math.abs((logs[i + k] === li ? 0 : 1) - k / ni);
       if (d > max) max = d;
     }
     return max;
   }
+  // (x/x_i)^(1−α) = exp((1−α)(ln x − ln x_i)): one exp per point, no pow.
   const c = 1 - alpha;
   let max = 0;
-  // A strided first pass finds most of the max cheaply, so that losing candidates exit early;
-  // the max over a subset is a lower bound of D_i, so skipping is exact.
-  const stride = ni > 256 ? 16 : 1;
-  if (stride > 1) {
-    for (let k = stride; k < ni; k += stride) {
+  if (stopAt < Infinity && ni >= 2 * PROBES) {
+    // Probe a few evenly spaced points first: their max is a lower bound of D_i, so a losing
+    // candidate is usually rejected after PROBES exps instead of n_i (exact: it only skips losers).
+    for (let j = 1; j < PROBES; j++) {
+      const k = Math.floor((j * ni) / PROBES);
       const d = Math.abs(1 - Math.exp(c * (logs[i + k] - li)) - k / ni);
-      if (d > max) {
-        max = d;
-        if (max >= stopAt) return max;
-      }
+      if (d > max) max = d;
     }
+    if (max >= stopAt) return max;
   }
   for (let k = 0; k < ni; k++) {
     const d = Math.abs(1 - Math.exp(c * (logs[i + k] - li)) - k / ni);
@@ -98,6 +96,44 @@ export function ksDistance(logs: Float64Array, i: number, alpha: number, stopAt 
     }
   }
   return max;
+}
+
+const PROBES = 64;
+
+/** The smallest double above x (x finite, ≥ 0): `max >= nextUp(b)` is `max > b`. */
+function nextUp(x: number): number {
+  if (x === 0) return Number.MIN_VALUE;
+  const f = new Float64Array([x]);
+  const bits = new BigInt64Array(f.buffer);
+  bits[0] += 1n;
+  return f[0];
+}
+
+/**
+ * The first index of the smallest D over all candidates, computing as little of each D as it
+ * can: a coarse pass over evenly spaced candidates gives a tight bound on min D, then every
+ * candidate is scanned with that bound as its early exit. Same answer as firstArgmin of all D.
+ */
+export function scanCandidates(logs: Float64Array, alphas: Float64Array): { index: number; D: number } {
+  const count = alphas.length;
+  const done = new Uint8Array(count);
+  let best = -1;
+  let bestD = Infinity;
+  // Keeps (D, index) lexicographically smallest, whatever order candidates are visited in.
+  const visit = (i: number): void => {
+    const stop = best < 0 ? Infinity : i < best ? nextUp(bestD) : bestD;
+    const d = ksDistance(logs, i, alphas[i], stop);
+    done[i] = 1;
+    if (d < stop && (d < bestD || (d === bestD && i < best))) {
+      best = i;
+      bestD = d;
+    }
+  };
+  const coarse = Math.max(1, Math.floor(count / 64));
+  // Top down: the short tails near the top are the cheapest to scan fully.
+  for (let i = count - 1; i >= 0; i -= coarse) visit(i);
+  for (let i = 0; i < count; i++) if (!done[i]) visit(i);
+  return { index: best, D: bestD };
 }
 
 /** Every candidate's alpha and full D (no early exit): the check for the GPU scan. */
@@ -153,16 +189,7 @@ export function fitPowerLaw(sortedAscending: Float64Array, threshold = PL_EVAL_T
   }
   const logs = logsOf(data);
   const alphas = candidateAlphas(logs);
-  let best = 0;
-  let bestD = Infinity;
-  for (let i = 0; i < alphas.length; i++) {
-    // Ties keep the earlier candidate, so a candidate only matters if it beats bestD strictly.
-    const d = ksDistance(logs, i, alphas[i], bestD);
-    if (d < bestD) {
-      bestD = d;
-      best = i;
-    }
-  }
+  const { index: best, D: bestD } = scanCandidates(logs, alphas);
   const alpha = alphas[best];
   const tailCount = n - best;
   if (!Number.isFinite(alpha)) {

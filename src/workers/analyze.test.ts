@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memorySource } from '../core/formats/byte-source.ts';
+import { openCheckpoint } from '../core/formats/checkpoint.ts';
+import { planScan } from '../core/scan/plan.ts';
+import type { MatrixRecord } from '../core/scan/record.ts';
+import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
+import { analyzeJob } from './analyze.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+interface Expected {
+  tensors: Record<string, { shape: number[]; dtype: string; spectrum: Record<string, number | number[]> }>;
+}
+
+async function scanFile(path: string): Promise<Map<string, MatrixRecord>> {
+  const source = memorySource(path.split('/').pop()!, new Uint8Array(readFileSync(path)));
+  const ckpt = await openCheckpoint([source]);
+  const engine = new CpuEngine();
+  const records = new Map<string, MatrixRecord>();
+  for (const job of planScan(ckpt).jobs) {
+    const out = await analyzeJob(job, source, engine);
+    if (!out.ok) throw new Error(out.error.message);
+    records.set(job.name, out.record);
+  }
+  return records;
+}
+
+function relErr(a: number, b: number): number {
+  if (a === b) return 0; // Infinity === Infinity
+  return Math.abs(a - b) / Math.max(Math.abs(b), 1e-300);
+}
+
+const cases: [string, string][] = [
+  ['test-fixtures/reference/reference-model.safetensors', 'test-fixtures/expected/reference-model.json'],
+  ...['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'].map((p): [string, string] => [`public/demo/${p}.safetensors`, `test-fixtures/expected/demo-phases/${p}.json`]),
+];
+
+describe('CPU engine against the float64 reference values (relative error ≤ 1e-6)', () => {
+  it.each(cases)('%s', async (file, expectedFile) => {
+    const expected = JSON.parse(readFileSync(join(root, expectedFile), 'utf8').replace(/\bInfinity\b/g, '1e999')) as Expected;
+    const records = await scanFile(join(root, file));
+    const names = Object.keys(expected.tensors);
+    expect(names.length).toBeGreaterThan(10);
+    let worst = 0;
+    for (const name of names) {
+      const e = expected.tensors[name];
+      const r = records.get(name);
+      expect(r, name).toBeDefined();
+      expect(r!.shape).toEqual(e.shape);
+      expect(r!.dtype).toBe(e.dtype);
+      const s = r!.spectrum!;
+      for (const key of ['sigma_max', 'iqr_sigma', 'tau', 'signal', 'noise', 'snr', 'snr_legacy', 'signal_to_noise', 'frobenius'] as const) {
+        const err = relErr(s[key], e.spectrum[key] as number);
+        worst = Math.max(worst, key === 'noise' && e.spectrum.noise === 0 ? 0 : err);
+        expect(err, `${name} ${key}: ${s[key]} vs ${e.spectrum[key]}`).toBeLessThanOrEqual(1e-6);
+      }
+      expect(s.n_signal, `${name} n_signal`).toBe(e.spectrum.n_signal);
+      const head = e.spectrum.singular_values_head as number[];
+      const tail = e.spectrum.singular_values_tail as number[];
+      const sv = r!.singularValues!;
+      head.forEach((v, i) => expect(relErr(sv[i], v), `${name} σ${i}`).toBeLessThanOrEqual(1e-6));
+      // The smallest σ come from the Gram's eigenvalues, which are accurate to ~nε·λ_max in absolute
+      // terms: |Δσ| ≲ nε·σ_max²/(2σ). That is the bound to hold them to, not a relative one.
+      tail.forEach((v, i) => {
+        const got = sv[sv.length - tail.length + i];
+        expect(Math.abs(got - v), `${name} tail σ${i}: ${got} vs ${v}`).toBeLessThanOrEqual((sv.length * 2.3e-16 * sv[0] ** 2) / v);
+      });
+    }
+    console.log(`${file}: ${names.length} matrices, worst relative error of Spectrum's quantities ${worst.toExponential(2)}`);
+  });
+});
