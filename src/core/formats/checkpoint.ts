@@ -1,17 +1,19 @@
 import { ScanError, toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
+import { fnv1a } from './hash.ts';
 import type { TensorInfo } from './tensor-info.ts';
 
 /** Side files that say how to read the weights; small, so they are read whole. */
 const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
 
-export interface Checkpoint {
+/** What a checkpoint's headers say: plain data, so it crosses worker boundaries. */
+export interface CheckpointInfo {
   /** a name for the whole checkpoint: the folder, or the file without its extension */
   name: string;
+  /** names, sizes and header bytes of its files, hashed: the same files give the same fingerprint */
+  fingerprint: string;
   tensors: TensorInfo[];
-  /** the sources by file name, for reading tensors */
-  sources: Map<string, ByteSource>;
   /** config.json beside the weights, if given */
   config: Record<string, unknown> | null;
   /** adapter_config.json beside the weights (LoRA), if given */
@@ -22,6 +24,11 @@ export interface Checkpoint {
   missing: { name: string; file: string }[];
   /** bytes of tensor data across all files (what a full scan reads at most) */
   totalBytes: number;
+}
+
+export interface Checkpoint extends CheckpointInfo {
+  /** the sources by file name, for reading tensors */
+  sources: Map<string, ByteSource>;
 }
 
 export function isWeightFile(name: string): boolean {
@@ -85,11 +92,13 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
 
   const tensors: TensorInfo[] = [];
   const metadata: Record<string, string> = {};
+  const fingerprintParts: string[] = [];
   const seen = new Map<string, string>();
   const readable = new Map<string, ByteSource>();
   for (const [file, source] of weightFiles.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     try {
       const header = await readSafetensorsHeader(source);
+      fingerprintParts.push(`${file}:${source.size}:${header.headerHash}`);
       readable.set(file, source);
       Object.assign(metadata, header.metadata);
       errors.push(...header.errors);
@@ -123,6 +132,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
   const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   return {
     name: name ?? defaultName(weightFiles.map(([f]) => f), indexFile?.[0]),
+    fingerprint: fnv1a(fingerprintParts.join('|')),
     tensors,
     sources: readable,
     config,

@@ -1,6 +1,7 @@
 import { ScanError, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { BYTES_PER_ELEMENT, isKnownDType } from './dtype.ts';
+import { fnv1a } from './hash.ts';
 import { duplicateTopLevelKeys } from './json-keys.ts';
 import { elementCount, type TensorInfo } from './tensor-info.ts';
 
@@ -16,6 +17,8 @@ export interface SafetensorsHeader {
   file: string;
   /** absolute offset of the data section (8 + header length) */
   dataStart: number;
+  /** a hash of the header's bytes: with name and size, it identifies the file for caching */
+  headerHash: string;
   metadata: Record<string, string>;
   /** the tensors that passed validation, in header order */
   tensors: TensorInfo[];
@@ -42,7 +45,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   if (headerLength > source.size - 8) {
     throw new ScanError('HEADER_LENGTH_OUT_OF_RANGE', file, undefined, `header length ${headerLength} is beyond the end of the file (${source.size} bytes): truncated file or not a safetensors file`);
   }
-  const text = new TextDecoder('utf-8').decode(await source.read(8, headerLength));
+  const headerBytes = await source.read(8, headerLength);
+  const text = new TextDecoder('utf-8').decode(headerBytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -78,7 +82,7 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   }
   errors.push(...overlapErrors(file, tensors));
   const overlapping = new Set(errors.filter((e) => e.code === 'OFFSETS_OVERLAP').map((e) => e.tensor));
-  return { file, dataStart, metadata, tensors: tensors.filter((t) => !overlapping.has(t.name)), errors };
+  return { file, dataStart, headerHash: fnv1a(text), metadata, tensors: tensors.filter((t) => !overlapping.has(t.name)), errors };
 }
 
 function stringRecord(x: unknown): Record<string, string> {

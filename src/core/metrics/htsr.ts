@@ -9,6 +9,7 @@ import { fitPowerLaw } from './powerlaw.ts';
 export type HtsrWarning = 'over-trained' | 'under-trained' | '';
 
 export type HtsrMetricKey =
+  | 'Q'
   | 'lambda_max'
   | 'alpha'
   | 'xmin'
@@ -30,10 +31,10 @@ export type HtsrMetricKey =
   | 'mp_softrank';
 
 export interface HtsrMetrics {
-  /** N = max(rows, cols), M = min(rows, cols), Q = N / M. */
+  /** N = max(rows, cols), M = min(rows, cols), Q = N / M (null for an empty matrix). */
   readonly N: number;
   readonly M: number;
-  readonly Q: number;
+  readonly Q: number | null;
   readonly lambda_max: number | null;
   /** Power-law fit (continuous MLE, xmin by the first minimum of the KS distance). */
   readonly alpha: number | null;
@@ -71,8 +72,9 @@ export interface HtsrMetrics {
   readonly reasons: Readonly<Partial<Record<HtsrMetricKey, string>>>;
 }
 
-const ALL_KEYS: readonly HtsrMetricKey[] = [
-  'lambda_max', 'alpha', 'xmin', 'xmin_index', 'D', 'sigma', 'num_pl_spikes', 'alpha_weighted', 'log_norm',
+/** Every numeric metric of HtsrMetrics: each is a finite number, or null with a reason. */
+export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [
+  'Q', 'lambda_max', 'alpha', 'xmin', 'xmin_index', 'D', 'sigma', 'num_pl_spikes', 'alpha_weighted', 'log_norm',
   'log_spectral_norm', 'log_alpha_norm', 'stable_rank', 'matrix_rank', 'entropy', 'sigma_mp', 'bulk_max',
   'bulk_min', 'num_spikes', 'mp_softrank',
 ];
@@ -140,7 +142,7 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
   const skip = wwSkipReason(N, M);
   const reasons: Partial<Record<HtsrMetricKey, string>> = {};
   const out: Mutable<HtsrMetrics> = {
-    N, M, Q: N / M,
+    N, M, Q: M >= 1 ? N / M : null,
     lambda_max: null, alpha: null, xmin: null, xmin_index: null, D: null, sigma: null, num_pl_spikes: null,
     alpha_weighted: null, log_norm: null, log_spectral_norm: null, log_alpha_norm: null, stable_rank: null,
     matrix_rank: null, entropy: null, sigma_mp: null, bulk_max: null, bulk_min: null, num_spikes: null,
@@ -155,7 +157,7 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
   else if (singularValues.length !== M) bad = `expected all ${M} singular values of a ${rows} × ${cols} matrix, got ${singularValues.length}`;
   else if (!singularValues.every((s) => Number.isFinite(s) && s >= 0)) bad = 'singular values are negative or not finite';
   if (bad) {
-    fail(ALL_KEYS, bad);
+    fail(HTSR_METRIC_KEYS, bad);
     return out;
   }
 

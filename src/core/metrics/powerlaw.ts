@@ -41,7 +41,7 @@ export function logsOf(data: Float64Array): Float64Array {
 
 /**
  * alpha_i = 1 + n_i / (Σ_{j≥i} ln x_j − n_i ln x_i) for every candidate i = 0 … n−2, from one
- * suffix sum (WeightWatcher sums the logs and subtracts, so we do too, for the same rounding).
+ * suffix sum (the same form as WeightWatcher's: a sum of logs minus n_i ln x_i).
  */
 export function candidateAlphas(logs: Float64Array): Float64Array {
   const n = logs.length;
@@ -67,13 +67,17 @@ export function ksDistance(logs: Float64Array, i: number, alpha: number, stopAt 
   const ni = n - i;
   const li = logs[i];
   if (alpha === Infinity) {
-    // No spread in the tail: (x/x_i)^(−∞) is 1 where x = x_i and 0 above it.
-    let max = 0;
-    for (let k = 0; k < ni; k++) {
-      const d = Math.abs((logs[i + k] === li ? 0 : 1) - k / ni);
-      if (d > max) max = d;
+    // No spread in the tail: (x/x_i)^(−∞) is 1 for the r points equal to x_i and 0 above them,
+    // so the largest deviations are at k = r − 1 and k = r.
+    let lo = i + 1; // binary search for the end of the run of values equal to x_i
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (logs[mid] === li) lo = mid + 1;
+      else hi = mid;
     }
-    return max;
+    const r = lo - i;
+    return r < ni ? Math.max((r - 1) / ni, Math.abs(1 - r / ni)) : (r - 1) / ni;
   }
   // (x/x_i)^(1−α) = exp((1−α)(ln x − ln x_i)): one exp per point, no pow.
   const c = 1 - alpha;
@@ -103,11 +107,13 @@ const PROBES = 64;
 /** The smallest double above x (x finite, ≥ 0): `max >= nextUp(b)` is `max > b`. */
 function nextUp(x: number): number {
   if (x === 0) return Number.MIN_VALUE;
-  const f = new Float64Array([x]);
-  const bits = new BigInt64Array(f.buffer);
-  bits[0] += 1n;
-  return f[0];
+  if (x === Infinity) return Infinity;
+  scratchF64[0] = x;
+  scratchI64[0] += 1n;
+  return scratchF64[0];
 }
+const scratchF64 = new Float64Array(1);
+const scratchI64 = new BigInt64Array(scratchF64.buffer);
 
 /**
  * The first index of the smallest D over all candidates, computing as little of each D as it
@@ -119,14 +125,17 @@ export function scanCandidates(logs: Float64Array, alphas: Float64Array): { inde
   const done = new Uint8Array(count);
   let best = -1;
   let bestD = Infinity;
-  // Keeps (D, index) lexicographically smallest, whatever order candidates are visited in.
+  let bestDUp = Infinity;
+  // Keeps (D, index) lexicographically smallest, whatever order candidates are visited in: an
+  // earlier index wins a tie, so it may only stop once it is strictly above bestD.
   const visit = (i: number): void => {
-    const stop = best < 0 ? Infinity : i < best ? nextUp(bestD) : bestD;
+    const stop = i < best ? bestDUp : bestD;
     const d = ksDistance(logs, i, alphas[i], stop);
     done[i] = 1;
-    if (d < stop && (d < bestD || (d === bestD && i < best))) {
+    if (d < bestD || (d === bestD && i < best)) {
       best = i;
       bestD = d;
+      bestDUp = nextUp(d);
     }
   };
   const coarse = Math.max(1, Math.floor(count / 64));

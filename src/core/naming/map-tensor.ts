@@ -21,10 +21,15 @@ export function tensorRole(t: TensorInfo): TensorRole {
   if (t.shape.length > 2) return { kind: 'skipped', reason: `${t.shape.length}-D tensor (Spectrum scores it NaN)` };
   if (t.shape.some((d) => d === 0)) return { kind: 'skipped', reason: 'empty tensor' };
   const kind = t.shape.length === 1 ? 'vector' : 'matrix';
+  return { kind, ...matchName(t.name) };
+}
+
+/** The heatmap cell a tensor name belongs to, by the first family rule that knows it, else Spectrum's generic type. */
+export function matchName(name: string): { family: string | null; match: NameMatch } {
   for (const rule of NAMING_RULES) {
-    const m = rule.pattern.exec(t.name);
-    if (m) return { kind, family: rule.family, match: rule.map(m) };
+    const m = rule.pattern.exec(name);
+    if (m) return { family: rule.family, match: rule.map(m) };
   }
-  const module = spectrumModuleName(t.name);
-  return { kind, family: null, match: { layer: firstIndex(module), module: spectrumType(module) } };
+  const module = spectrumModuleName(name);
+  return { family: null, match: { layer: firstIndex(module), module: spectrumType(module) } };
 }

@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../formats/checkpoint.ts';
+import type { CheckpointInfo } from '../formats/checkpoint.ts';
 import type { TensorInfo } from '../formats/tensor-info.ts';
 import { compareModules } from '../naming/families.ts';
 import { tensorRole } from '../naming/map-tensor.ts';
@@ -48,7 +48,7 @@ export interface PlanOptions {
   only?: RegExp;
 }
 
-export function planScan(ckpt: Checkpoint, opts: PlanOptions = {}): ScanPlan {
+export function planScan(ckpt: CheckpointInfo, opts: PlanOptions = {}): ScanPlan {
   const jobs: MatrixJob[] = [];
   const skipped: ScanPlan['skipped'] = [];
   const unmapped: string[] = [];
@@ -92,7 +92,7 @@ function compareJobs(a: MatrixJob, b: MatrixJob): number {
  * Tied embeddings: a causal LM without an lm_head tensor has an lm_head module that is the
  * embedding; Spectrum scores it as such (unless config.json says the two are not tied).
  */
-function tiedHead(ckpt: Checkpoint, jobs: MatrixJob[], opts: PlanOptions): AliasJob[] {
+function tiedHead(ckpt: CheckpointInfo, jobs: MatrixJob[], opts: PlanOptions): AliasJob[] {
   if (ckpt.config?.tie_word_embeddings === false || ckpt.adapterConfig) return [];
   if (ckpt.tensors.some((t) => t.name === 'lm_head.weight')) return [];
   if (opts.only && !opts.only.test('lm_head.weight')) return [];

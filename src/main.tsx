@@ -1,0 +1,15 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { loadDemo } from './state/scanner.ts';
+import { appStore } from './state/store.ts';
+import { App } from './ui/App.tsx';
+import './ui/app.css';
+
+createRoot(document.getElementById('root')!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
+
+// Open on the embedded demo, so that the page shows something at once.
+loadDemo().catch((e: unknown) => appStore.getState().setEngine({ note: `demo could not be loaded: ${e instanceof Error ? e.message : String(e)}` }));

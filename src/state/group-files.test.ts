@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { groupCheckpoints } from './group-files.ts';
+
+const f = (path: string) => ({ file: new File([], path.split('/').pop()!), path });
+const names = (groups: ReturnType<typeof groupCheckpoints>) => groups.map((g) => [g.name ?? '', g.files.map((x) => x.name)]);
+
+describe('grouping dropped files into checkpoints', () => {
+  it('keeps a folder together under its name', () => {
+    expect(names(groupCheckpoints([f('Qwen/model-00001-of-00002.safetensors'), f('Qwen/model-00002-of-00002.safetensors'), f('Qwen/model.safetensors.index.json'), f('Qwen/config.json')]))).toEqual([
+      ['Qwen', ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'config.json']],
+    ]);
+  });
+  it('keeps loose shards with their index together', () => {
+    expect(groupCheckpoints([f('model-00001-of-00002.safetensors'), f('model-00002-of-00002.safetensors'), f('model.safetensors.index.json')])).toHaveLength(1);
+  });
+  it('splits unrelated single-file checkpoints, sharing a config', () => {
+    expect(names(groupCheckpoints([f('base.safetensors'), f('phase1.safetensors'), f('config.json')]))).toEqual([
+      ['', ['base.safetensors', 'config.json']],
+      ['', ['phase1.safetensors', 'config.json']],
+    ]);
+  });
+  it('ignores folders without weights, and one checkpoint per folder', () => {
+    expect(names(groupCheckpoints([f('a/x.safetensors'), f('b/y.safetensors'), f('docs/readme.md')]))).toEqual([
+      ['a', ['x.safetensors']],
+      ['b', ['y.safetensors']],
+    ]);
+  });
+});

@@ -1,0 +1,74 @@
+import { createStore, useStore } from 'zustand';
+import type { StateCreator } from 'zustand';
+import type { ErrorRecord } from '../core/errors.ts';
+import type { ScanProgress } from '../core/scan/progress.ts';
+import type { MatrixRecord } from '../core/scan/record.ts';
+import type { CheckpointState, EngineState, ViewState } from './types.ts';
+
+interface CheckpointsSlice {
+  checkpoints: Record<string, CheckpointState>;
+  order: string[];
+  addCheckpoint(c: CheckpointState): void;
+  updateCheckpoint(id: string, patch: Partial<CheckpointState>): void;
+  addRecords(id: string, records: MatrixRecord[]): void;
+  addErrors(id: string, errors: ErrorRecord[]): void;
+  setProgress(id: string, progress: ScanProgress): void;
+  removeCheckpoint(id: string): void;
+}
+
+interface ViewSlice {
+  view: ViewState;
+  setView(patch: Partial<ViewState>): void;
+}
+
+interface EngineSlice {
+  engine: EngineState;
+  setEngine(patch: Partial<EngineState>): void;
+}
+
+export type AppState = CheckpointsSlice & ViewSlice & EngineSlice;
+
+const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
+  const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
+    set((s) => (s.checkpoints[id] ? { checkpoints: { ...s.checkpoints, [id]: { ...s.checkpoints[id], ...f(s.checkpoints[id]) } } } : s));
+  return {
+    checkpoints: {},
+    order: [],
+    addCheckpoint: (c) => set((s) => ({ checkpoints: { ...s.checkpoints, [c.id]: c }, order: s.order.includes(c.id) ? s.order : [...s.order, c.id] })),
+    updateCheckpoint: (id, p) => patch(id, () => p),
+    addRecords: (id, records) =>
+      patch(id, (c) => {
+        const next = { ...c.records };
+        for (const r of records) next[r.name] = r;
+        return { records: next };
+      }),
+    addErrors: (id, errors) => patch(id, (c) => ({ errors: [...c.errors, ...errors] })),
+    setProgress: (id, progress) => patch(id, () => ({ progress })),
+    removeCheckpoint: (id) =>
+      set((s) => {
+        const { [id]: _gone, ...rest } = s.checkpoints;
+        return { checkpoints: rest, order: s.order.filter((x) => x !== id), view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view };
+      }),
+  };
+};
+
+const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
+  view: { mode: 'selection', metric: 'snr', percent: 25, variant: 'current', activeId: null, selected: null, focused: null },
+  setView: (p) => set((s) => ({ view: { ...s.view, ...p } })),
+});
+
+const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => ({
+  engine: { kind: 'cpu', note: 'CPU engine (float64)', online: typeof navigator === 'undefined' ? false : navigator.onLine },
+  setEngine: (p) => set((s) => ({ engine: { ...s.engine, ...p } })),
+});
+
+/** The one store: a vanilla zustand store (testable without React), with a hook for components. */
+export const appStore = createStore<AppState>()((...a) => ({
+  ...createCheckpointsSlice(...a),
+  ...createViewSlice(...a),
+  ...createEngineSlice(...a),
+}));
+
+export function useApp<T>(selector: (s: AppState) => T): T {
+  return useStore(appStore, selector);
+}

@@ -1,0 +1,56 @@
+import type { ErrorRecord } from '../core/errors.ts';
+import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
+import type { ScanProgress } from '../core/scan/progress.ts';
+import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
+import type { ScanResult } from '../core/scan/result.ts';
+
+export type ScanStatus = 'opening' | 'scanning' | 'done' | 'cancelled' | 'failed';
+
+/** One checkpoint in the page: what its headers said, and what the scan has found so far. */
+export interface CheckpointState {
+  id: string;
+  name: string;
+  fingerprint: string | null;
+  origin: 'demo' | 'user';
+  status: ScanStatus;
+  /** the one-line reason when the checkpoint as a whole could not be opened */
+  failure: string | null;
+  progress: ScanProgress | null;
+  /** records by name, in arrival order */
+  records: Record<string, MatrixRecord>;
+  errors: ErrorRecord[];
+  skipped: ScanResult['skipped'];
+  unmapped: string[];
+  missing: ScanResult['missing'];
+  totalJobs: number;
+  engine: EngineKind;
+  /** the records came from the IndexedDB cache (a file seen before) */
+  fromCache: boolean;
+}
+
+export type HeatmapMode = 'selection' | 'metric';
+export type HeatmapMetric = 'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius';
+
+export interface Cell {
+  module: string;
+  layer: number;
+}
+
+export interface ViewState {
+  mode: HeatmapMode;
+  metric: HeatmapMetric;
+  percent: number;
+  variant: SpectrumVariant;
+  activeId: string | null;
+  /** the cell whose detail is open */
+  selected: Cell | null;
+  /** keyboard focus in the grid */
+  focused: Cell | null;
+}
+
+export interface EngineState {
+  kind: EngineKind;
+  /** why the page uses the engine it uses, in one line */
+  note: string;
+  online: boolean;
+}

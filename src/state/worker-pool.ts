@@ -1,0 +1,57 @@
+import { proxy, wrap, type Remote } from 'comlink';
+import '../workers/comlink-errors.ts';
+import type { BrowserWorkerApi } from '../workers/browser-worker-api.ts';
+
+interface Slot {
+  worker: Worker;
+  api: Remote<BrowserWorkerApi>;
+  busy: boolean;
+}
+
+/** Web Workers for scanning: one per core (at most 4, so the page stays responsive). */
+export class BrowserWorkerPool {
+  readonly slots: Slot[];
+  private bytesSink: (n: number) => void = () => {};
+
+  constructor(size = Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 0))) {
+    this.slots = Array.from({ length: size }, () => {
+      const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name: 'scan' });
+      const api = wrap<BrowserWorkerApi>(worker);
+      void api.onBytes(proxy((n: number) => this.bytesSink(n)));
+      return { worker, api, busy: false };
+    });
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** where bytes read by any worker are counted (the scan in progress) */
+  set onBytes(sink: (n: number) => void) {
+    this.bytesSink = sink;
+  }
+
+  async attach(checkpointId: string, files: File[]): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.api.attach(checkpointId, files)));
+  }
+
+  async detach(checkpointId: string): Promise<void> {
+    await Promise.all(this.slots.map((s) => s.api.detach(checkpointId)));
+  }
+
+  /** a free slot, marked busy until `release` */
+  acquire(): Slot {
+    const slot = this.slots.find((s) => !s.busy);
+    if (!slot) throw new Error('BrowserWorkerPool: no free worker');
+    slot.busy = true;
+    return slot;
+  }
+
+  release(slot: Slot): void {
+    slot.busy = false;
+  }
+
+  cancelAll(): void {
+    for (const s of this.slots) void s.api.cancel();
+  }
+}

@@ -1,0 +1,45 @@
+import { useEffect } from 'react';
+import { useApp } from '../state/store.ts';
+import { CheckpointTabs } from './CheckpointTabs.tsx';
+import { CheckpointView } from './CheckpointView.tsx';
+import { DropZone } from './DropZone.tsx';
+import { Toolbar } from './Toolbar.tsx';
+
+export function App() {
+  const engine = useApp((s) => s.engine);
+  const setEngine = useApp((s) => s.setEngine);
+  const active = useApp((s) => (s.view.activeId ? s.checkpoints[s.view.activeId] : undefined));
+
+  useEffect(() => {
+    const update = () => setEngine({ online: navigator.onLine });
+    window.addEventListener('online', update);
+    window.addEventListener('offline', update);
+    return () => {
+      window.removeEventListener('online', update);
+      window.removeEventListener('offline', update);
+    };
+  }, [setEngine]);
+
+  return (
+    <div className="app">
+      <header className="top">
+        <h1>Spectral Workbench</h1>
+        <span className={`badge engine-${engine.kind}`} data-testid="engine-badge" title={engine.note}>
+          {engine.kind === 'webgpu' ? 'WebGPU' : 'CPU'} engine
+        </span>
+        <span className="badge local" title="No request leaves this page: no fonts, no CDNs, no telemetry. It works offline.">
+          Local only · {engine.online ? 'works offline' : 'offline'}
+        </span>
+      </header>
+      <main>
+        <DropZone />
+        <CheckpointTabs />
+        <Toolbar />
+        {active ? <CheckpointView key={active.id} checkpoint={active} /> : <p className="muted">Loading the demo…</p>}
+      </main>
+      <footer className="muted">
+        Spectrum SNR as in Hartford et al. 2024 (spectrum.py). Everything runs in this tab; your weights never leave this machine.
+      </footer>
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import { useApp } from '../state/store.ts';
+
+/** The loaded checkpoints, one tab each, with how far their scan is. */
+export function CheckpointTabs() {
+  const order = useApp((s) => s.order);
+  const checkpoints = useApp((s) => s.checkpoints);
+  const activeId = useApp((s) => s.view.activeId);
+  const setView = useApp((s) => s.setView);
+  if (order.length === 0) return null;
+  return (
+    <nav className="tabs" role="tablist" aria-label="Checkpoints">
+      {order.map((id) => {
+        const c = checkpoints[id];
+        const done = Object.keys(c.records).length;
+        return (
+          <button
+            key={id}
+            role="tab"
+            aria-selected={id === activeId}
+            className={id === activeId ? 'active' : ''}
+            onClick={() => setView({ activeId: id, selected: null, focused: null })}
+            title={c.failure ?? c.name}
+          >
+            <span className="tab-name">{c.name}</span>
+            <span className={`tab-status ${c.status}`}>
+              {c.status === 'failed' ? 'error' : c.status === 'done' ? `${done}` : c.status === 'cancelled' ? `${done} · cancelled` : `${done}/${c.totalJobs || '…'}`}
+              {c.errors.length > 0 && c.status !== 'failed' ? ` · ${c.errors.length}⚠` : ''}
+            </span>
+          </button>
+        );
+      })}
+    </nav>
+  );
+}

@@ -1,0 +1,99 @@
+import { useMemo, useRef } from 'react';
+import type { ErrorRecord } from '../core/errors.ts';
+import type { MatrixRecord } from '../core/scan/record.ts';
+import { heatmapGrid, METRICS, selectionOf, cellKey } from '../state/derive.ts';
+import { useApp } from '../state/store.ts';
+import type { CheckpointState } from '../state/types.ts';
+import { MatrixDetail } from './detail/MatrixDetail.tsx';
+import { ErrorList } from './ErrorList.tsx';
+import { ExportPanel } from './ExportPanel.tsx';
+import { num, shape } from './format.ts';
+import { makePainter } from './heatmap/colors.ts';
+import { Heatmap } from './heatmap/Heatmap.tsx';
+import { heatmapLayout } from './heatmap/layout.ts';
+import { Legend } from './heatmap/Legend.tsx';
+import { heatmapSvg } from './heatmap/svg.ts';
+import { ScanProgress } from './ScanProgress.tsx';
+
+/** One checkpoint: progress, the heatmap with its legend, the matrix detail, exports and problems. */
+export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) {
+  const view = useApp((s) => s.view);
+  const setView = useApp((s) => s.setView);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const records = useMemo(() => Object.values(checkpoint.records), [checkpoint.records]);
+  const grid = useMemo(() => heatmapGrid(records, checkpoint.errors), [records, checkpoint.errors]);
+  const selected = useMemo(() => selectionOf(records, view.percent, view.variant), [records, view.percent, view.variant]);
+  const painter = useMemo(() => makePainter(records, view.mode, view.metric, view.variant, selected), [records, view.mode, view.metric, view.variant, selected]);
+  const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
+  const outside = records.filter((r) => r.layer === null && !r.vector);
+  const detailRecord = view.selected ? grid.cells.get(cellKey(view.selected.module, view.selected.layer)) : undefined;
+
+  const tip = (r: MatrixRecord | undefined, cell: { module: string; layer: number }, error: ErrorRecord | undefined) =>
+    !r && error ? (
+      <div className="warn">{error.message}</div>
+    ) : r ? (
+      <>
+        <div className="tip-name">{r.name}</div>
+        <div>{shape(r.shape)} · {r.dtype}</div>
+        {r.status === 'non-finite' ? (
+          <div className="warn">non-finite ({r.nonFinite} values)</div>
+        ) : (
+          <>
+            <div>Spectrum SNR {num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</div>
+            <div>signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}</div>
+            <div>{selected.has(r.spectrumModule) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+          </>
+        )}
+      </>
+    ) : (
+      <div>{cell.module} · layer {cell.layer}: not analysed yet</div>
+    );
+
+  const exportSvg = () => heatmapSvg(grid, heatmapLayout(grid, Math.max(600, grid.layers.length * 16 + 140)), painter, `${checkpoint.name} · ${view.mode === 'selection' ? `top ${view.percent}% by Spectrum SNR` : metricLabel}`);
+  const exportPng = () => new Promise<Blob | null>((resolve) => (canvas.current ? canvas.current.toBlob(resolve, 'image/png') : resolve(null)));
+
+  return (
+    <div className="checkpoint-view">
+      <ScanProgress checkpoint={checkpoint} />
+      {checkpoint.failure && <p className="error-line" role="alert">{checkpoint.failure}</p>}
+      {grid.modules.length > 0 && (
+        <section aria-label="Heatmap">
+          <Heatmap
+            grid={grid}
+            painter={painter}
+            label={checkpoint.name}
+            focused={view.focused}
+            selected={view.selected}
+            onFocus={(focused) => setView({ focused })}
+            onOpen={(cell) => setView({ selected: cell })}
+            renderTip={tip}
+            canvasRef={canvas}
+          />
+          <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
+        </section>
+      )}
+      {outside.length > 0 && (
+        <table className="outside">
+          <caption>Outside the blocks</caption>
+          <thead><tr><th>Matrix</th><th>Shape</th><th>Spectrum SNR</th><th>signal/noise</th><th>Selected</th></tr></thead>
+          <tbody>
+            {outside.map((r) => (
+              <tr key={r.name}>
+                <td>{r.name}{r.source ? <span className="muted"> (= {r.source.join(', ')})</span> : null}</td>
+                <td>{shape(r.shape)}</td>
+                <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
+                <td>{num(r.spectrum?.signal_to_noise)}</td>
+                <td>{selected.has(r.spectrumModule) ? 'yes' : 'no'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {view.selected && (
+        <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule)} percent={view.percent} onClose={() => setView({ selected: null })} />
+      )}
+      <ExportPanel checkpoint={checkpoint} view={view} heatmapSvg={exportSvg} heatmapPng={exportPng} />
+      <ErrorList checkpoint={checkpoint} />
+    </div>
+  );
+}

@@ -1,0 +1,85 @@
+import { useEffect, useRef, useState } from 'react';
+import { groupCheckpoints, type PickedFile } from '../state/group-files.ts';
+import { addCheckpoint } from '../state/scanner.ts';
+
+/** Files of a dropped folder, walked through the entries API, with their paths inside it. */
+async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFile[]> {
+  if (entry.isFile) {
+    const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
+    return [{ file, path: prefix + file.name }];
+  }
+  const reader = (entry as FileSystemDirectoryEntry).createReader();
+  const out: PickedFile[] = [];
+  // readEntries returns at most 100 entries per call: read until it returns none.
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) break;
+    for (const e of batch) out.push(...(await entryFiles(e, `${prefix}${entry.name}/`)));
+  }
+  return out;
+}
+
+function open(picked: PickedFile[]): void {
+  for (const group of groupCheckpoints(picked)) addCheckpoint(group.files, group.name ? { name: group.name } : {});
+}
+
+/** Drop files or a folder anywhere on the page, or pick them; each checkpoint found is scanned. */
+export function DropZone() {
+  const [dragging, setDragging] = useState(false);
+  const files = useRef<HTMLInputElement>(null);
+  const folder = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    let depth = 0;
+    const enter = (e: DragEvent) => {
+      if (!e.dataTransfer?.types.includes('Files')) return;
+      depth++;
+      setDragging(true);
+    };
+    const leave = () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) setDragging(false);
+    };
+    const over = (e: DragEvent) => e.preventDefault();
+    const drop = async (e: DragEvent) => {
+      e.preventDefault();
+      depth = 0;
+      setDragging(false);
+      const items = [...(e.dataTransfer?.items ?? [])].filter((i) => i.kind === 'file');
+      const entries = items.map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
+      const picked = entries.length > 0 ? (await Promise.all(entries.map((en) => entryFiles(en)))).flat() : [...(e.dataTransfer?.files ?? [])].map((file) => ({ file, path: file.name }));
+      open(picked);
+    };
+    window.addEventListener('dragenter', enter);
+    window.addEventListener('dragleave', leave);
+    window.addEventListener('dragover', over);
+    window.addEventListener('drop', drop);
+    return () => {
+      window.removeEventListener('dragenter', enter);
+      window.removeEventListener('dragleave', leave);
+      window.removeEventListener('dragover', over);
+      window.removeEventListener('drop', drop);
+    };
+  }, []);
+
+  const fromInput = (input: HTMLInputElement | null) => {
+    const list = [...(input?.files ?? [])];
+    open(list.map((file) => ({ file, path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name })));
+    if (input) input.value = '';
+  };
+
+  return (
+    <div className="dropzone">
+      <p>
+        Drop a <code>.safetensors</code> file, shards with their <code>model.safetensors.index.json</code>, or a whole folder anywhere on this page.
+      </p>
+      <div className="buttons">
+        <button onClick={() => files.current?.click()}>Open files…</button>
+        <button onClick={() => folder.current?.click()}>Open folder…</button>
+      </div>
+      <input ref={files} type="file" multiple accept=".safetensors,.json" hidden data-testid="file-input" onChange={(e) => fromInput(e.currentTarget)} />
+      <input ref={folder} type="file" hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => fromInput(e.currentTarget)} />
+      {dragging && <div className="drop-overlay">Drop to analyse: nothing leaves this machine</div>}
+    </div>
+  );
+}

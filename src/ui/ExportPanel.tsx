@@ -1,0 +1,52 @@
+import { useState } from 'react';
+import { writeMetricsCsv } from '../core/exports/csv.ts';
+import { writeMetricsJson } from '../core/exports/metrics-json.ts';
+import { spectrumFiles, spectrumYamlFor } from '../core/exports/spectrum-bundle.ts';
+import { scanResultOf } from '../state/derive.ts';
+import type { CheckpointState, ViewState } from '../state/types.ts';
+import { download } from './download.ts';
+
+interface Props {
+  checkpoint: CheckpointState;
+  view: ViewState;
+  /** the heatmap as SVG text and as a PNG blob, made on demand */
+  heatmapSvg(): string;
+  heatmapPng(): Promise<Blob | null>;
+}
+
+/** Downloads: Spectrum's YAML and JSON (the same bytes as the CLI), metrics.json, CSV, the heatmap. */
+export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props) {
+  const [copied, setCopied] = useState(false);
+  const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
+  const result = () => scanResultOf(checkpoint);
+  const base = checkpoint.name.replace(/[/_]/g, '-');
+  const yaml = () => spectrumYamlFor(result(), view.percent, view.variant);
+  return (
+    <section className="exports" aria-label="Export">
+      <h2>Export</h2>
+      {checkpoint.status === 'scanning' && <p className="note">The scan is still running: exports hold the matrices done so far.</p>}
+      <div className="buttons">
+        <button disabled={busy} onClick={() => { const f = yaml(); download(f.name, f.text, 'application/yaml'); }}>
+          YAML ({view.percent}%)
+        </button>
+        <button
+          disabled={busy}
+          onClick={async () => {
+            await navigator.clipboard.writeText(yaml().text);
+            setCopied(true);
+            setTimeout(() => setCopied(false), 1500);
+          }}
+        >
+          {copied ? 'Copied' : 'Copy YAML'}
+        </button>
+        <button disabled={busy} onClick={() => { const [json] = spectrumFiles(result(), [], view.variant); download(json.name, json.text, 'application/json'); }}>
+          Spectrum JSON
+        </button>
+        <button disabled={busy} onClick={() => download(`${base}-metrics.json`, writeMetricsJson(result(), view.variant), 'application/json')}>metrics.json</button>
+        <button disabled={busy} onClick={() => download(`${base}-metrics.csv`, writeMetricsCsv(Object.values(checkpoint.records), view.variant), 'text/csv')}>CSV</button>
+        <button disabled={busy} onClick={async () => { const png = await heatmapPng(); if (png) download(`${base}-heatmap.png`, png); }}>PNG</button>
+        <button disabled={busy} onClick={() => download(`${base}-heatmap.svg`, heatmapSvg(), 'image/svg+xml')}>SVG</button>
+      </div>
+    </section>
+  );
+}

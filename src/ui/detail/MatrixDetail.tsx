@@ -1,0 +1,67 @@
+import type { MatrixRecord } from '../../core/scan/record.ts';
+import { num, shape } from '../format.ts';
+import { SpectrumPlot } from './SpectrumPlot.tsx';
+
+interface Props {
+  record: MatrixRecord | undefined;
+  selected: boolean;
+  percent: number;
+  onClose(): void;
+}
+
+/** One matrix: its singular values with Spectrum's threshold, and the numbers beside. */
+export function MatrixDetail({ record, selected, percent, onClose }: Props) {
+  if (!record) {
+    return (
+      <section className="detail" aria-label="Matrix detail">
+        <header><h2>Matrix detail</h2><button onClick={onClose} aria-label="Close detail">×</button></header>
+        <p>This matrix has not been analysed yet.</p>
+      </section>
+    );
+  }
+  const s = record.spectrum;
+  const rows: [string, string][] = [
+    ['Tensor', record.name],
+    ['File', record.file],
+    ['Shape', `${shape(record.shape)} (${record.dtype})`],
+  ];
+  if (record.source) rows.push(['Derived from', record.source.join(', ')]);
+  if (s) {
+    rows.push(
+      ['Spectrum SNR', num(s.snr, 6)],
+      ['SNR (legacy Spectrum)', num(s.snr_legacy, 6)],
+      ['Signal / noise (scale-free)', num(s.signal_to_noise, 6)],
+      ['σ_max', num(s.sigma_max, 6)],
+      ['τ = σ_IQR (1 + √β)', num(s.tau, 6)],
+      ['σ_IQR = IQR / 1.349', num(s.iqr_sigma, 6)],
+      ['σ above τ', `${s.n_signal} of ${record.singularValues?.length ?? 0}`],
+      ['Σσ above τ / at or below', `${num(s.signal)} / ${num(s.noise)}`],
+      ['‖W‖_F', num(s.frobenius, 6)],
+    );
+  }
+  rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no'], ['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
+  return (
+    <section className="detail" aria-label="Matrix detail">
+      <header>
+        <h2>{record.module} · layer {record.layer ?? '—'}</h2>
+        <button onClick={onClose} aria-label="Close detail">×</button>
+      </header>
+      {record.status === 'non-finite' ? (
+        <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
+      ) : (
+        <SpectrumPlot record={record} />
+      )}
+      <dl className="numbers">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <p className="note">
+        Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
+      </p>
+    </section>
+  );
+}

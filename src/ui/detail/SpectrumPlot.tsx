@@ -1,0 +1,52 @@
+import { area, line, scaleLog } from 'd3';
+import type { MatrixRecord } from '../../core/scan/record.ts';
+import { num } from '../format.ts';
+
+const W = 440;
+const H = 260;
+const M = { left: 56, right: 12, top: 12, bottom: 36 };
+
+/**
+ * Singular values against their rank on log–log axes, with Spectrum's threshold τ: the part above it
+ * (signal) and at or below it (noise) shaded, as the score sums them.
+ */
+export function SpectrumPlot({ record }: { record: MatrixRecord }) {
+  const sv = record.singularValues;
+  const s = record.spectrum;
+  if (!sv || !s || sv.length === 0) return null;
+  const positive = Array.from(sv).map((v, i) => ({ rank: i + 1, v })).filter((p) => p.v > 0);
+  if (positive.length === 0) return <p>All singular values are zero.</p>;
+  const yMin = Math.min(positive[positive.length - 1].v, s.tau > 0 ? s.tau : Infinity) * 0.8;
+  const yMax = positive[0].v * 1.25;
+  const x = scaleLog().domain([1, Math.max(2, sv.length)]).range([M.left, W - M.right]);
+  const y = scaleLog().domain([yMin, yMax]).range([H - M.bottom, M.top]).clamp(true);
+  const path = line<{ rank: number; v: number }>().x((p) => x(p.rank)).y((p) => y(p.v))(positive) ?? '';
+  const fill = (pts: typeof positive) => area<{ rank: number; v: number }>().x((p) => x(p.rank)).y0(H - M.bottom).y1((p) => y(p.v))(pts) ?? '';
+  const signal = positive.filter((p) => p.v > s.tau);
+  const noise = positive.filter((p) => p.v <= s.tau);
+  const xTicks = x.ticks(5).filter((t) => Number.isInteger(Math.log10(t)));
+  const yTicks = y.ticks(4).filter((t) => Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6));
+  return (
+    <svg className="plot" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Singular values of ${record.name}, log–log, with Spectrum's threshold τ = ${num(s.tau)}`}>
+      {signal.length > 0 && <path d={fill(signal.length < positive.length ? [...signal, positive[signal.length]] : signal)} fill="#2f9e44" opacity={0.18} />}
+      {noise.length > 0 && <path d={fill(noise)} fill="#d9480f" opacity={0.15} />}
+      <path d={path} fill="none" stroke="#1c7ed6" strokeWidth={1.6} />
+      {s.tau > 0 && (
+        <g>
+          <line x1={M.left} x2={W - M.right} y1={y(s.tau)} y2={y(s.tau)} stroke="#212529" strokeDasharray="4 3" />
+          <text x={W - M.right - 4} y={y(s.tau) - 4} textAnchor="end" fontSize={11}>τ = {num(s.tau)}</text>
+        </g>
+      )}
+      <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#868e96" />
+      <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#868e96" />
+      {xTicks.map((t) => (
+        <text key={`x${t}`} x={x(t)} y={H - M.bottom + 14} textAnchor="middle" fontSize={10}>{t}</text>
+      ))}
+      {yTicks.map((t) => (
+        <text key={`y${t}`} x={M.left - 4} y={y(t) + 3} textAnchor="end" fontSize={10}>{num(t, 2)}</text>
+      ))}
+      <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" fontSize={11}>rank i</text>
+      <text x={12} y={(M.top + H - M.bottom) / 2} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${(M.top + H - M.bottom) / 2})`}>σᵢ</text>
+    </svg>
+  );
+}

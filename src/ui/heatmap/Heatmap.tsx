@@ -1,0 +1,128 @@
+import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import type { ErrorRecord } from '../../core/errors.ts';
+import type { MatrixRecord } from '../../core/scan/record.ts';
+import { cellKey, type HeatmapGrid } from '../../state/derive.ts';
+import type { Cell } from '../../state/types.ts';
+import type { Painter } from './colors.ts';
+import { drawHeatmap } from './draw.ts';
+import { heatmapLayout, hitTest, type HeatmapLayout } from './layout.ts';
+
+interface Props {
+  grid: HeatmapGrid;
+  painter: Painter;
+  label: string;
+  focused: Cell | null;
+  selected: Cell | null;
+  onFocus(cell: Cell | null): void;
+  onOpen(cell: Cell): void;
+  renderTip(record: MatrixRecord | undefined, cell: Cell, error: ErrorRecord | undefined): React.ReactNode;
+  /** fixed width (phase views side by side); default: the container's */
+  width?: number;
+  rowLabels?: boolean;
+  canvasRef?: React.RefObject<HTMLCanvasElement | null>;
+}
+
+/**
+ * The module × layer grid on a canvas (thousands of cells stay smooth), with hover tips, click to
+ * open a matrix, and arrow keys to move between cells.
+ */
+export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOpen, renderTip, width, rowLabels, canvasRef }: Props) {
+  const wrap = useRef<HTMLDivElement>(null);
+  const ownCanvas = useRef<HTMLCanvasElement>(null);
+  const canvas = canvasRef ?? ownCanvas;
+  const [containerWidth, setContainerWidth] = useState(width ?? 800);
+  const [hover, setHover] = useState<{ cell: Cell; x: number; y: number } | null>(null);
+
+  useEffect(() => {
+    if (width !== undefined || !wrap.current) return;
+    const ro = new ResizeObserver(([entry]) => setContainerWidth(Math.floor(entry.contentRect.width)));
+    ro.observe(wrap.current);
+    return () => ro.disconnect();
+  }, [width]);
+
+  const layout: HeatmapLayout = heatmapLayout(grid, width ?? containerWidth, { rowLabels });
+
+  useLayoutEffect(() => {
+    const c = canvas.current;
+    const ctx = c?.getContext('2d');
+    if (!c || !ctx) return;
+    const dpr = window.devicePixelRatio || 1;
+    c.width = Math.round(layout.width * dpr);
+    c.height = Math.round(layout.height * dpr);
+    c.style.width = `${layout.width}px`;
+    c.style.height = `${layout.height}px`;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    drawHeatmap(ctx, grid, layout, painter, { focused, selected });
+  }, [grid, painter, layout.width, layout.height, layout.cellW, focused, selected, canvas, layout]);
+
+  const cellAt = (e: React.MouseEvent) => {
+    const rect = (e.target as HTMLCanvasElement).getBoundingClientRect();
+    return hitTest(grid, layout, e.clientX - rect.left, e.clientY - rect.top);
+  };
+
+  const onKeyDown = (e: React.KeyboardEvent) => {
+    if (grid.modules.length === 0 || grid.layers.length === 0) return;
+    const cur = focused ?? { module: grid.modules[0], layer: grid.layers[0] };
+    let row = Math.max(0, grid.modules.indexOf(cur.module));
+    let col = Math.max(0, grid.layers.indexOf(cur.layer));
+    const moves: Record<string, () => void> = {
+      ArrowLeft: () => (col = Math.max(0, col - 1)),
+      ArrowRight: () => (col = Math.min(grid.layers.length - 1, col + 1)),
+      ArrowUp: () => (row = Math.max(0, row - 1)),
+      ArrowDown: () => (row = Math.min(grid.modules.length - 1, row + 1)),
+      Home: () => (col = 0),
+      End: () => (col = grid.layers.length - 1),
+    };
+    if (moves[e.key]) {
+      e.preventDefault();
+      if (focused) moves[e.key]();
+      onFocus({ module: grid.modules[row], layer: grid.layers[col] });
+    } else if ((e.key === 'Enter' || e.key === ' ') && focused) {
+      e.preventDefault();
+      onOpen(focused);
+    } else if (e.key === 'Escape') {
+      onFocus(null);
+    }
+  };
+
+  const focusTip = focused && !hover ? focusPosition(grid, layout, focused) : null;
+  const tip = hover ?? focusTip;
+  return (
+    <div className="heatmap" ref={wrap}>
+      <canvas
+        ref={canvas}
+        tabIndex={0}
+        role="grid"
+        aria-label={`${label}: ${grid.modules.length} module types × ${grid.layers.length} layers. Arrow keys move between cells, Enter opens one.`}
+        onKeyDown={onKeyDown}
+        onMouseMove={(e) => {
+          const cell = cellAt(e);
+          setHover(cell ? { cell, x: e.nativeEvent.offsetX, y: e.nativeEvent.offsetY } : null);
+        }}
+        onMouseLeave={() => setHover(null)}
+        onClick={(e) => {
+          const cell = cellAt(e);
+          if (cell) {
+            onFocus(cell);
+            onOpen(cell);
+          }
+        }}
+        data-cells={grid.modules.length * grid.layers.length}
+        data-rows={grid.modules.length}
+        data-cols={grid.layers.length}
+      />
+      {tip && (
+        <div className="tip" role="tooltip" style={{ left: Math.min(tip.x + 14, layout.width - 260), top: tip.y + 16 }}>
+          {renderTip(grid.cells.get(cellKey(tip.cell.module, tip.cell.layer)), tip.cell, grid.failed.get(cellKey(tip.cell.module, tip.cell.layer)))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function focusPosition(grid: HeatmapGrid, l: HeatmapLayout, cell: Cell) {
+  const col = grid.layers.indexOf(cell.layer);
+  const row = grid.modules.indexOf(cell.module);
+  if (col < 0 || row < 0) return null;
+  return { cell, x: l.left + col * l.cellW + l.cellW / 2, y: l.top + row * l.cellH + l.cellH / 2 };
+}

@@ -1,0 +1,50 @@
+import { extent, interpolateViridis, scaleSequential, scaleSequentialLog } from 'd3';
+import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
+import type { MatrixRecord } from '../../core/scan/record.ts';
+import { metricValue } from '../../state/derive.ts';
+import type { HeatmapMetric, HeatmapMode } from '../../state/types.ts';
+
+export const SELECTED = '#2f9e44';
+export const NOT_SELECTED = '#d9480f';
+export const PENDING = '#e9ecef';
+export const NO_VALUE = '#868e96';
+/** a tensor that could not be read (its error is in the tip and the problem list) */
+export const FAILED = '#495057';
+
+/** How a cell is painted: a colour, or the hatch that says "non-finite weights" (never a scale colour). */
+export type CellPaint = { kind: 'fill'; color: string } | { kind: 'hatch' } | { kind: 'pending' };
+
+export interface Painter {
+  paint(r: MatrixRecord | undefined): CellPaint;
+  /** for the legend: the metric scale, or null in selection mode */
+  scale: { domain: [number, number]; log: boolean; color(v: number): string } | null;
+}
+
+export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode, metric: HeatmapMetric, variant: SpectrumVariant, selected: ReadonlySet<string>): Painter {
+  const base = (r: MatrixRecord | undefined): CellPaint | null => {
+    if (!r) return { kind: 'pending' };
+    if (r.status === 'non-finite') return { kind: 'hatch' };
+    return null;
+  };
+  if (mode === 'selection') {
+    return {
+      paint: (r) => base(r) ?? { kind: 'fill', color: selected.has(r!.spectrumModule) ? SELECTED : NOT_SELECTED },
+      scale: null,
+    };
+  }
+  const values = records.filter((r) => !r.vector && r.layer !== null).map((r) => metricValue(r, metric, variant)).filter((v): v is number => v !== null);
+  const [lo, hi] = extent(values) as [number | undefined, number | undefined];
+  const domain: [number, number] = lo === undefined || hi === undefined ? [0, 1] : lo === hi ? [lo, lo + 1] : [lo, hi];
+  // SNR-like ratios span orders of magnitude: a log scale when every value is positive and the range is wide.
+  const log = domain[0] > 0 && domain[1] / domain[0] > 20;
+  const scale = log ? scaleSequentialLog(interpolateViridis).domain(domain) : scaleSequential(interpolateViridis).domain(domain);
+  return {
+    paint: (r) => {
+      const b = base(r);
+      if (b) return b;
+      const v = metricValue(r!, metric, variant);
+      return { kind: 'fill', color: v === null ? NO_VALUE : scale(v) };
+    },
+    scale: { domain, log, color: (v) => scale(v) },
+  };
+}

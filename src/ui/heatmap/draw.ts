@@ -1,0 +1,63 @@
+import type { HeatmapGrid } from '../../state/derive.ts';
+import { cellKey } from '../../state/derive.ts';
+import type { Cell } from '../../state/types.ts';
+import { FAILED, PENDING, type Painter } from './colors.ts';
+import type { HeatmapLayout } from './layout.ts';
+
+export const shortModule = (m: string) => m.replace(/^self_attn\./, 'attn.').replace(/_proj$/, '');
+
+/** Paint the grid on a canvas (device pixels scaled by the caller's transform). */
+export function drawHeatmap(ctx: CanvasRenderingContext2D, grid: HeatmapGrid, l: HeatmapLayout, painter: Painter, marks: { focused: Cell | null; selected: Cell | null }): void {
+  ctx.clearRect(0, 0, l.width, l.height);
+  ctx.font = '11px system-ui, sans-serif';
+  ctx.fillStyle = '#495057';
+  ctx.textBaseline = 'middle';
+  ctx.textAlign = 'right';
+  grid.modules.forEach((m, row) => ctx.fillText(shortModule(m), l.left - 6, l.top + row * l.cellH + l.cellH / 2));
+  ctx.textAlign = 'center';
+  grid.layers.forEach((layer, col) => {
+    if (col % l.labelEvery === 0) ctx.fillText(String(layer), l.left + col * l.cellW + l.cellW / 2, l.top / 2);
+  });
+  const hatch = hatchPattern(ctx);
+  grid.modules.forEach((m, row) => {
+    grid.layers.forEach((layer, col) => {
+      const x = l.left + col * l.cellW;
+      const y = l.top + row * l.cellH;
+      const key = cellKey(m, layer);
+      const paint = painter.paint(grid.cells.get(key));
+      const failed = !grid.cells.has(key) && grid.failed.has(key);
+      ctx.fillStyle = failed ? FAILED : paint.kind === 'fill' ? paint.color : paint.kind === 'hatch' ? (hatch ?? '#000') : PENDING;
+      ctx.fillRect(x + 0.5, y + 0.5, l.cellW - 1, l.cellH - 1);
+      if (failed) {
+        ctx.fillStyle = '#fff';
+        ctx.fillText('!', x + l.cellW / 2, y + l.cellH / 2);
+      }
+    });
+  });
+  for (const [cell, color, width] of [[marks.selected, '#212529', 2], [marks.focused, '#1c7ed6', 2]] as const) {
+    if (!cell) continue;
+    const col = grid.layers.indexOf(cell.layer);
+    const row = grid.modules.indexOf(cell.module);
+    if (col < 0 || row < 0) continue;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = width;
+    ctx.strokeRect(l.left + col * l.cellW + 1, l.top + row * l.cellH + 1, l.cellW - 2, l.cellH - 2);
+  }
+}
+
+/** Diagonal black-on-white stripes: "non-finite weights", unlike any colour of a scale. */
+function hatchPattern(ctx: CanvasRenderingContext2D): CanvasPattern | null {
+  if (typeof OffscreenCanvas === 'undefined') return null;
+  const tile = new OffscreenCanvas(6, 6);
+  const t = tile.getContext('2d');
+  if (!t) return null;
+  t.fillStyle = '#fff';
+  t.fillRect(0, 0, 6, 6);
+  t.strokeStyle = '#111';
+  t.lineWidth = 1.5;
+  t.beginPath();
+  t.moveTo(0, 6);
+  t.lineTo(6, 0);
+  t.stroke();
+  return ctx.createPattern(tile, 'repeat');
+}

@@ -1,0 +1,38 @@
+import type { HeatmapGrid } from '../../state/derive.ts';
+
+/** Geometry of a heatmap: shared by the canvas, hit-testing, and the SVG/PNG exports. */
+export interface HeatmapLayout {
+  left: number;
+  top: number;
+  cellW: number;
+  cellH: number;
+  width: number;
+  height: number;
+  /** label every n-th layer, so labels never overlap */
+  labelEvery: number;
+}
+
+export function heatmapLayout(grid: HeatmapGrid, availableWidth: number, opts: { rowLabels?: boolean } = {}): HeatmapLayout {
+  const left = opts.rowLabels === false ? 4 : 132;
+  const top = 22;
+  const cols = Math.max(1, grid.layers.length);
+  const cellW = Math.max(6, Math.min(34, Math.floor((availableWidth - left - 8) / cols)));
+  const cellH = 22;
+  return {
+    left,
+    top,
+    cellW,
+    cellH,
+    width: left + cols * cellW + 8,
+    height: top + Math.max(1, grid.modules.length) * cellH + 4,
+    labelEvery: Math.max(1, Math.ceil(22 / cellW)),
+  };
+}
+
+/** The cell under a point, or null. */
+export function hitTest(grid: HeatmapGrid, l: HeatmapLayout, x: number, y: number): { module: string; layer: number } | null {
+  const col = Math.floor((x - l.left) / l.cellW);
+  const row = Math.floor((y - l.top) / l.cellH);
+  if (x < l.left || y < l.top || col < 0 || row < 0 || col >= grid.layers.length || row >= grid.modules.length) return null;
+  return { module: grid.modules[row], layer: grid.layers[col] };
+}
