@@ -15,6 +15,7 @@ Usage:
       --only REGEX                analyse only tensors whose name matches
       --model-name NAME           name used in Spectrum's file names (default: file or folder name)
       --threads N                 worker threads (default: one per core)
+      --csv                       also write metrics.csv (one row per matrix)
   spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
       Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
 

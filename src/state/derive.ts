@@ -53,13 +53,41 @@ export const METRICS: { id: HeatmapMetric; label: string; help: string }[] = [
   { id: 'signal_to_noise', label: 'Signal / noise', help: 'The scale-free ratio of Σσ above τ to Σσ at or below it.' },
   { id: 'sigma_max', label: 'Spectral norm σ_max', help: 'The largest singular value.' },
   { id: 'frobenius', label: 'Frobenius norm', help: '‖W‖_F = √Σσ².' },
+  { id: 'alpha', label: 'Power-law alpha', help: "WeightWatcher's alpha of the ESD tail (MLE, KS-optimal xmin). 2–6 is its well-trained band; < 2 over-trained, > 6 under-trained." },
+  { id: 'alpha_weighted', label: 'Alpha-weighted', help: 'alpha · log10 λ_max.' },
+  { id: 'stable_rank', label: 'Stable rank', help: '‖W‖_F² / ‖W‖₂².' },
+  { id: 'entropy', label: 'Spectral entropy', help: 'Normalised entropy of the eigenvalue distribution (1 = flat).' },
+  { id: 'num_spikes', label: 'MP spikes', help: 'Eigenvalues above the Marchenko–Pastur bulk edge (with its Tracy–Widom margin).' },
 ];
 
+const HTSR_METRICS = new Set<HeatmapMetric>(['alpha', 'alpha_weighted', 'stable_rank', 'entropy', 'num_spikes']);
+
+/** A metric of a record, or null when it has none (not fitted, non-finite weights, 1-D): never NaN. */
 export function metricValue(r: MatrixRecord, metric: HeatmapMetric, variant: SpectrumVariant): number | null {
-  const s = r.spectrum;
-  if (!s) return null;
-  const v = metric === 'snr' ? spectrumValue(s, variant) : s[metric];
-  return Number.isFinite(v) ? v : null;
+  let v: number | null;
+  if (HTSR_METRICS.has(metric)) {
+    v = r.htsr ? r.htsr[metric as 'alpha'] : null;
+  } else {
+    const s = r.spectrum;
+    if (!s) return null;
+    v = metric === 'snr' ? spectrumValue(s, variant) : s[metric as 'sigma_max'];
+  }
+  return v !== null && Number.isFinite(v) ? v : null;
+}
+
+/** Why a record has no value for a metric, for the tip and the detail. */
+export function metricReason(r: MatrixRecord, metric: HeatmapMetric): string | null {
+  if (r.status === 'non-finite') return `non-finite (${r.nonFinite} values)`;
+  if (HTSR_METRICS.has(metric)) return r.htsr ? (r.htsr.reasons[metric as 'alpha'] ?? null) : "1-D weight: Spectrum's score only";
+  return null;
+}
+
+/** The mean of a metric over the module types of each layer: alpha against depth. */
+export function layerAverages(grid: HeatmapGrid, metric: HeatmapMetric, variant: SpectrumVariant): (number | null)[] {
+  return grid.layers.map((layer) => {
+    const vals = grid.modules.map((m) => grid.cells.get(cellKey(m, layer))).map((r) => (r ? metricValue(r, metric, variant) : null)).filter((v): v is number => v !== null);
+    return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+  });
 }
 
 export function scanResultOf(c: CheckpointState): ScanResult {

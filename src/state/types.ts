@@ -29,7 +29,7 @@ export interface CheckpointState {
 }
 
 export type HeatmapMode = 'selection' | 'metric';
-export type HeatmapMetric = 'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius';
+export type HeatmapMetric = 'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius' | 'alpha' | 'alpha_weighted' | 'stable_rank' | 'entropy' | 'num_spikes';
 
 export interface Cell {
   module: string;

@@ -1,7 +1,7 @@
 import { useMemo, useRef } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { heatmapGrid, METRICS, selectionOf, cellKey } from '../state/derive.ts';
+import { cellKey, heatmapGrid, layerAverages, metricReason, metricValue, METRICS, selectionOf } from '../state/derive.ts';
 import { useApp } from '../state/store.ts';
 import type { CheckpointState } from '../state/types.ts';
 import { MatrixDetail } from './detail/MatrixDetail.tsx';
@@ -11,6 +11,7 @@ import { num, shape } from './format.ts';
 import { makePainter } from './heatmap/colors.ts';
 import { Heatmap } from './heatmap/Heatmap.tsx';
 import { heatmapLayout } from './heatmap/layout.ts';
+import { LayerProfile } from './heatmap/LayerProfile.tsx';
 import { Legend } from './heatmap/Legend.tsx';
 import { heatmapSvg } from './heatmap/svg.ts';
 import { ScanProgress } from './ScanProgress.tsx';
@@ -42,6 +43,11 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
             <div>Spectrum SNR {num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</div>
             <div>signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}</div>
             <div>{selected.has(r.spectrumModule) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+            {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
+              <div>
+                {metricLabel}: {metricValue(r, view.metric, view.variant) === null ? `not fitted (${metricReason(r, view.metric) ?? 'no value'})` : num(metricValue(r, view.metric, view.variant))}
+              </div>
+            )}
           </>
         )}
       </>
@@ -68,6 +74,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
             onOpen={(cell) => setView({ selected: cell })}
             renderTip={tip}
             canvasRef={canvas}
+            below={view.mode === 'metric' ? (layout) => <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} /> : undefined}
           />
           <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
         </section>

@@ -16,7 +16,7 @@ export function Toolbar() {
         <label>
           <input type="radio" name="mode" checked={view.mode === 'metric'} onChange={() => setView({ mode: 'metric' })} /> Metric
         </label>
-        <select aria-label="Metric" value={view.metric} disabled={view.mode !== 'metric'} onChange={(e) => setView({ metric: e.target.value as HeatmapMetric })}>
+        <select aria-label="Metric to colour by" value={view.metric} onChange={(e) => setView({ mode: 'metric', metric: e.target.value as HeatmapMetric })}>
           {METRICS.map((m) => (
             <option key={m.id} value={m.id} title={m.help}>
               {m.label}

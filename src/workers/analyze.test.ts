@@ -11,7 +11,7 @@ import { analyzeJob } from './analyze.ts';
 const root = join(import.meta.dirname, '../..');
 
 interface Expected {
-  tensors: Record<string, { shape: number[]; dtype: string; spectrum: Record<string, number | number[]> }>;
+  tensors: Record<string, { shape: number[]; dtype: string; spectrum: Record<string, number | number[]>; htsr: Record<string, number | string> }>;
 }
 
 async function scanFile(path: string): Promise<Map<string, MatrixRecord>> {
@@ -68,6 +68,21 @@ describe('CPU engine against the float64 reference values (relative error ≤ 1e
         expect(Math.abs(got - v), `${name} tail σ${i}: ${got} vs ${v}`).toBeLessThanOrEqual((sv.length * 2.3e-16 * sv[0] ** 2) / v);
       });
     }
-    console.log(`${file}: ${names.length} matrices, worst relative error of Spectrum's quantities ${worst.toExponential(2)}`);
+    // WeightWatcher's metrics, through the whole pipeline (reader, CPU engine, htsr): within 1e-3.
+    let worstHtsr = 0;
+    for (const name of names) {
+      const e = expected.tensors[name].htsr;
+      const h = records.get(name)!.htsr!;
+      expect(h.status, name).toBe(e.status);
+      expect(h.warning, name).toBe(e.warning);
+      expect(h.num_spikes, `${name} num_spikes`).toBe(e.num_spikes);
+      expect(h.num_pl_spikes, `${name} num_pl_spikes`).toBe(e.num_pl_spikes);
+      for (const key of ['alpha', 'xmin', 'D', 'alpha_weighted', 'log_norm', 'log_spectral_norm', 'stable_rank', 'entropy', 'sigma_mp', 'mp_softrank', 'bulk_max', 'lambda_max'] as const) {
+        const err = relErr(h[key]!, e[key] as number);
+        worstHtsr = Math.max(worstHtsr, err);
+        expect(err, `${name} ${key}: ${h[key]} vs ${e[key]}`).toBeLessThanOrEqual(1e-3);
+      }
+    }
+    console.log(`${file}: ${names.length} matrices, worst relative error: Spectrum ${worst.toExponential(2)}, WeightWatcher ${worstHtsr.toExponential(2)}`);
   });
 });

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCheckpoint } from '../../core/formats/checkpoint.ts';
+import { writeMetricsCsv } from '../../core/exports/csv.ts';
 import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
@@ -23,6 +24,8 @@ export interface ScanSettings {
   modelName?: string;
   threads?: number;
   quiet: boolean;
+  /** also write metrics.csv, one row per matrix */
+  csv: boolean;
 }
 
 export function scanSettings(args: ParsedArgs): ScanSettings {
@@ -41,6 +44,7 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
     ...(modelName ? { modelName } : {}),
     ...(threads ? { threads: Math.max(1, Math.floor(Number(threads)) || 1) } : {}),
     quiet: args.options.has('quiet'),
+    csv: args.options.has('csv'),
   };
 }
 
@@ -88,9 +92,13 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
   }
 }
 
-export async function writeResults(result: RunScanResult, s: Pick<ScanSettings, 'out' | 'percents' | 'variant'>): Promise<string[]> {
+export async function writeResults(result: RunScanResult, s: Pick<ScanSettings, 'out' | 'percents' | 'variant' | 'csv'>): Promise<string[]> {
   await mkdir(s.out, { recursive: true });
-  const files = [{ name: 'metrics.json', text: writeMetricsJson(result, s.variant) }, ...spectrumFiles(result, s.percents, s.variant)];
+  const files = [
+    { name: 'metrics.json', text: writeMetricsJson(result, s.variant) },
+    ...(s.csv ? [{ name: 'metrics.csv', text: writeMetricsCsv(result.records, s.variant) }] : []),
+    ...spectrumFiles(result, s.percents, s.variant),
+  ];
   for (const f of files) await writeFile(join(s.out, f.name), f.text);
   return files.map((f) => f.name);
 }

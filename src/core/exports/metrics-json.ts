@@ -1,3 +1,4 @@
+import type { HtsrMetricKey } from '../metrics/htsr.ts';
 import { spectrumValue, type SpectrumVariant } from '../metrics/spectrum.ts';
 import type { MatrixRecord } from '../scan/record.ts';
 import type { ScanResult } from '../scan/result.ts';
@@ -24,8 +25,31 @@ export interface MetricsRow {
   tau: Num;
   frobenius: Num;
   n_signal: Num;
+  alpha: Num;
+  alpha_weighted: Num;
+  xmin: Num;
+  ks_distance: Num;
+  num_pl_spikes: Num;
+  stable_rank: Num;
+  log_spectral_norm: Num;
+  log_norm: Num;
+  entropy: Num;
+  num_spikes: Num;
+  sigma_mp: Num;
+  bulk_max: Num;
+  mp_softrank: Num;
+  warning?: string;
+  /** WeightWatcher would not analyse this matrix (we do): why */
+  ww_would_skip?: string;
   reasons?: Record<string, string>;
 }
+
+/** metrics.json name → HtsrMetrics key (design.md §5 calls WeightWatcher's D "ks_distance"). */
+const HTSR_FIELDS = {
+  alpha: 'alpha', alpha_weighted: 'alpha_weighted', xmin: 'xmin', ks_distance: 'D', num_pl_spikes: 'num_pl_spikes',
+  stable_rank: 'stable_rank', log_spectral_norm: 'log_spectral_norm', log_norm: 'log_norm', entropy: 'entropy',
+  num_spikes: 'num_spikes', sigma_mp: 'sigma_mp', bulk_max: 'bulk_max', mp_softrank: 'mp_softrank',
+} as const satisfies Record<string, HtsrMetricKey>;
 
 /** A finite number, or null and the reason why not. */
 function finite(value: number | undefined, key: string, reasons: Record<string, string>, why: string): Num {
@@ -56,9 +80,23 @@ export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRo
     tau: s ? s.tau : null,
     frobenius: s ? s.frobenius : null,
     n_signal: s ? s.n_signal : null,
+    ...htsrFields(r, reasons),
   };
   if (Object.keys(reasons).length > 0) row.reasons = reasons;
   return row;
+}
+
+function htsrFields(r: MatrixRecord, reasons: Record<string, string>) {
+  const h = r.htsr;
+  const out = {} as Record<keyof typeof HTSR_FIELDS, Num> & { warning?: string; ww_would_skip?: string };
+  for (const [field, key] of Object.entries(HTSR_FIELDS) as [keyof typeof HTSR_FIELDS, HtsrMetricKey][]) {
+    out[field] = h ? h[key] : null;
+    const why = h ? h.reasons[key] : r.vector ? "1-D weight: Spectrum's score only" : undefined;
+    if (out[field] === null && why) reasons[field] = why;
+  }
+  if (h?.warning) out.warning = h.warning;
+  if (h?.ww_would_skip && h.ww_skip_reason) out.ww_would_skip = h.ww_skip_reason;
+  return out;
 }
 
 export function writeMetricsJson(result: ScanResult, variant: SpectrumVariant): string {

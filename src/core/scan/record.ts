@@ -1,4 +1,5 @@
 import type { ErrorRecord } from '../errors.ts';
+import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
 import type { MatrixJob } from './plan.ts';
 
@@ -27,6 +28,8 @@ export interface MatrixRecord {
   status: 'ok' | 'non-finite';
   nonFinite?: number;
   spectrum: SpectrumScore | null;
+  /** WeightWatcher's heavy-tailed metrics (null for 1-D weights: Spectrum's score only) */
+  htsr: HtsrMetrics | null;
   /** all singular values, descending (kept for the detail views; not written to metrics.json) */
   singularValues: Float64Array | null;
   engine: EngineKind;
@@ -65,10 +68,11 @@ export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array,
     ...baseRecord(job, engine, mode, millis),
     status: 'ok',
     spectrum: spectrumScore(singularValues, job.rows, job.cols),
+    htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols),
     singularValues,
   };
 }
 
 export function nonFiniteRecord(job: MatrixJob, count: number, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
-  return { ...baseRecord(job, engine, mode, millis), status: 'non-finite', nonFinite: count, spectrum: null, singularValues: null };
+  return { ...baseRecord(job, engine, mode, millis), status: 'non-finite', nonFinite: count, spectrum: null, htsr: null, singularValues: null };
 }

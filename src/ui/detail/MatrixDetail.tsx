@@ -1,5 +1,6 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num, shape } from '../format.ts';
+import { EsdPlot } from './EsdPlot.tsx';
 import { SpectrumPlot } from './SpectrumPlot.tsx';
 
 interface Props {
@@ -40,6 +41,21 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
     );
   }
   rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no'], ['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
+  const h = record.htsr;
+  const reason = (k: keyof NonNullable<typeof h>['reasons']) => h?.reasons[k] ?? 'not fitted';
+  const htsrRows: [string, string][] = h
+    ? [
+        ['alpha (power-law tail)', h.alpha === null ? `not fitted: ${reason('alpha')}` : `${num(h.alpha, 5)}${h.warning ? ` · ${h.warning}` : ''}`],
+        ['xmin · KS distance D', `${num(h.xmin)} · ${num(h.D)}`],
+        ['eigenvalues in the tail', `${h.num_pl_spikes ?? '—'} of ${h.M}`],
+        ['alpha-weighted (α·log10 λ_max)', num(h.alpha_weighted, 5)],
+        ['log10 λ_max · log10 ‖W‖_F²', `${num(h.log_spectral_norm)} · ${num(h.log_norm)}`],
+        ['stable rank', num(h.stable_rank, 5)],
+        ['spectral entropy', h.entropy === null ? `— (${reason('entropy')})` : num(h.entropy, 5)],
+        ['MP σ · bulk edge λ+', `${num(h.sigma_mp)} · ${num(h.bulk_max)}`],
+        ['spikes above the MP edge', `${h.num_spikes ?? '—'} · soft rank ${num(h.mp_softrank)}`],
+      ]
+    : [];
   return (
     <section className="detail" aria-label="Matrix detail">
       <header>
@@ -59,6 +75,22 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
           </div>
         ))}
       </dl>
+      {h && (
+        <>
+          <h3>Heavy-tailed metrics (WeightWatcher)</h3>
+          <EsdPlot record={record} />
+          <dl className="numbers">
+            {htsrRows.map(([k, v]) => (
+              <div key={k}>
+                <dt>{k}</dt>
+                <dd>{v}</dd>
+              </div>
+            ))}
+          </dl>
+          {h.ww_would_skip && <p className="note">WeightWatcher would skip this matrix ({h.ww_skip_reason}); it is analysed here all the same.</p>}
+          <p className="note">alpha between 2 and 6 is WeightWatcher's well-trained band; alpha above 8 from a short tail is often a spurious fit.</p>
+        </>
+      )}
       <p className="note">
         Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
       </p>

@@ -20,13 +20,15 @@ interface Props {
   width?: number;
   rowLabels?: boolean;
   canvasRef?: React.RefObject<HTMLCanvasElement | null>;
+  /** drawn under the grid, aligned with its columns */
+  below?(layout: HeatmapLayout): React.ReactNode;
 }
 
 /**
  * The module × layer grid on a canvas (thousands of cells stay smooth), with hover tips, click to
  * open a matrix, and arrow keys to move between cells.
  */
-export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOpen, renderTip, width, rowLabels, canvasRef }: Props) {
+export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOpen, renderTip, width, rowLabels, canvasRef, below }: Props) {
   const wrap = useRef<HTMLDivElement>(null);
   const ownCanvas = useRef<HTMLCanvasElement>(null);
   const canvas = canvasRef ?? ownCanvas;
@@ -111,6 +113,7 @@ export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOp
         data-rows={grid.modules.length}
         data-cols={grid.layers.length}
       />
+      {below?.(layout)}
       {tip && (
         <div className="tip" role="tooltip" style={{ left: Math.min(tip.x + 14, layout.width - 260), top: tip.y + 16 }}>
           {renderTip(grid.cells.get(cellKey(tip.cell.module, tip.cell.layer)), tip.cell, grid.failed.get(cellKey(tip.cell.module, tip.cell.layer)))}

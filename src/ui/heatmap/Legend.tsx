@@ -13,6 +13,7 @@ export function Legend({ painter, percent, metricLabel }: { painter: Painter; pe
           <span>{fmt(s.domain[0])}</span>
           <span
             className="ramp"
+            title={s.marks.length ? "alpha between 2 and 6 is WeightWatcher's well-trained band" : undefined}
             style={{
               background: `linear-gradient(to right, ${Array.from({ length: 11 }, (_, i) => {
                 const t = i / 10;
@@ -20,8 +21,18 @@ export function Legend({ painter, percent, metricLabel }: { painter: Painter; pe
                 return s.color(v);
               }).join(', ')})`,
             }}
-          />
+          >
+            {s.marks.map((m) => {
+              const t = s.log ? Math.log(m / s.domain[0]) / Math.log(s.domain[1] / s.domain[0]) : (m - s.domain[0]) / (s.domain[1] - s.domain[0]);
+              return (
+                <span key={m} className="ramp-mark" style={{ left: `${(100 * t).toFixed(1)}%` }}>
+                  <span>{m}</span>
+                </span>
+              );
+            })}
+          </span>
           <span>{fmt(s.domain[1])}</span>
+          {s.marks.length > 0 && <span className="muted">(marks: WeightWatcher's well-trained band 2–6)</span>}
         </>
       ) : (
         <>

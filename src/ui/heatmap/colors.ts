@@ -1,4 +1,5 @@
 import { extent, interpolateViridis, scaleSequential, scaleSequentialLog } from 'd3';
+import { quantileSorted } from '../../core/metrics/spectrum.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { metricValue } from '../../state/derive.ts';
@@ -17,7 +18,7 @@ export type CellPaint = { kind: 'fill'; color: string } | { kind: 'hatch' } | { 
 export interface Painter {
   paint(r: MatrixRecord | undefined): CellPaint;
   /** for the legend: the metric scale, or null in selection mode */
-  scale: { domain: [number, number]; log: boolean; color(v: number): string } | null;
+  scale: { domain: [number, number]; log: boolean; color(v: number): string; marks: number[] } | null;
 }
 
 export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode, metric: HeatmapMetric, variant: SpectrumVariant, selected: ReadonlySet<string>): Painter {
@@ -32,12 +33,13 @@ export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode,
       scale: null,
     };
   }
-  const values = records.filter((r) => !r.vector && r.layer !== null).map((r) => metricValue(r, metric, variant)).filter((v): v is number => v !== null);
-  const [lo, hi] = extent(values) as [number | undefined, number | undefined];
+  const values = records.filter((r) => !r.vector && r.layer !== null).map((r) => metricValue(r, metric, variant)).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  // 1st–99th percentile: one spurious value (alpha 40 from a short tail) must not wash out the rest.
+  const [lo, hi] = values.length > 20 ? [quantileSorted(values, 0.01), quantileSorted(values, 0.99)] : (extent(values) as [number | undefined, number | undefined]);
   const domain: [number, number] = lo === undefined || hi === undefined ? [0, 1] : lo === hi ? [lo, lo + 1] : [lo, hi];
   // SNR-like ratios span orders of magnitude: a log scale when every value is positive and the range is wide.
   const log = domain[0] > 0 && domain[1] / domain[0] > 20;
-  const scale = log ? scaleSequentialLog(interpolateViridis).domain(domain) : scaleSequential(interpolateViridis).domain(domain);
+  const scale = (log ? scaleSequentialLog(interpolateViridis).domain(domain) : scaleSequential(interpolateViridis).domain(domain)).clamp(true);
   return {
     paint: (r) => {
       const b = base(r);
@@ -45,6 +47,6 @@ export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode,
       const v = metricValue(r!, metric, variant);
       return { kind: 'fill', color: v === null ? NO_VALUE : scale(v) };
     },
-    scale: { domain, log, color: (v) => scale(v) },
+    scale: { domain, log, color: (v) => scale(v), marks: metric === 'alpha' ? [2, 6].filter((m) => m > domain[0] && m < domain[1]) : [] },
   };
 }
