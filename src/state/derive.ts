@@ -2,11 +2,12 @@ import type { ErrorRecord } from '../core/errors.ts';
 import { compareModules } from '../core/naming/families.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
 import { spectrumEntries } from '../core/exports/spectrum-files.ts';
-import { spectrumValue, type SpectrumVariant } from '../core/metrics/spectrum.ts';
+import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { spectrumModules, type ScanResult } from '../core/scan/result.ts';
-import { selectTopPercent, selectedNames } from '../core/selection/select.ts';
-import type { CheckpointState, HeatmapMetric } from './types.ts';
+import { recordSpectrumValue, spectrumModules, type ScanResult } from '../core/scan/result.ts';
+import { phaseTransition, type PhaseTransition } from '../core/selection/phases.ts';
+import { selectTopPercent, selectedNames, type TypeSelection } from '../core/selection/select.ts';
+import type { CheckpointState, HeatmapMetric, PlanStep } from './types.ts';
 
 /** Pure derivations of what the views show, from the store's records. */
 
@@ -69,8 +70,9 @@ export function metricValue(r: MatrixRecord, metric: HeatmapMetric, variant: Spe
     v = r.htsr ? r.htsr[metric as 'alpha'] : null;
   } else {
     const s = r.spectrum;
-    if (!s) return null;
-    v = metric === 'snr' ? spectrumValue(s, variant) : s[metric as 'sigma_max'];
+    if (metric === 'snr') v = recordSpectrumValue(r, variant);
+    else if (!s) return null;
+    else v = s[metric as 'sigma_max'];
   }
   return v !== null && Number.isFinite(v) ? v : null;
 }
@@ -93,4 +95,35 @@ export function layerAverages(grid: HeatmapGrid, metric: HeatmapMetric, variant:
 export function scanResultOf(c: CheckpointState): ScanResult {
   const records = Object.values(c.records);
   return { model: c.name, engine: c.engine, mode: 'exact', records, skipped: c.skipped, unmapped: c.unmapped, errors: c.errors, missing: c.missing };
+}
+
+export interface PhaseView {
+  step: PlanStep;
+  checkpoint: CheckpointState;
+  records: MatrixRecord[];
+  selection: TypeSelection[];
+  selected: Set<string>;
+  /** against the previous included phase: what this phase newly selects, and what it drops */
+  transition: PhaseTransition | null;
+}
+
+/** The included steps of the plan, each with its selection and its transition from the step before. */
+export function phaseViews(plan: readonly PlanStep[], checkpoints: Readonly<Record<string, CheckpointState>>, variant: SpectrumVariant): PhaseView[] {
+  const steps = plan.filter((p) => p.included && checkpoints[p.checkpointId]);
+  const views: PhaseView[] = [];
+  for (const step of steps) {
+    const checkpoint = checkpoints[step.checkpointId];
+    const records = Object.values(checkpoint.records);
+    const selection = selectTopPercent(spectrumEntries(spectrumModules(records, variant)), step.percent);
+    const previous = views[views.length - 1];
+    views.push({ step, checkpoint, records, selection, selected: selectedNames(selection), transition: previous ? phaseTransition(previous.selection, selection) : null });
+  }
+  return views;
+}
+
+/** One grid shape for all phases: the union of their module types and layers. */
+export function sharedGridShape(grids: readonly HeatmapGrid[]): { modules: string[]; layers: number[] } {
+  const modules = [...new Set(grids.flatMap((g) => g.modules))].sort(compareModules);
+  const maxLayer = Math.max(-1, ...grids.flatMap((g) => g.layers));
+  return { modules, layers: Array.from({ length: maxLayer + 1 }, (_, i) => i) };
 }

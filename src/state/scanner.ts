@@ -1,7 +1,8 @@
 import { toErrorRecord, type ErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { planScan } from '../core/scan/plan.ts';
-import type { MatrixRecord } from '../core/scan/record.ts';
+import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
+import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
 import { runScan } from '../core/scan/run.ts';
 import { cacheAvailable, loadScan, saveRecords, saveScanMeta } from './cache.ts';
 import { appStore } from './store.ts';
@@ -150,6 +151,24 @@ class RecordBatcher {
     }
     if (this.lastProgress) store.setProgress(this.id, this.lastProgress);
   }
+}
+
+/** A Spectrum result JSON (raw or _sorted layout) as a phase without weights. */
+export async function importSpectrumJson(file: File): Promise<string> {
+  const id = `c${nextId++}`;
+  const name = file.name.replace(/^snr_results_/, '').replace(/(_sorted)?\.json$/i, '');
+  const store = appStore.getState();
+  store.addCheckpoint({ ...emptyCheckpoint(id, name, 'import'), status: 'opening' });
+  store.setView({ activeId: id, selected: null });
+  try {
+    const entries = parseSpectrumJson(await file.text(), file.name);
+    const records = entries.map((e) => importedRecord(e, file.name));
+    store.updateCheckpoint(id, { status: 'done', records: Object.fromEntries(records.map((r) => [r.name, r])), totalJobs: records.length, fingerprint: `import:${file.name}:${file.size}` });
+  } catch (e) {
+    const message = `${file.name}: ${e instanceof Error ? e.message : String(e)}`.replace(/^(.+?): \1: /, '$1: ');
+    store.updateCheckpoint(id, { status: 'failed', failure: message });
+  }
+  return id;
 }
 
 /** The embedded demo: the four checkpoints of public/demo, fetched from this page's own origin. */

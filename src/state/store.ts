@@ -3,7 +3,8 @@ import type { StateCreator } from 'zustand';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import type { CheckpointState, EngineState, ViewState } from './types.ts';
+import { defaultPercent } from '../core/selection/phases.ts';
+import type { CheckpointState, EngineState, PlanStep, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
   checkpoints: Record<string, CheckpointState>;
@@ -16,6 +17,16 @@ interface CheckpointsSlice {
   removeCheckpoint(id: string): void;
 }
 
+interface PlanSlice {
+  /** the phase plan: checkpoints in training order, each with its percent */
+  plan: PlanStep[];
+  setPlanPercent(checkpointId: string, percent: number): void;
+  setPlanIncluded(checkpointId: string, included: boolean): void;
+  /** move a step up (−1) or down (+1), or to an index */
+  movePlanStep(checkpointId: string, to: number): void;
+  setPlan(plan: PlanStep[]): void;
+}
+
 interface ViewSlice {
   view: ViewState;
   setView(patch: Partial<ViewState>): void;
@@ -26,7 +37,7 @@ interface EngineSlice {
   setEngine(patch: Partial<EngineState>): void;
 }
 
-export type AppState = CheckpointsSlice & ViewSlice & EngineSlice;
+export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice;
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
@@ -34,7 +45,12 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
   return {
     checkpoints: {},
     order: [],
-    addCheckpoint: (c) => set((s) => ({ checkpoints: { ...s.checkpoints, [c.id]: c }, order: s.order.includes(c.id) ? s.order : [...s.order, c.id] })),
+    addCheckpoint: (c) =>
+      set((s) => ({
+        checkpoints: { ...s.checkpoints, [c.id]: c },
+        order: s.order.includes(c.id) ? s.order : [...s.order, c.id],
+        plan: s.plan.some((p) => p.checkpointId === c.id) ? s.plan : [...s.plan, { checkpointId: c.id, percent: defaultPercent(s.plan.length), included: true }],
+      })),
     updateCheckpoint: (id, p) => patch(id, () => p),
     addRecords: (id, records) =>
       patch(id, (c) => {
@@ -47,13 +63,33 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
     removeCheckpoint: (id) =>
       set((s) => {
         const { [id]: _gone, ...rest } = s.checkpoints;
-        return { checkpoints: rest, order: s.order.filter((x) => x !== id), view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view };
+        return { checkpoints: rest, order: s.order.filter((x) => x !== id), plan: s.plan.filter((p) => p.checkpointId !== id), view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view };
       }),
   };
 };
 
+const createPlanSlice: StateCreator<AppState, [], [], PlanSlice> = (set) => {
+  const update = (id: string, patch: Partial<PlanStep>) => set((s) => ({ plan: s.plan.map((p) => (p.checkpointId === id ? { ...p, ...patch } : p)) }));
+  return {
+    plan: [],
+    setPlanPercent: (id, percent) => update(id, { percent }),
+    setPlanIncluded: (id, included) => update(id, { included }),
+    movePlanStep: (id, to) =>
+      set((s) => {
+        const from = s.plan.findIndex((p) => p.checkpointId === id);
+        if (from < 0) return s;
+        const target = Math.max(0, Math.min(s.plan.length - 1, to));
+        const next = [...s.plan];
+        const [step] = next.splice(from, 1);
+        next.splice(target, 0, step);
+        return { plan: next };
+      }),
+    setPlan: (plan) => set({ plan }),
+  };
+};
+
 const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
-  view: { mode: 'selection', metric: 'snr', percent: 25, variant: 'current', activeId: null, selected: null, focused: null },
+  view: { page: 'checkpoint', mode: 'selection', metric: 'snr', percent: 25, variant: 'current', activeId: null, selected: null, focused: null },
   setView: (p) => set((s) => ({ view: { ...s.view, ...p } })),
 });
 
@@ -65,6 +101,7 @@ const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => 
 /** The one store: a vanilla zustand store (testable without React), with a hook for components. */
 export const appStore = createStore<AppState>()((...a) => ({
   ...createCheckpointsSlice(...a),
+  ...createPlanSlice(...a),
   ...createViewSlice(...a),
   ...createEngineSlice(...a),
 }));

@@ -11,7 +11,8 @@ export interface CheckpointState {
   id: string;
   name: string;
   fingerprint: string | null;
-  origin: 'demo' | 'user';
+  /** demo and user checkpoints are scanned; an import is Spectrum's result JSON (values, no weights) */
+  origin: 'demo' | 'user' | 'import' | 'session';
   status: ScanStatus;
   /** the one-line reason when the checkpoint as a whole could not be opened */
   failure: string | null;
@@ -36,7 +37,10 @@ export interface Cell {
   layer: number;
 }
 
+export type Page = 'checkpoint' | 'phases' | 'delta';
+
 export interface ViewState {
+  page: Page;
   mode: HeatmapMode;
   metric: HeatmapMetric;
   percent: number;
@@ -46,6 +50,13 @@ export interface ViewState {
   selected: Cell | null;
   /** keyboard focus in the grid */
   focused: Cell | null;
+}
+
+/** One step of the phase plan: a checkpoint, and the percent of layers it selects for the next phase. */
+export interface PlanStep {
+  checkpointId: string;
+  percent: number;
+  included: boolean;
 }
 
 export interface EngineState {

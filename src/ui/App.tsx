@@ -3,12 +3,20 @@ import { useApp } from '../state/store.ts';
 import { CheckpointTabs } from './CheckpointTabs.tsx';
 import { CheckpointView } from './CheckpointView.tsx';
 import { DropZone } from './DropZone.tsx';
+import { PhasesPage } from './phases/PhasesPage.tsx';
 import { Toolbar } from './Toolbar.tsx';
+import type { Page } from '../state/types.ts';
 
 export function App() {
   const engine = useApp((s) => s.engine);
   const setEngine = useApp((s) => s.setEngine);
   const active = useApp((s) => (s.view.activeId ? s.checkpoints[s.view.activeId] : undefined));
+  const page = useApp((s) => s.view.page);
+  const setView = useApp((s) => s.setView);
+  const pages: { id: Page; label: string }[] = [
+    { id: 'checkpoint', label: 'Checkpoint' },
+    { id: 'phases', label: 'Phases' },
+  ];
 
   useEffect(() => {
     const update = () => setEngine({ online: navigator.onLine });
@@ -33,9 +41,22 @@ export function App() {
       </header>
       <main>
         <DropZone />
-        <CheckpointTabs />
+        <nav className="pages" aria-label="Views">
+          {pages.map((p) => (
+            <button key={p.id} aria-pressed={page === p.id} className={page === p.id ? 'active' : ''} onClick={() => setView({ page: p.id })}>
+              {p.label}
+            </button>
+          ))}
+        </nav>
+        {page === 'checkpoint' && <CheckpointTabs />}
         <Toolbar />
-        {active ? <CheckpointView key={active.id} checkpoint={active} /> : <p className="muted">Loading the demo…</p>}
+        {page === 'phases' ? (
+          <PhasesPage />
+        ) : active ? (
+          <CheckpointView key={active.id} checkpoint={active} />
+        ) : (
+          <p className="muted">Loading the demo…</p>
+        )}
       </main>
       <footer className="muted">
         Spectrum SNR as in Hartford et al. 2024 (spectrum.py). Everything runs in this tab; your weights never leave this machine.

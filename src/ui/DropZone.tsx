@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { groupCheckpoints, type PickedFile } from '../state/group-files.ts';
-import { addCheckpoint } from '../state/scanner.ts';
+import { addCheckpoint, importSpectrumJson } from '../state/scanner.ts';
 
 /** Files of a dropped folder, walked through the entries API, with their paths inside it. */
 async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFile[]> {
@@ -19,8 +19,12 @@ async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFi
   return out;
 }
 
+/** Spectrum's own result files (snr_results_<model>.json) open as phases without weights. */
+const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
+
 function open(picked: PickedFile[]): void {
-  for (const group of groupCheckpoints(picked)) addCheckpoint(group.files, group.name ? { name: group.name } : {});
+  for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void importSpectrumJson(p.file);
+  for (const group of groupCheckpoints(picked.filter((x) => !isSpectrumJson(x.file.name)))) addCheckpoint(group.files, group.name ? { name: group.name } : {});
 }
 
 /** Drop files or a folder anywhere on the page, or pick them; each checkpoint found is scanned. */
@@ -71,7 +75,7 @@ export function DropZone() {
   return (
     <div className="dropzone">
       <p>
-        Drop a <code>.safetensors</code> file, shards with their <code>model.safetensors.index.json</code>, or a whole folder anywhere on this page.
+        Drop a <code>.safetensors</code> file, shards with their <code>model.safetensors.index.json</code>, a whole folder, or Spectrum's own <code>snr_results_*.json</code> anywhere on this page.
       </p>
       <div className="buttons">
         <button onClick={() => files.current?.click()}>Open files…</button>

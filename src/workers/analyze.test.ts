@@ -1,30 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { memorySource } from '../core/formats/byte-source.ts';
-import { openCheckpoint } from '../core/formats/checkpoint.ts';
-import { planScan } from '../core/scan/plan.ts';
-import type { MatrixRecord } from '../core/scan/record.ts';
-import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
-import { analyzeJob } from './analyze.ts';
+import { scanFile } from '../../test-fixtures/builders/scan-file.ts';
 
 const root = join(import.meta.dirname, '../..');
 
 interface Expected {
   tensors: Record<string, { shape: number[]; dtype: string; spectrum: Record<string, number | number[]>; htsr: Record<string, number | string> }>;
-}
-
-async function scanFile(path: string): Promise<Map<string, MatrixRecord>> {
-  const source = memorySource(path.split('/').pop()!, new Uint8Array(readFileSync(path)));
-  const ckpt = await openCheckpoint([source]);
-  const engine = new CpuEngine();
-  const records = new Map<string, MatrixRecord>();
-  for (const job of planScan(ckpt).jobs) {
-    const out = await analyzeJob(job, source, engine);
-    if (!out.ok) throw new Error(out.error.message);
-    records.set(job.name, out.record);
-  }
-  return records;
 }
 
 function relErr(a: number, b: number): number {

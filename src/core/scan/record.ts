@@ -1,6 +1,7 @@
 import type { ErrorRecord } from '../errors.ts';
 import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
+import { matchName } from '../naming/map-tensor.ts';
 import type { MatrixJob } from './plan.ts';
 
 export type EngineKind = 'cpu' | 'webgpu';
@@ -28,6 +29,8 @@ export interface MatrixRecord {
   status: 'ok' | 'non-finite';
   nonFinite?: number;
   spectrum: SpectrumScore | null;
+  /** Spectrum's stored value read from a Spectrum result file (a phase without weights) */
+  importedValue?: number;
   /** WeightWatcher's heavy-tailed metrics (null for 1-D weights: Spectrum's score only) */
   htsr: HtsrMetrics | null;
   /** all singular values, descending (kept for the detail views; not written to metrics.json) */
@@ -70,6 +73,18 @@ export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array,
     spectrum: spectrumScore(singularValues, job.rows, job.cols),
     htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols),
     singularValues,
+  };
+}
+
+/** A module from Spectrum's own result JSON: its stored value, no weights, no spectrum. */
+export function importedRecord(m: { name: string; type: string; value: number }, file: string): MatrixRecord {
+  const name = `${m.name}.weight`;
+  const { family, match } = matchName(name);
+  const vector = /norm$/.test(match.module);
+  return {
+    name, file, layer: match.layer, module: match.module, ...(match.expert !== undefined ? { expert: match.expert } : {}),
+    spectrumModule: m.name, spectrumType: m.type, vector, family, shape: [], rows: 0, cols: 0, dtype: 'unknown',
+    status: 'ok', importedValue: m.value, spectrum: null, htsr: null, singularValues: null, engine: 'cpu', mode: 'exact', millis: 0,
   };
 }
 

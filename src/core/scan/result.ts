@@ -29,7 +29,18 @@ export function aliasRecord(alias: AliasJob, of: MatrixRecord): MatrixRecord {
   };
 }
 
+/** Spectrum's value of a record: computed from its spectrum, or as read from a Spectrum result file. */
+export function recordSpectrumValue(r: MatrixRecord, variant: SpectrumVariant): number | null {
+  if (r.spectrum) return spectrumValue(r.spectrum, variant);
+  return r.importedValue ?? null;
+}
+
 /** The scored modules of Spectrum's files: every analysed weight (matrices and 1-D vectors). */
 export function spectrumModules(records: readonly MatrixRecord[], variant: SpectrumVariant): { name: string; value: number }[] {
-  return records.filter((r) => r.spectrum !== null).map((r) => ({ name: r.spectrumModule, value: spectrumValue(r.spectrum!, variant) }));
+  const out: { name: string; value: number }[] = [];
+  for (const r of records) {
+    const value = recordSpectrumValue(r, variant);
+    if (value !== null) out.push({ name: r.spectrumModule, value });
+  }
+  return out;
 }

@@ -15,8 +15,12 @@ export const FAILED = '#495057';
 /** How a cell is painted: a colour, or the hatch that says "non-finite weights" (never a scale colour). */
 export type CellPaint = { kind: 'fill'; color: string } | { kind: 'hatch' } | { kind: 'pending' };
 
+export type CellMark = 'added' | 'dropped' | null;
+
 export interface Painter {
   paint(r: MatrixRecord | undefined): CellPaint;
+  /** phase views: this cell is newly selected, or was selected in the phase before and is not now */
+  mark?(r: MatrixRecord | undefined): CellMark;
   /** for the legend: the metric scale, or null in selection mode */
   scale: { domain: [number, number]; log: boolean; color(v: number): string; marks: number[] } | null;
 }
@@ -48,5 +52,19 @@ export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode,
       return { kind: 'fill', color: v === null ? NO_VALUE : scale(v) };
     },
     scale: { domain, log, color: (v) => scale(v), marks: metric === 'alpha' ? [2, 6].filter((m) => m > domain[0] && m < domain[1]) : [] },
+  };
+}
+
+/** Marks of a phase against the phase before it (by Spectrum module name). */
+export function withTransitionMarks(painter: Painter, selected: ReadonlySet<string>, previous: ReadonlySet<string> | null): Painter {
+  if (!previous) return painter;
+  return {
+    ...painter,
+    mark: (r) => {
+      if (!r) return null;
+      const now = selected.has(r.spectrumModule);
+      const before = previous.has(r.spectrumModule);
+      return now && !before ? 'added' : before && !now ? 'dropped' : null;
+    },
   };
 }

@@ -32,6 +32,17 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, grid: HeatmapGrid, l:
         ctx.fillStyle = '#fff';
         ctx.fillText('!', x + l.cellW / 2, y + l.cellH / 2);
       }
+      const mark = painter.mark?.(grid.cells.get(key));
+      if (mark) {
+        const r = Math.max(2, Math.min(4, l.cellW / 4));
+        ctx.beginPath();
+        ctx.arc(x + l.cellW / 2, y + l.cellH / 2, r, 0, 2 * Math.PI);
+        ctx.strokeStyle = '#fff';
+        ctx.fillStyle = '#fff';
+        ctx.lineWidth = 1.5;
+        if (mark === 'added') ctx.fill();
+        else ctx.stroke();
+      }
     });
   });
   for (const [cell, color, width] of [[marks.selected, '#212529', 2], [marks.focused, '#1c7ed6', 2]] as const) {

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { root, waitForScan } from './helpers.ts';
+
+test.describe('multi-phase', () => {
+  test("the demo's phase view shows four grids side by side, with the transitions", async ({ page }, info) => {
+    await page.goto('/');
+    await waitForScan(page, 'phase3-15pct');
+    await page.getByRole('button', { name: 'Phases' }).click();
+    const grids = page.getByTestId('phase-grid');
+    await expect(grids).toHaveCount(4);
+    for (let i = 0; i < 4; i++) await expect(grids.nth(i).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
+    await expect(grids.nth(0)).toContainText('Phase 1: phase0-base · top 25%');
+    await expect(grids.nth(2)).toContainText('Phase 3: phase2-20pct · top 15%');
+    const t = page.getByRole('table', { name: 'Transition phase0-base → phase1-25pct' });
+    await expect(t).toBeVisible();
+    await expect(t.getByRole('row', { name: /^self_attn\.q_proj/ })).toBeVisible();
+    // Reordering by keyboard moves a phase and updates the grids.
+    await page.getByRole('button', { name: 'Move phase3-15pct up' }).click();
+    await expect(grids.nth(2)).toContainText('phase3-15pct');
+    await page.screenshot({ path: info.outputPath('phases.png'), fullPage: true });
+  });
+
+  test("imports Spectrum's own Qwen2.5-14B result: at 25% its down_proj selection has layers 1, 11, 15 and 35–38", async ({ page }, info) => {
+    await page.goto('/');
+    await page.getByTestId('file-input').setInputFiles(join(root, 'test-fixtures/spectrum-results/snr_results_Qwen-Qwen2.5-14B.json'));
+    await expect(page.getByRole('tab', { name: /Qwen-Qwen2\.5-14B/ })).toHaveAttribute('aria-selected', 'true');
+    const canvas = page.locator('.checkpoint-view canvas[role="grid"]');
+    await expect(canvas).toHaveAttribute('data-cols', '48');
+    await expect(canvas).toHaveAttribute('data-rows', '7');
+    await page.getByLabel('Percent selected', { exact: true }).fill('25');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'YAML (25%)' }).click()]);
+    const yaml = readFileSync(await download.path(), 'utf8');
+    const section = yaml.split('# mlp.down_proj layers\n')[1].split('\n#')[0];
+    const layers = [...section.matchAll(/model\.layers\.(\d+)\.mlp\.down_proj/g)].map((m) => Number(m[1]));
+    expect(layers).toEqual(expect.arrayContaining([1, 11, 15, 35, 36, 37, 38]));
+    expect(layers).toHaveLength(12);
+    await page.screenshot({ path: info.outputPath('qwen14b.png'), fullPage: true });
+  });
+});
