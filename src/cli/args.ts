@@ -5,7 +5,7 @@ export interface ParsedArgs {
   options: Map<string, string[]>;
 }
 
-const SWITCHES = new Set(['help', 'h', 'csv', 'quiet', 'version']);
+const SWITCHES = new Set(['help', 'h', 'csv', 'quiet', 'version', 'once']);
 /** Options that take several values (`--percent 25 20 15`); the others take one. */
 const LISTS = new Set(['percent']);
 

@@ -1,8 +1,10 @@
 import { ScanError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
 import { parseArgs, UsageError } from './args.ts';
-import { scanCheckpoint, scanSettings } from './commands/scan.ts';
+import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
+import { phasesCommand } from './commands/phases.ts';
 import { selectCommand } from './commands/select.ts';
+import { watchCommand } from './commands/watch.ts';
 
 const USAGE = `spectral-workbench ${TOOL_VERSION} — spectral analysis of neural-network weights
 
@@ -16,11 +18,25 @@ Usage:
       --model-name NAME           name used in Spectrum's file names (default: file or folder name)
       --threads N                 worker threads (default: one per core)
       --csv                       also write metrics.csv (one row per matrix)
+  spectral-workbench phases <base> <phase1> <phase2>... --percent 25 20 15 --out DIR
+      scans each checkpoint in training order; writes each phase's files and transitions.md / .json
+  spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
+      rescans each new checkpoint that appears and writes the next phase's YAML
   spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
       Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
 
 Writes metrics.json, snr_results_<model>.json and snr_results_<model>_unfrozenparameters_<P>percent.yaml.
 Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled.`;
+
+/** Ctrl-C cancels the scan in progress; what is done is still written. */
+function cancelOnSigint(): AbortController {
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    process.stderr.write('\ncancelling: keeping what is done…\n');
+    controller.abort();
+  });
+  return controller;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv);
@@ -37,18 +53,19 @@ export async function main(argv: string[]): Promise<number> {
       case 'scan': {
         if (args.positional.length === 0) throw new UsageError('scan needs a checkpoint: a .safetensors file, shard files, or a folder');
         const settings = scanSettings(args);
-        const controller = new AbortController();
-        const onSigint = () => {
-          process.stderr.write('\ncancelling: keeping what is done…\n');
-          controller.abort();
-        };
-        process.once('SIGINT', onSigint);
-        const result = await scanCheckpoint(args.positional, settings, controller.signal);
-        process.off('SIGINT', onSigint);
+        const result = await scanCheckpoint(args.positional, settings, cancelOnSigint().signal);
+        await writeResults(result, settings);
         process.stderr.write(`${result.records.length} matrices analysed, ${result.errors.length} errors; results in ${settings.out}\n`);
         if (result.cancelled) return 130;
         return result.errors.length > 0 ? 2 : 0;
       }
+      case 'phases': {
+        const controller = cancelOnSigint();
+        const r = await phasesCommand(args, controller.signal);
+        return r.cancelled ? 130 : r.errors > 0 ? 2 : 0;
+      }
+      case 'watch':
+        return await watchCommand(args, cancelOnSigint().signal);
       case 'select': {
         for (const path of await selectCommand(args)) process.stderr.write(`wrote ${path}\n`);
         return 0;

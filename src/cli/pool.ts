@@ -19,16 +19,16 @@ interface PoolWorker {
 export class WorkerPool {
   private readonly workers: PoolWorker[];
 
-  constructor(
-    readonly size = availableParallelism(),
-    onBytes: (n: number) => void = () => {},
-  ) {
+  /** where bytes read by any worker are counted (the scan in progress) */
+  onBytes: (n: number) => void = () => {};
+
+  constructor(readonly size = availableParallelism()) {
     const shim = new URL('./ts-worker.mjs', import.meta.url);
     const entry = new URL('./scan-worker.ts', import.meta.url).href;
     this.workers = Array.from({ length: size }, () => {
       const thread = new Worker(shim, { workerData: { entry } });
       const api = wrap<Analyzer<string>>(nodeEndpoint(thread));
-      void api.onBytes(proxy(onBytes));
+      void api.onBytes(proxy((n: number) => this.onBytes(n)));
       return { thread, api, busy: false };
     });
   }

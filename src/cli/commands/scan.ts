@@ -48,8 +48,8 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
   };
 }
 
-/** Scan one checkpoint and write metrics.json and Spectrum's files into the output folder. */
-export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?: AbortSignal): Promise<RunScanResult> {
+/** Scan one checkpoint (its files are written by writeResults). */
+export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?: AbortSignal, sharedPool?: WorkerPool): Promise<RunScanResult> {
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
   const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
@@ -61,8 +61,7 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
   for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
 
   // Bytes are reported by whichever worker reads; they all count towards the one scan.
-  let bytesSink: (n: number) => void = () => {};
-  const pool = new WorkerPool(s.threads, (n) => bytesSink(n));
+  const pool = sharedPool ?? new WorkerPool(s.threads);
   const progress = progressPrinter();
   const onAbort = () => pool.cancel();
   signal?.addEventListener('abort', onAbort);
@@ -73,7 +72,7 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
       concurrency: pool.size,
       signal,
       run: (job, onBytes) => {
-        bytesSink = onBytes;
+        pool.onBytes = onBytes; // the same counter for every job of this scan
         return pool.run(job, input.paths.get(job.tensor.file)!, s.mode);
       },
       onProgress: s.quiet ? undefined : (p) => progress.update(p),
@@ -83,11 +82,10 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
       },
     });
     progress.done();
-    await writeResults(result, s);
     return result;
   } finally {
     signal?.removeEventListener('abort', onAbort);
-    await pool.close();
+    if (!sharedPool) await pool.close();
     await Promise.all(sources.map((x) => x.close?.()));
   }
 }
