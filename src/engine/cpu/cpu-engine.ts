@@ -1,0 +1,147 @@
+import type { SingularValueOptions, SpectralEngine } from '../types.ts';
+import { EngineError, abortError } from './errors.ts';
+import { gramLayout, gramSteps } from './gram.ts';
+import type { Kernels } from './kernels.ts';
+import { drain, drainAsync, type Steps } from './steps.ts';
+import { tridiagonalEigenvalues } from './tridiagonal-eigenvalues.ts';
+import { tridiagonalizeSteps, tridiagonalWorkspace, tridiagonalWorkspaceLengths } from './tridiagonalize.ts';
+import { tsKernels } from './ts-kernels.ts';
+import { createWasmKernels } from './wasm/wasm-kernels.ts';
+
+/**
+ * σ = sqrt(max(λ, 0)) for eigenvalues λ of a Gram matrix (any order), DESCENDING. Rounding can
+ * leave the eigenvalues of a singular Gram slightly negative: those become 0. NaN stays NaN (and
+ * sorts first).
+ */
+export function singularValuesFromEigenvalues(lambda: Float64Array): Float64Array {
+  const s = new Float64Array(lambda.length);
+  for (let i = 0; i < lambda.length; i++) s[i] = Math.sqrt(Math.max(lambda[i], 0));
+  // max(NaN, 0) is NaN, so NaN survives; sort ascending (NaN last), then reverse.
+  return s.sort().reverse();
+}
+
+/** Seconds spent in each stage of one matrix. */
+export interface StageTimings {
+  gram: number;
+  tridiagonalize: number;
+  eigenvalues: number;
+}
+
+/** Where one run of the pipeline leaves its result. */
+export interface SingularValueResult {
+  sigma: Float64Array;
+  timings: StageTimings;
+}
+
+function emptyResult(): SingularValueResult {
+  return { sigma: new Float64Array(0), timings: { gram: 0, tridiagonalize: 0, eigenvalues: 0 } };
+}
+
+function checkShape(m: Float32Array, rows: number, cols: number): void {
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new RangeError(`invalid shape ${rows}x${cols}`);
+  if (m.length < rows * cols) throw new RangeError(`matrix has ${m.length} values, shape ${rows}x${cols} needs ${rows * cols}`);
+}
+
+/**
+ * The whole pipeline as steps: Gram of the smaller side (float64), tridiagonalization in place,
+ * QL. Memory: the Gram (n² f64, n = min(rows, cols)) plus O(n) workspace; the input is read, never copied.
+ */
+export function* singularValueSteps(m: Float32Array, rows: number, cols: number, kernelsIn: Kernels, out: SingularValueResult): Steps {
+  checkShape(m, rows, cols);
+  let kernels = kernelsIn;
+  const lay = gramLayout(rows, cols);
+  const { n, ld } = lay;
+  if (n === 0) {
+    out.sigma = new Float64Array(0);
+    return;
+  }
+  const lengths = [ld * ld, lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
+  let arrays: Float64Array[];
+  try {
+    arrays = kernels.allocate(lengths);
+  } catch (err) {
+    // wasm32 memory stops at 4 GiB (a Gram of n ≈ 22000) and a browser may refuse less: the
+    // TypeScript kernels work on ordinary arrays of any size.
+    if (!(err instanceof RangeError) || kernels === tsKernels) throw err;
+    kernels = tsKernels;
+    arrays = kernels.allocate(lengths);
+  }
+  const [g, packBuf, d, e, ...ws] = arrays;
+  let t0 = performance.now();
+  yield* gramSteps(m, rows, cols, g, packBuf, kernels);
+  let t1 = performance.now();
+  out.timings.gram = (t1 - t0) / 1e3;
+  // Every input value is squared into some diagonal entry, so NaN or ±Infinity anywhere in the
+  // input shows on the diagonal (f32 squares cannot overflow f64).
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(g[i * ld + i])) throw new EngineError('NON_FINITE', `singular values: the ${rows}x${cols} matrix holds NaN or Infinity`);
+  }
+  t0 = performance.now();
+  yield* tridiagonalizeSteps(g, n, ld, d, e, tridiagonalWorkspace(ws), kernels);
+  t1 = performance.now();
+  out.timings.tridiagonalize = (t1 - t0) / 1e3;
+  out.sigma = singularValuesFromEigenvalues(tridiagonalEigenvalues(d, e));
+  out.timings.eigenvalues = (performance.now() - t1) / 1e3;
+}
+
+/** Synchronous form of CpuEngine.singularValues, with the time of each stage (tests, benchmarks). */
+export function singularValuesTimed(m: Float32Array, rows: number, cols: number, kernels: Kernels = tsKernels): SingularValueResult {
+  const out = emptyResult();
+  drain(singularValueSteps(m, rows, cols, kernels, out));
+  return out;
+}
+
+/** Synchronous form of CpuEngine.singularValues (tests, scripts). */
+export function singularValuesSync(m: Float32Array, rows: number, cols: number, kernels: Kernels = tsKernels): Float64Array {
+  return singularValuesTimed(m, rows, cols, kernels).sigma;
+}
+
+export interface CpuEngineOptions {
+  /** the inner-loop kernels; default: WebAssembly SIMD where it runs, else the plain TypeScript ones */
+  kernels?: Kernels | Promise<Kernels>;
+}
+
+async function defaultKernels(): Promise<Kernels> {
+  try {
+    return (await createWasmKernels()) ?? tsKernels;
+  } catch {
+    // e.g. a Content-Security-Policy without 'wasm-unsafe-eval' refuses to compile it
+    return tsKernels;
+  }
+}
+
+/**
+ * The float64 reference engine (design.md §3): all singular values, descending, of any shape.
+ * Single-threaded per matrix: run one engine per worker, one matrix at a time.
+ *
+ * Errors: NaN or ±Infinity in the input rejects with EngineError code 'NON_FINITE' (it never
+ * hangs and never returns made-up values); an aborted signal rejects with EngineError code
+ * 'ABORTED', name 'AbortError', checked before starting and about every 50 ms while computing
+ * (the computation yields to the event loop then, so abort messages get through).
+ */
+export class CpuEngine implements SpectralEngine {
+  readonly kind = 'cpu' as const;
+  private kernels: Kernels | Promise<Kernels> | undefined;
+
+  constructor(opts: CpuEngineOptions = {}) {
+    this.kernels = opts.kernels;
+  }
+
+  async singularValues(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
+    const { signal } = opts;
+    const check = (): void => {
+      if (signal?.aborted) throw abortError();
+    };
+    check();
+    this.kernels ??= defaultKernels();
+    const kernels = await this.kernels;
+    const out = emptyResult();
+    await drainAsync(singularValueSteps(m, rows, cols, kernels, out), check);
+    return out.sigma;
+  }
+
+  /** Lets go of the kernels and their memory (the WebAssembly memory keeps its largest size until then). */
+  dispose(): void {
+    this.kernels = undefined;
+  }
+}
