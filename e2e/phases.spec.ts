@@ -38,4 +38,30 @@ test.describe('multi-phase', () => {
     expect(layers).toHaveLength(12);
     await page.screenshot({ path: info.outputPath('qwen14b.png'), fullPage: true });
   });
+
+  test('saves a session as a file and in the browser, and reopens both after a reload', async ({ page }) => {
+    await page.goto('/');
+    await waitForScan(page, 'phase3-15pct');
+    await page.getByRole('button', { name: 'Phases' }).click();
+    await page.getByLabel('Percent for phase1-25pct').fill('30');
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+    const path = await download.path();
+    await page.getByRole('button', { name: 'Save in this browser' }).click();
+    await expect(page.getByRole('status')).toContainText('Saved in this browser');
+
+    await page.reload();
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    await page.getByTestId('session-input').setInputFiles(path);
+    await expect(page.getByRole('status')).toContainText('Opened');
+    // the view was the phase page: the plan comes back with its percents and its results
+    const grids = page.getByTestId('phase-grid');
+    await expect(grids).toHaveCount(4);
+    await expect(grids.nth(1)).toContainText('phase1-25pct · top 30%');
+    await expect(grids.nth(3).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
+
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    await page.getByRole('dialog', { name: 'Session' }).getByRole('button', { name: 'Open', exact: true }).first().click();
+    await expect(grids).toHaveCount(4);
+  });
 });

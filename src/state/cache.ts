@@ -8,7 +8,7 @@ import type { ScanResult } from '../core/scan/result.ts';
  * crashed scan all keep what was computed, and a rescan resumes where it stopped.
  */
 const DB_NAME = 'spectral-workbench';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 export interface CachedScan {
   fingerprint: string;
@@ -26,11 +26,14 @@ let dbPromise: Promise<IDBDatabase> | null = null;
 function db(): Promise<IDBDatabase> {
   dbPromise ??= new Promise((resolve, reject) => {
     const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = () => {
+    req.onupgradeneeded = (e) => {
       const d = req.result;
-      d.createObjectStore('scans', { keyPath: 'fingerprint' });
-      const records = d.createObjectStore('records', { keyPath: ['fingerprint', 'record.name'] });
-      records.createIndex('byScan', 'fingerprint');
+      if (e.oldVersion < 1) {
+        d.createObjectStore('scans', { keyPath: 'fingerprint' });
+        const records = d.createObjectStore('records', { keyPath: ['fingerprint', 'record.name'] });
+        records.createIndex('byScan', 'fingerprint');
+      }
+      if (e.oldVersion < 2) d.createObjectStore('sessions', { keyPath: 'name' });
     };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
@@ -85,4 +88,29 @@ export async function forgetScan(fingerprint: string): Promise<void> {
 /** Cache failures (private mode, quota) must never stop a scan: they are reported and ignored. */
 export function cacheAvailable(): boolean {
   return typeof indexedDB !== 'undefined';
+}
+
+/** Sessions saved in the browser: the same text as the session file, under a name. */
+export interface SavedSession {
+  name: string;
+  savedAt: number;
+  text: string;
+}
+
+export async function saveSession(session: SavedSession): Promise<void> {
+  const tx = (await db()).transaction('sessions', 'readwrite');
+  tx.objectStore('sessions').put(session);
+  await done(tx);
+}
+
+export async function listSessions(): Promise<SavedSession[]> {
+  const tx = (await db()).transaction('sessions', 'readonly');
+  const all = (await request(tx.objectStore('sessions').getAll())) as SavedSession[];
+  return all.sort((a, b) => b.savedAt - a.savedAt);
+}
+
+export async function deleteSession(name: string): Promise<void> {
+  const tx = (await db()).transaction('sessions', 'readwrite');
+  tx.objectStore('sessions').delete(name);
+  await done(tx);
 }

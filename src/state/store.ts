@@ -15,6 +15,8 @@ interface CheckpointsSlice {
   addErrors(id: string, errors: ErrorRecord[]): void;
   setProgress(id: string, progress: ScanProgress): void;
   removeCheckpoint(id: string): void;
+  /** replace everything with a saved session */
+  loadSession(session: { checkpoints: CheckpointState[]; plan: PlanStep[]; view: ViewState }): void;
 }
 
 interface PlanSlice {
@@ -60,6 +62,8 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
       }),
     addErrors: (id, errors) => patch(id, (c) => ({ errors: [...c.errors, ...errors] })),
     setProgress: (id, progress) => patch(id, () => ({ progress })),
+    loadSession: ({ checkpoints, plan, view }) =>
+      set({ checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])), order: checkpoints.map((c) => c.id), plan, view }),
     removeCheckpoint: (id) =>
       set((s) => {
         const { [id]: _gone, ...rest } = s.checkpoints;

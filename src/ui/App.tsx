@@ -4,6 +4,7 @@ import { CheckpointTabs } from './CheckpointTabs.tsx';
 import { CheckpointView } from './CheckpointView.tsx';
 import { DropZone } from './DropZone.tsx';
 import { PhasesPage } from './phases/PhasesPage.tsx';
+import { SessionMenu } from './SessionMenu.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import type { Page } from '../state/types.ts';
 
@@ -32,6 +33,7 @@ export function App() {
     <div className="app">
       <header className="top">
         <h1>Spectral Workbench</h1>
+        <SessionMenu />
         <span className={`badge engine-${engine.kind}`} data-testid="engine-badge" title={engine.note}>
           {engine.kind === 'webgpu' ? 'WebGPU' : 'CPU'} engine
         </span>

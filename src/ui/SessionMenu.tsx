@@ -1,0 +1,67 @@
+import { useRef, useState } from 'react';
+import { deleteSession, listSessions, saveSession, type SavedSession } from '../state/cache.ts';
+import { appStore, useApp } from '../state/store.ts';
+import { parseSession, serializeSession } from '../state/session.ts';
+import { download } from './download.ts';
+
+function currentSessionText(): string {
+  const s = appStore.getState();
+  return serializeSession(s.order.map((id) => s.checkpoints[id]), s.plan, s.view);
+}
+
+/** Save the plan, the results and the view (a file, and in this browser); reopen either. */
+export function SessionMenu() {
+  const [open, setOpen] = useState(false);
+  const [saved, setSaved] = useState<SavedSession[]>([]);
+  const [message, setMessage] = useState<string | null>(null);
+  const input = useRef<HTMLInputElement>(null);
+  const loadSession = useApp((s) => s.loadSession);
+
+  const reopen = (text: string, name: string) => {
+    try {
+      loadSession(parseSession(text, name));
+      setMessage(`Opened ${name}`);
+      setOpen(false);
+    } catch (e) {
+      setMessage(e instanceof Error ? e.message : String(e));
+    }
+  };
+  const refresh = async () => setSaved(await listSessions().catch(() => []));
+
+  return (
+    <div className="session-menu">
+      <button aria-expanded={open} onClick={() => { setOpen(!open); void refresh(); }}>Session ▾</button>
+      {open && (
+        <div className="session-panel" role="dialog" aria-label="Session">
+          <div className="buttons">
+            <button onClick={() => download(`spectral-workbench-session-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.swb.json`, currentSessionText(), 'application/json')}>Save as file</button>
+            <button
+              onClick={async () => {
+                const name = `Session ${new Date().toLocaleString()}`;
+                await saveSession({ name, savedAt: Date.now(), text: currentSessionText() });
+                setMessage(`Saved in this browser as “${name}”`);
+                await refresh();
+              }}
+            >
+              Save in this browser
+            </button>
+            <button onClick={() => input.current?.click()}>Open file…</button>
+          </div>
+          <input ref={input} type="file" accept=".json" hidden data-testid="session-input" onChange={async (e) => { const f = e.currentTarget.files?.[0]; if (f) reopen(await f.text(), f.name); e.currentTarget.value = ''; }} />
+          {saved.length > 0 && (
+            <ul className="saved-sessions">
+              {saved.map((s) => (
+                <li key={s.name}>
+                  <span>{s.name}</span>
+                  <button onClick={() => reopen(s.text, s.name)}>Open</button>
+                  <button aria-label={`Delete ${s.name}`} onClick={async () => { await deleteSession(s.name); await refresh(); }}>Delete</button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+      )}
+      {message && <span className="muted session-message" role="status">{message}</span>}
+    </div>
+  );
+}
