@@ -1,5 +1,5 @@
 /**
- * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N]
+ * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N] [--workers N]
  *
  * Time per matrix of the CPU engine, single-threaded (the CLI runs one matrix per worker, one
  * worker per core), by stage, with the Gram's and the tridiagonalization's GFLOP/s. With NumPy's
@@ -14,6 +14,8 @@ import { singularValuesTimed } from '../src/engine/cpu/cpu-engine.ts';
 import type { Kernels } from '../src/engine/cpu/kernels.ts';
 import { tsKernels } from '../src/engine/cpu/ts-kernels.ts';
 import { createWasmKernels } from '../src/engine/cpu/wasm/wasm-kernels.ts';
+import { hashMatrix } from './hash-matrix.ts';
+import { poolThroughput } from './pool.ts';
 
 const SHAPES = '896x4864,2048x5632,4096x4096,4096x14336,5120x13824';
 
@@ -35,24 +37,6 @@ function loadNumpy(file: string): NumpyResults | null {
   return JSON.parse(readFileSync(file, 'utf8')) as NumpyResults;
 }
 
-/**
- * Uniform values in [−1, 1) from a 32-bit hash of the index (hash_matrix in numpy_svdvals.py makes
- * the same matrix, so NumPy's float64 singular values of it give the accuracy column).
- */
-function hashMatrix(len: number): Float32Array {
-  const m = new Float32Array(len);
-  for (let i = 0; i < len; i++) {
-    let h = Math.imul(i, 0x9e3779b1) >>> 0;
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85ebca6b) >>> 0;
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35) >>> 0;
-    h = (h ^ (h >>> 16)) >>> 0;
-    m[i] = h / 2147483648 - 1;
-  }
-  return m;
-}
-
 /** Largest |ours − numpy| relative to each σ, and relative to σ_max. */
 function accuracy(ours: Float64Array, ref: number[]): [number, number] {
   let rel = 0, abs = 0;
@@ -68,13 +52,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const shapes = arg('shapes', SHAPES).split(',').map((s) => s.split('x').map(Number) as [number, number]);
 const which = arg('kernels', 'wasm');
 const reps = Number(arg('reps', '1'));
+const workers = Number(arg('workers', '0'));
 const numpy = loadNumpy(arg('numpy', process.env.NUMPY_RESULTS ?? join(here, 'results', 'numpy-svdvals.json')));
 const sigmaFile = arg('numpy-sigma', join(here, 'results', 'numpy-sigma.json'));
 const numpySigma = existsSync(sigmaFile) ? (JSON.parse(readFileSync(sigmaFile, 'utf8')) as Record<string, number[]>) : {};
 const kernels: Kernels = which === 'ts' ? tsKernels : ((await createWasmKernels()) ?? tsKernels);
 
 const f = (x: number, d = 2) => x.toFixed(d);
-const header = ['shape', 'time s', 'gram s', 'gram GF/s', 'tridiag s', 'tridiag GF/s', 'QL s', 'np 1t s', 'ratio 1t', 'np 2t s', 'ratio 2t', 'np64 1t s', 'max rel err', 'err/σmax'];
+const header = ['shape', 'time s', 'gram s', 'gram GF/s', 'tridiag s', 'tridiag GF/s', 'QL s', 'np 1t s', 'ratio 1t', 'np 2t s', 'ratio 2t', 'np64 1t s', 'max rel err', 'err/σmax', ...(workers > 0 ? [`${workers} workers s`] : [])];
 const rows: string[][] = [];
 console.log(`CPU engine, kernels: ${kernels.name}, single thread, best of ${reps}; NumPy: ${numpy ? `numpy ${numpy.numpy ?? '?'}` : 'no results file (run python3 bench/numpy_svdvals.py)'}`);
 for (const [r, c] of shapes) {
@@ -100,6 +85,7 @@ for (const [r, c] of shapes) {
     key, f(bestTime), f(timings.gram), f(gramFlops / timings.gram / 1e9, 1), f(timings.tridiagonalize), f(triFlops / timings.tridiagonalize / 1e9, 1), f(timings.eigenvalues),
     np1 ? f(np1.svd_f32) : '-', np1 ? f(bestTime / np1.svd_f32) : '-', np2 ? f(np2.svd_f32) : '-', np2 ? f(bestTime / np2.svd_f32) : '-', np1 ? f(np1.svd_f64) : '-',
     ...(numpySigma[key] ? accuracy(best!.sigma, numpySigma[key]).map((x) => x.toExponential(1)) : ['-', '-']),
+    ...(workers > 0 ? [f(await poolThroughput(r, c, workers))] : []),
   ]);
   console.error(`${key}: ${f(bestTime)} s`);
 }
@@ -109,4 +95,5 @@ console.log(line(header));
 for (const row of rows) console.log(line(row));
 console.log('ratio = our single-thread time / numpy.linalg.svd(float32 A, compute_uv=False) with OPENBLAS_NUM_THREADS=1 (1t) or 2 (2t).');
 console.log('The CLI runs one matrix per worker on every core, so per-core throughput compares with the 1t column.');
+if (workers > 0) console.log(`${workers} workers s: seconds until ${workers} matrices of the shape, one per worker thread at once, are done (the CLI's pool).`);
 console.log('max rel err: max |σ − σ_numpy| / σ_numpy against float64 LAPACK on the same matrix (python3 bench/numpy_svdvals.py --accuracy).');

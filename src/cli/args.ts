@@ -5,7 +5,7 @@ export interface ParsedArgs {
   options: Map<string, string[]>;
 }
 
-const SWITCHES = new Set(['help', 'h', 'csv', 'quiet', 'version', 'once']);
+const SWITCHES = new Set(['help', 'h', 'csv', 'quiet', 'version', 'once', 'report-memory']);
 /** Options that take several values (`--percent 25 20 15`); the others take one. */
 const LISTS = new Set(['percent']);
 

@@ -31,7 +31,7 @@ export async function resolveCheckpoint(args: readonly string[]): Promise<Checkp
       name ??= basename(path);
       for (const f of (await readdir(path)).sort()) if (belongsToCheckpoint(f)) paths.set(f, join(path, f));
     } else {
-      name ??= basename(path).replace(/\.safetensors(\.index\.json)?$/i, '');
+      name ??= basename(path).replace(/\.(safetensors(\.index\.json)?|gguf)$/i, '');
       paths.set(basename(path), path);
       for (const side of SIDE_FILES) {
         const p = join(dirname(path), side);

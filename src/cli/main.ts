@@ -1,6 +1,7 @@
 import { ScanError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
 import { parseArgs, UsageError } from './args.ts';
+import { memoryReport } from './memory.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { phasesCommand } from './commands/phases.ts';
 import { selectCommand } from './commands/select.ts';
@@ -18,6 +19,7 @@ Usage:
       --model-name NAME           name used in Spectrum's file names (default: file or folder name)
       --threads N                 worker threads (default: one per core)
       --csv                       also write metrics.csv (one row per matrix)
+      --report-memory             print the peak resident memory at the end (worker threads included)
   spectral-workbench phases <base> <phase1> <phase2>... --percent 25 20 15 --out DIR
       scans each checkpoint in training order; writes each phase's files and transitions.md / .json
   spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
@@ -56,6 +58,7 @@ export async function main(argv: string[]): Promise<number> {
         const result = await scanCheckpoint(args.positional, settings, cancelOnSigint().signal);
         await writeResults(result, settings);
         process.stderr.write(`${result.records.length} matrices analysed, ${result.errors.length} errors; results in ${settings.out}\n`);
+        if (args.options.has('report-memory')) process.stderr.write(memoryReport());
         if (result.cancelled) return 130;
         return result.errors.length > 0 ? 2 : 0;
       }

@@ -4,12 +4,25 @@ import { proxy, wrap, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import type { JobOutcome, ScanMode } from '../core/scan/record.ts';
+import type { EnginePreference, EngineStatus } from '../engine/webgpu/auto-engine.ts';
+import { addSoftwareVulkanDriver, gpuDevicePresent } from '../engine/webgpu/node-gpu.ts';
 import type { Analyzer } from '../workers/analyzer.ts';
 
 interface PoolWorker {
   thread: Worker;
   api: Remote<Analyzer<string>>;
-  busy: boolean;
+  /** jobs in progress on this worker */
+  busy: number;
+}
+
+export interface PoolOptions {
+  /** the engine each worker makes (default cpu) */
+  engine?: EnginePreference;
+  /**
+   * Jobs one worker takes at once (default 1). With WebGPU one worker owns the GPU and takes two,
+   * so that it reads and decodes the next matrix while the GPU works on this one.
+   */
+  jobsPerWorker?: number;
 }
 
 /**
@@ -22,26 +35,57 @@ export class WorkerPool {
   /** where bytes read by any worker are counted (the scan in progress) */
   onBytes: (n: number) => void = () => {};
 
-  constructor(readonly size = availableParallelism()) {
+  private readonly perWorker: number;
+
+  /** `size`: jobs at once (the scan runner's concurrency); workers = size / jobsPerWorker. */
+  constructor(readonly size = availableParallelism(), opts: PoolOptions = {}) {
     const shim = new URL('./ts-worker.mjs', import.meta.url);
     const entry = new URL('./scan-worker.ts', import.meta.url).href;
-    this.workers = Array.from({ length: size }, () => {
-      const thread = new Worker(shim, { workerData: { entry } });
+    this.perWorker = Math.max(1, opts.jobsPerWorker ?? 1);
+    this.workers = Array.from({ length: Math.ceil(size / this.perWorker) }, () => {
+      const thread = new Worker(shim, { workerData: { entry, engine: opts.engine ?? 'cpu' } });
       const api = wrap<Analyzer<string>>(nodeEndpoint(thread));
       void api.onBytes(proxy((n: number) => this.onBytes(n)));
-      return { thread, api, busy: false };
+      return { thread, api, busy: 0 };
     });
+  }
+
+  /**
+   * A pool for `--engine`: with auto or webgpu, one worker that owns the GPU (two jobs at once);
+   * when it finds no adapter, the CPU pool (`threads` workers), with the reason in the status.
+   */
+  static async forEngine(engine: EnginePreference, threads?: number): Promise<{ pool: WorkerPool; status: EngineStatus }> {
+    if (engine === 'auto' && !gpuDevicePresent()) {
+      // No GPU device node: no need to start a worker that loads Dawn to find nothing.
+      return { pool: new WorkerPool(threads), status: { kind: 'cpu', note: 'CPU engine (float64): no GPU device on this machine' } };
+    }
+    if (engine !== 'cpu') {
+      // Worker threads get a copy of process.env: the Vulkan loader reads the process's, set here.
+      if (engine === 'webgpu') addSoftwareVulkanDriver();
+      const gpu = new WorkerPool(2, { engine, jobsPerWorker: 2 });
+      const status = await gpu.engineStatus();
+      if (status.kind === 'webgpu') return { pool: gpu, status };
+      await gpu.close();
+      return { pool: new WorkerPool(threads), status };
+    }
+    const pool = new WorkerPool(threads);
+    return { pool, status: await pool.engineStatus() };
+  }
+
+  /** The engine of the first worker (they all make the same). */
+  engineStatus(): Promise<EngineStatus> {
+    return this.workers[0].api.engineStatus();
   }
 
   /** Run `job` on a free worker (the scan runner never asks for more than `size` at once). */
   async run(job: MatrixJob, path: string, mode: ScanMode): Promise<JobOutcome> {
-    const w = this.workers.find((x) => !x.busy);
+    const w = this.workers.find((x) => x.busy < this.perWorker);
     if (!w) throw new Error('WorkerPool: more jobs than workers');
-    w.busy = true;
+    w.busy++;
     try {
       return await w.api.analyze(job, path, mode);
     } finally {
-      w.busy = false;
+      w.busy--;
     }
   }
 

@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'MISSING_SHARD'
   | 'MISSING_TENSOR'
   | 'NOT_A_CHECKPOINT'
+  | 'GGUF_INVALID'
   | 'NON_FINITE'
   | 'READ_FAILED'
   | 'TOO_LARGE'
@@ -42,10 +43,32 @@ export class ScanError extends Error {
   }
 }
 
+/**
+ * The record of a problem with one tensor, without an Error: a header may list a quarter of a million
+ * bad entries, and capturing a stack trace for each costs seconds. Same fields as ScanError.toRecord.
+ */
+export function errorRecord(code: ErrorCode, file: string, tensor: string | undefined, detail: string): ErrorRecord {
+  return { file, ...(tensor !== undefined ? { tensor } : {}), code, message: formatMessage(file, tensor, detail) };
+}
+
 function formatMessage(file: string, tensor: string | undefined, detail: string): string {
   const where = tensor === undefined ? file : `${file}: tensor "${tensor}"`;
-  // One line, whatever the detail holds.
-  return `${where}: ${detail}`.replace(/\s*\n\s*/g, ' ');
+  return oneLineText(`${where}: ${detail}`);
+}
+
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const NEEDS_CLEANING = /[\n\r\v\f\u0085\u2028\u2029\u0000-\u0008\u000e-\u001f\u007f-\u009f]/;
+
+/**
+ * One line of plain text, whatever a file's names hold: every kind of line break (\r alone too)
+ * folds to a space, and other control characters (a terminal's escape sequences) show as \u escapes.
+ */
+export function oneLineText(s: string): string {
+  if (!NEEDS_CLEANING.test(s)) return s;
+  return s
+    .replace(/\s*[\n\r\v\f\u0085\u2028\u2029]\s*/g, ' ')
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
+    .replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** The plain-data form that crosses worker boundaries and goes into metrics.json `errors`. */

@@ -25,4 +25,20 @@ describe('grouping dropped files into checkpoints', () => {
       ['b', ['y.safetensors']],
     ]);
   });
+  it('takes .gguf files, one checkpoint each, and GGUF shards together', () => {
+    expect(names(groupCheckpoints([f('a.Q4_K_M.gguf'), f('b.Q8_0.gguf')]))).toEqual([['', ['a.Q4_K_M.gguf']], ['', ['b.Q8_0.gguf']]]);
+    expect(groupCheckpoints([f('m-00001-of-00002.gguf'), f('m-00002-of-00002.gguf')])).toHaveLength(1);
+  });
+  it('keeps a LoRA adapter with its config, and merges it into the one base dropped with it', () => {
+    expect(names(groupCheckpoints([f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([['', ['adapter_model.safetensors', 'adapter_config.json']]]);
+    expect(names(groupCheckpoints([f('model.safetensors'), f('config.json'), f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([
+      ['', ['model.safetensors', 'config.json', 'adapter_model.safetensors', 'adapter_config.json']],
+    ]);
+    // with two bases it cannot tell which: the adapter stands alone, and only it gets adapter_config.json
+    expect(names(groupCheckpoints([f('base.safetensors'), f('phase1.safetensors'), f('config.json'), f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([
+      ['', ['base.safetensors', 'config.json']],
+      ['', ['phase1.safetensors', 'config.json']],
+      ['', ['adapter_model.safetensors', 'adapter_config.json']],
+    ]);
+  });
 });

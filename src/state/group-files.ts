@@ -1,7 +1,9 @@
 /**
  * What a drop or a pick means: which files form one checkpoint. A folder is one checkpoint; an index
  * with its shards is one; several unrelated .safetensors files are one checkpoint each (a user who
- * drops base and phase checkpoints together wants them side by side, not merged).
+ * drops base and phase checkpoints together wants them side by side, not merged). A LoRA adapter
+ * (adapter_model.safetensors + adapter_config.json) dropped with one base model is one checkpoint:
+ * the base with the adapter merged in.
  */
 export interface PickedFile {
   file: File;
@@ -9,8 +11,9 @@ export interface PickedFile {
   path: string;
 }
 
-const SHARD = /-\d{5}-of-\d{5}\.safetensors$/i;
-const SIDE = new Set(['config.json', 'adapter_config.json']);
+const SHARD = /-\d{5}-of-\d{5}\.(safetensors|gguf)$/i;
+const WEIGHTS = /\.(safetensors|gguf)$/i;
+const ADAPTER = /^adapter_model\.safetensors$/i;
 
 export function groupCheckpoints(picked: readonly PickedFile[]): { name?: string; files: File[] }[] {
   const byFolder = new Map<string, PickedFile[]>();
@@ -21,15 +24,18 @@ export function groupCheckpoints(picked: readonly PickedFile[]): { name?: string
   }
   const groups: { name?: string; files: File[] }[] = [];
   for (const [folder, list] of byFolder) {
-    const weights = list.filter((p) => /\.safetensors$/i.test(p.file.name));
+    const weights = list.filter((p) => WEIGHTS.test(p.file.name));
     const hasIndex = list.some((p) => /\.safetensors\.index\.json$/i.test(p.file.name));
-    const side = list.filter((p) => SIDE.has(p.file.name)).map((p) => p.file);
+    const config = list.filter((p) => p.file.name === 'config.json').map((p) => p.file);
+    const adapterConfig = list.filter((p) => p.file.name === 'adapter_config.json').map((p) => p.file);
+    const bases = weights.filter((w) => !ADAPTER.test(w.file.name));
     const name = folder ? folder.split('/').pop() : undefined;
     if (weights.length === 0 && !hasIndex) continue;
-    if (folder || hasIndex || weights.length <= 1 || weights.every((w) => SHARD.test(w.file.name))) {
+    if (folder || hasIndex || weights.length <= 1 || bases.length <= 1 || bases.every((w) => SHARD.test(w.file.name))) {
       groups.push({ ...(name ? { name } : {}), files: list.map((p) => p.file) });
     } else {
-      for (const w of weights) groups.push({ files: [w.file, ...side] });
+      // adapter_config.json goes with the adapter only: a base model's tied head must not look like an adapter's
+      for (const w of weights) groups.push({ files: [w.file, ...(ADAPTER.test(w.file.name) ? adapterConfig : config)] });
     }
   }
   return groups;

@@ -15,7 +15,10 @@ import { BrowserWorkerPool } from './worker-pool.ts';
  * touch workers or IndexedDB themselves.
  */
 let pool: BrowserWorkerPool | null = null;
+let engineKnown: Promise<void> | null = null;
 const getPool = () => (pool ??= new BrowserWorkerPool());
+/** Ask the workers which engine they got (WebGPU or the CPU, and why) and show it, once. */
+const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
 let queue: Promise<void> = Promise.resolve();
 const controllers = new Map<string, AbortController>();
 let nextId = 1;
@@ -56,8 +59,10 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
     store.updateCheckpoint(id, { status: 'failed', failure: err.message, errors: [err] });
     return;
   }
-  const plan = planScan(info);
+  const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
+  await syncEngine(p);
   store.updateCheckpoint(id, {
+    engine: appStore.getState().engine.kind,
     name: info.name, fingerprint: info.fingerprint, status: 'scanning', totalJobs: plan.jobs.length + plan.aliases.length,
     skipped: plan.skipped, unmapped: plan.unmapped, missing: info.missing,
   });
@@ -84,7 +89,10 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
       p.onBytes = onBytes; // the same counter for every job of this scan
       const slot = p.acquire();
       try {
-        return await slot.api.analyze(job, `${id}/${job.tensor.file}`, 'exact');
+        const outcome = await slot.api.analyze(job, `${id}/${job.tensor.file}`, 'exact');
+        // A worker whose GPU device was lost goes on on the CPU: say so (the records say which engine).
+        if (outcome.ok && outcome.record.engine !== appStore.getState().engine.kind) void p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }));
+        return outcome;
       } catch (e) {
         return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
       } finally {

@@ -1,4 +1,5 @@
 import type { ErrorRecord } from '../core/errors.ts';
+import type { ExpertView } from './families.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
@@ -50,6 +51,8 @@ export interface ViewState {
   selected: Cell | null;
   /** keyboard focus in the grid */
   focused: Cell | null;
+  /** MoE checkpoints: how expert cells aggregate, which layer is spread out (absent: the default) */
+  experts?: ExpertView;
 }
 
 /** One step of the phase plan: a checkpoint, and the percent of layers it selects for the next phase. */

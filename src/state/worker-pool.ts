@@ -1,6 +1,13 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import '../workers/comlink-errors.ts';
+import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import type { BrowserWorkerApi } from '../workers/browser-worker-api.ts';
+
+/** The engine the page asks its workers for: `?engine=auto|webgpu|cpu` in the address (default auto). */
+function enginePreference(): string {
+  const asked = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('engine');
+  return asked === 'webgpu' || asked === 'cpu' ? asked : 'auto';
+}
 
 interface Slot {
   worker: Worker;
@@ -15,11 +22,18 @@ export class BrowserWorkerPool {
 
   constructor(size = Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 0))) {
     this.slots = Array.from({ length: size }, () => {
-      const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name: 'scan' });
+      // The worker reads the engine choice from its name (scan.worker.ts).
+      const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name: `scan:${enginePreference()}` });
       const api = wrap<BrowserWorkerApi>(worker);
       void api.onBytes(proxy((n: number) => this.bytesSink(n)));
       return { worker, api, busy: false };
     });
+  }
+
+  /** The workers' engine: WebGPU when every worker has it, else the CPU and the first reason. */
+  async engineStatus(): Promise<EngineStatus> {
+    const all = await Promise.all(this.slots.map((s) => s.api.engineStatus()));
+    return all.find((x) => x.kind === 'cpu') ?? all[0];
   }
 
   get size(): number {

@@ -2,11 +2,13 @@ import { useMemo, useRef } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { cellKey, heatmapGrid, layerAverages, metricReason, metricValue, METRICS, selectionOf } from '../state/derive.ts';
+import { aggregateExperts, DEFAULT_EXPERT_VIEW, expandedExperts, expertIndices } from '../state/families.ts';
 import { useApp } from '../state/store.ts';
 import type { CheckpointState } from '../state/types.ts';
 import { MatrixDetail } from './detail/MatrixDetail.tsx';
 import { ErrorList } from './ErrorList.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
+import { ExpertControls } from './families/ExpertControls.tsx';
 import { num, shape } from './format.ts';
 import { makePainter } from './heatmap/colors.ts';
 import { Heatmap } from './heatmap/Heatmap.tsx';
@@ -21,9 +23,14 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   const view = useApp((s) => s.view);
   const setView = useApp((s) => s.setView);
   const canvas = useRef<HTMLCanvasElement>(null);
-  const records = useMemo(() => Object.values(checkpoint.records), [checkpoint.records]);
+  const all = useMemo(() => Object.values(checkpoint.records), [checkpoint.records]);
+  // MoE: one cell per module and layer, over the experts (mean, max or one), as the view says
+  const experts = view.experts ?? DEFAULT_EXPERT_VIEW;
+  const expertIds = useMemo(() => expertIndices(all), [all]);
+  const records = useMemo(() => (expertIds.length ? aggregateExperts(all, experts, (r) => metricValue(r, view.mode === 'metric' ? view.metric : 'snr', view.variant)) : all), [all, expertIds, experts, view.mode, view.metric, view.variant]);
+  const expanded = useMemo(() => (experts.expandLayer === null ? null : heatmapGrid(expandedExperts(all, experts.expandLayer))), [all, experts.expandLayer]);
   const grid = useMemo(() => heatmapGrid(records, checkpoint.errors), [records, checkpoint.errors]);
-  const selected = useMemo(() => selectionOf(records, view.percent, view.variant), [records, view.percent, view.variant]);
+  const selected = useMemo(() => selectionOf(all, view.percent, view.variant), [all, view.percent, view.variant]);
   const painter = useMemo(() => makePainter(records, view.mode, view.metric, view.variant, selected), [records, view.mode, view.metric, view.variant, selected]);
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
   const outside = records.filter((r) => r.layer === null && !r.vector);
@@ -42,7 +49,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           <>
             <div>Spectrum SNR {num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</div>
             <div>signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}</div>
-            <div>{selected.has(r.spectrumModule) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+            <div>{selected.has(r.spectrumModule ?? '') ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
               <div>
                 {metricLabel}: {metricValue(r, view.metric, view.variant) === null ? `not fitted (${metricReason(r, view.metric) ?? 'no value'})` : num(metricValue(r, view.metric, view.variant))}
@@ -77,6 +84,13 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
             below={view.mode === 'metric' ? (layout) => <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} /> : undefined}
           />
           <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
+          {expertIds.length > 0 && <ExpertControls experts={experts} ids={expertIds} layers={grid.layers.filter((l) => all.some((r) => r.layer === l && r.expert !== undefined))} onChange={(e) => setView({ experts: e })} />}
+        </section>
+      )}
+      {expanded && experts.expandLayer !== null && (
+        <section aria-label={`Experts of layer ${experts.expandLayer}`}>
+          <h3>Layer {experts.expandLayer}: one column per expert</h3>
+          <Heatmap grid={expanded} painter={painter} label={`${checkpoint.name} layer ${experts.expandLayer} experts`} focused={null} selected={null} onFocus={() => {}} onOpen={() => {}} renderTip={tip} />
         </section>
       )}
       {outside.length > 0 && (
@@ -90,14 +104,14 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                 <td>{shape(r.shape)}</td>
                 <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
                 <td>{num(r.spectrum?.signal_to_noise)}</td>
-                <td>{selected.has(r.spectrumModule) ? 'yes' : 'no'}</td>
+                <td>{selected.has(r.spectrumModule ?? '') ? 'yes' : 'no'}</td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
       {view.selected && (
-        <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule)} percent={view.percent} onClose={() => setView({ selected: null })} />
+        <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')} percent={view.percent} onClose={() => setView({ selected: null })} />
       )}
       <ExportPanel checkpoint={checkpoint} view={view} heatmapSvg={exportSvg} heatmapPng={exportPng} />
       <ErrorList checkpoint={checkpoint} />

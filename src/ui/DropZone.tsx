@@ -75,13 +75,13 @@ export function DropZone() {
   return (
     <div className="dropzone">
       <p>
-        Drop a <code>.safetensors</code> file, shards with their <code>model.safetensors.index.json</code>, a whole folder, or Spectrum's own <code>snr_results_*.json</code> anywhere on this page.
+        Drop a <code>.safetensors</code> or <code>.gguf</code> file, shards with their <code>model.safetensors.index.json</code>, a LoRA adapter with its <code>adapter_config.json</code> (with its base model too: the merged weights), a whole folder, or Spectrum's own <code>snr_results_*.json</code> anywhere on this page.
       </p>
       <div className="buttons">
         <button onClick={() => files.current?.click()}>Open files…</button>
         <button onClick={() => folder.current?.click()}>Open folder…</button>
       </div>
-      <input ref={files} type="file" multiple accept=".safetensors,.json" hidden data-testid="file-input" onChange={(e) => fromInput(e.currentTarget)} />
+      <input ref={files} type="file" multiple accept=".safetensors,.gguf,.json" hidden data-testid="file-input" onChange={(e) => fromInput(e.currentTarget)} />
       <input ref={folder} type="file" hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => fromInput(e.currentTarget)} />
       {dragging && <div className="drop-overlay">Drop to analyse: nothing leaves this machine</div>}
     </div>

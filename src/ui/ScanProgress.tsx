@@ -23,6 +23,8 @@ export function ScanProgress({ checkpoint }: { checkpoint: CheckpointState }) {
           {p && ` · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} · ${formatBytes(p.bytesPerSecond)}/s`}
           {checkpoint.status === 'scanning' && p?.etaMs != null && ` · ETA ${formatDuration(p.etaMs)}`}
           {p && ` · ${formatDuration(p.elapsedMs)} elapsed`}
+          {/* a resumed scan computes only the matrices the cache lacks: say how many */}
+          {checkpoint.fromCache && p && ` · resumed: ${p.matricesTotal} left to compute, the rest from the cache`}
         </span>
         {checkpoint.status === 'scanning' && (
           <button className="cancel" onClick={() => cancelScan(checkpoint.id)}>

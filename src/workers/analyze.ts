@@ -1,6 +1,7 @@
-import { abortError, toErrorRecord } from '../core/errors.ts';
+import { abortError, ScanError, toErrorRecord } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import { countNonFinite, readTensorAsF32 } from '../core/formats/read-tensor.ts';
+import { DeriveError, materialize } from '../core/scan/derive.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
 import type { SpectralEngine } from '../engine/types.ts';
@@ -9,6 +10,8 @@ export interface AnalyzeOptions {
   mode?: ScanMode;
   signal?: AbortSignal;
   onBytes?: (bytes: number) => void;
+  /** the file a derivation's operand names (its `ref`); without it, every operand is read from `source` */
+  sourceFor?: (ref: string) => Promise<ByteSource> | ByteSource;
 }
 
 /**
@@ -20,13 +23,17 @@ export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: Spe
   const started = performance.now();
   const mode = opts.mode ?? 'exact';
   try {
-    const values = await readTensorAsF32(source, job.tensor, { signal: opts.signal, onBytes: opts.onBytes });
+    const read = { signal: opts.signal, onBytes: opts.onBytes };
+    const values = job.derive
+      ? (await materialize(job.derive, async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read), opts.signal)).values
+      : await readTensorAsF32(source, job.tensor, read);
     const bad = countNonFinite(values);
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
     const sv = await engine.singularValues(values, job.rows, job.cols, { signal: opts.signal });
     return { ok: true, record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started) };
   } catch (e) {
-    return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
+    const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
+    return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
   }
 }

@@ -27,7 +27,7 @@ export async function phasesCommand(args: ParsedArgs, signal: AbortSignal): Prom
       const result = await scanCheckpoint([step.path], { ...settings, percents: [step.percent], modelName: undefined }, signal, pool);
       const dir = join(settings.out, `phase-${i + 1}-${result.model.replace(/[^\w.-]+/g, '-')}`);
       await writeResults(result, { ...settings, out: dir, percents: [step.percent] });
-      for (const r of result.records) if (r.vector) vectorTypes.add(r.spectrumType);
+      for (const r of result.records) if (r.vector && r.spectrumType !== null) vectorTypes.add(r.spectrumType);
       errors += result.errors.length;
       phases.push({ name: result.model, percent: step.percent, records: result.records });
       if (result.cancelled) return { errors, cancelled: true };

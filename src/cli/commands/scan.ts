@@ -53,27 +53,36 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
   const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
-  const plan = planScan(ckpt, s.only ? { only: s.only } : {});
-  if (s.engine === 'webgpu') process.stderr.write('the WebGPU engine is not available in this build: using the CPU engine\n');
+  // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
+  const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
+  // Bytes are reported by whichever worker reads; they all count towards the one scan.
+  const { pool, status } = sharedPool ? { pool: sharedPool, status: await sharedPool.engineStatus() } : await WorkerPool.forEngine(s.engine, s.threads);
+  if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
   if (!s.quiet) {
-    process.stderr.write(`${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the CPU engine\n`);
+    process.stderr.write(`${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the ${status.note}\n`);
   }
   for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
-
-  // Bytes are reported by whichever worker reads; they all count towards the one scan.
-  const pool = sharedPool ?? new WorkerPool(s.threads);
+  let lostNoted = false;
   const progress = progressPrinter();
   const onAbort = () => pool.cancel();
   signal?.addEventListener('abort', onAbort);
   try {
     const result = await runScan(ckpt, plan, {
-      engine: 'cpu',
+      engine: status.kind,
       mode: s.mode,
       concurrency: pool.size,
       signal,
       run: (job, onBytes) => {
         pool.onBytes = onBytes; // the same counter for every job of this scan
-        return pool.run(job, input.paths.get(job.tensor.file)!, s.mode);
+        return pool.run(job, input.paths.get(job.tensor.file)!, s.mode).then(async (outcome) => {
+          // A lost GPU device: that worker went on on the CPU (records say which engine made them).
+          if (!lostNoted && outcome.ok && outcome.record.engine !== status.kind) {
+            lostNoted = true;
+            progress.done();
+            process.stderr.write(`note: ${(await pool.engineStatus()).note}\n`);
+          }
+          return outcome;
+        });
       },
       onProgress: s.quiet ? undefined : (p) => progress.update(p),
       onError: (e) => {

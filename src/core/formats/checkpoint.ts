@@ -1,5 +1,6 @@
-import { ScanError, toErrorRecord, type ErrorRecord } from '../errors.ts';
+import { errorRecord, ScanError, toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
+import { readGgufHeader } from './gguf.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 import { fnv1a } from './hash.ts';
 import type { TensorInfo } from './tensor-info.ts';
@@ -32,7 +33,7 @@ export interface Checkpoint extends CheckpointInfo {
 }
 
 export function isWeightFile(name: string): boolean {
-  return /\.safetensors$/i.test(name);
+  return /\.(safetensors|gguf)$/i.test(name);
 }
 
 function baseName(path: string): string {
@@ -41,7 +42,10 @@ function baseName(path: string): string {
 
 async function readJson(source: ByteSource): Promise<Record<string, unknown>> {
   if (source.size > MAX_SIDE_FILE_BYTES) throw new ScanError('TOO_LARGE', source.name, undefined, `${source.size} bytes is too large for a JSON side file (limit ${MAX_SIDE_FILE_BYTES})`);
-  const text = new TextDecoder().decode(await source.read(0, source.size));
+  const bytes = await source.read(0, source.size).catch((e: unknown) => {
+    throw new ScanError('READ_FAILED', source.name, undefined, `could not be read: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  const text = new TextDecoder().decode(bytes);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -87,17 +91,20 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
     }
   }
   if (weightFiles.length === 0 && !weightMap) {
-    throw new ScanError('NOT_A_CHECKPOINT', sources.map((s) => baseName(s.name)).join(', ') || '(no files)', undefined, 'no .safetensors file or model.safetensors.index.json among the files');
+    throw new ScanError('NOT_A_CHECKPOINT', sources.map((s) => baseName(s.name)).join(', ') || '(no files)', undefined, 'no .safetensors or .gguf file, nor model.safetensors.index.json, among the files');
   }
 
   const tensors: TensorInfo[] = [];
   const metadata: Record<string, string> = {};
   const fingerprintParts: string[] = [];
   const seen = new Map<string, string>();
+  let ggufConfig: Record<string, unknown> | undefined;
   const readable = new Map<string, ByteSource>();
   for (const [file, source] of weightFiles.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     try {
-      const header = await readSafetensorsHeader(source);
+      const header = /\.gguf$/i.test(file) ? await readGgufHeader(source) : await readSafetensorsHeader(source);
+      // a GGUF carries what config.json would say (heads, hidden size) in its own metadata
+      if ('config' in header) ggufConfig ??= header.config;
       fingerprintParts.push(`${file}:${source.size}:${header.headerHash}`);
       readable.set(file, source);
       Object.assign(metadata, header.metadata);
@@ -105,7 +112,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
       for (const t of header.tensors) {
         const other = seen.get(t.name);
         if (other !== undefined) {
-          errors.push(new ScanError('DUPLICATE_TENSOR', file, t.name, `also in ${other}; the first is used`).toRecord());
+          errors.push(errorRecord('DUPLICATE_TENSOR', file, t.name, `also in ${other}; the first is used`));
           continue;
         }
         seen.set(t.name, file);
@@ -119,11 +126,13 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
   const missing: { name: string; file: string }[] = [];
   if (weightMap) {
     const missingShards = new Map<string, number>();
+    const failed = new Set(errors.filter((e) => e.tensor !== undefined).map((e) => `${e.file}\u0000${e.tensor}`));
     for (const [tensor, file] of weightMap) {
       if (seen.has(tensor)) continue;
       missing.push({ name: tensor, file });
       if (!byName.has(file)) missingShards.set(file, (missingShards.get(file) ?? 0) + 1);
-      else if (readable.has(file)) errors.push(new ScanError('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it').toRecord());
+      // a tensor the shard lists but could not use (truncated, bad entry) has its own error already
+      else if (readable.has(file) && !failed.has(`${file}\u0000${tensor}`)) errors.push(errorRecord('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it'));
     }
     for (const [file, count] of missingShards) {
       errors.push(new ScanError('MISSING_SHARD', file, undefined, `shard named by the index is missing: ${count} tensor${count === 1 ? '' : 's'} not analysed`).toRecord());
@@ -135,7 +144,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
     fingerprint: fnv1a(fingerprintParts.join('|')),
     tensors,
     sources: readable,
-    config,
+    config: config ?? ggufConfig ?? null,
     adapterConfig,
     metadata,
     errors,
@@ -145,7 +154,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
 }
 
 function defaultName(weightFiles: string[], indexFile: string | undefined): string {
-  if (weightFiles.length === 1 && !indexFile) return weightFiles[0].replace(/\.safetensors$/i, '');
+  if (weightFiles.length === 1 && !indexFile) return weightFiles[0].replace(/\.(safetensors|gguf)$/i, '');
   const first = indexFile ?? weightFiles[0] ?? 'model';
-  return first.replace(/\.safetensors(\.index\.json)?$/i, '').replace(/-\d+-of-\d+$/, '');
+  return first.replace(/\.(safetensors(\.index\.json)?|gguf)$/i, '').replace(/-\d+-of-\d+$/, '');
 }

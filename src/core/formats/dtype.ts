@@ -21,7 +21,7 @@ export function isKnownDType(d: string): d is FloatDType | IntegerDType {
 
 let f16Table: Float32Array | undefined;
 /** All 65536 half-precision values, built once: a lookup beats bit fiddling per element. */
-function halfTable(): Float32Array {
+export function halfTable(): Float32Array {
   if (!f16Table) {
     f16Table = new Float32Array(65536);
     for (let h = 0; h < 65536; h++) f16Table[h] = halfToFloat(h);

@@ -1,6 +1,8 @@
 import { ScanError, throwIfAborted } from '../errors.ts';
 import { MAX_READ_SLICE, type ByteSource } from './byte-source.ts';
 import { BYTES_PER_ELEMENT, decodeInto, isFloatDType } from './dtype.ts';
+import { isQuantizedDType } from './gguf-types.ts';
+import { readQuantizedAsF32 } from './read-quantized.ts';
 import { elementCount, type TensorInfo } from './tensor-info.ts';
 
 /** The largest tensor we decode at once: 2^31 f32 elements is beyond any typed array we can allocate. */
@@ -19,10 +21,17 @@ export async function readTensorAsF32(
   info: TensorInfo,
   opts: { signal?: AbortSignal; onBytes?: ReadProgress; sliceBytes?: number } = {},
 ): Promise<Float32Array> {
+  // GGUF's block-quantized types are dequantized by whole blocks (read-quantized.ts)
+  if (isQuantizedDType(info.dtype)) return readQuantizedAsF32(source, info, opts);
   if (!isFloatDType(info.dtype)) throw new ScanError('UNKNOWN_DTYPE', info.file, info.name, `dtype ${info.dtype} is not a floating-point weight`);
   const count = elementCount(info.shape);
   if (count > MAX_TENSOR_ELEMENTS) throw new ScanError('TOO_LARGE', info.file, info.name, `${count} elements exceed the limit of ${MAX_TENSOR_ELEMENTS}`);
   const width = BYTES_PER_ELEMENT[info.dtype];
+  // The output is sized by the shape and filled from the byte range: they must agree, or a reader
+  // that made this TensorInfo (any format) would have us write past the end or leave zeros behind.
+  if (count * width !== info.byteLength) {
+    throw new ScanError('SHAPE_BYTE_MISMATCH', info.file, info.name, `shape [${info.shape.join(', ')}] of ${info.dtype} needs ${count * width} bytes but its byte range holds ${info.byteLength}`);
+  }
   const out = new Float32Array(count);
   const slice = Math.max(width, Math.floor(Math.min(opts.sliceBytes ?? MAX_READ_SLICE, MAX_READ_SLICE) / width) * width);
   let done = 0;

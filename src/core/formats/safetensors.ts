@@ -1,8 +1,8 @@
-import { ScanError, type ErrorRecord } from '../errors.ts';
+import { errorRecord, ScanError, type ErrorCode, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { BYTES_PER_ELEMENT, isKnownDType } from './dtype.ts';
 import { fnv1a } from './hash.ts';
-import { duplicateTopLevelKeys } from './json-keys.ts';
+import { previewJson, scanJsonText } from './json-keys.ts';
 import { elementCount, type TensorInfo } from './tensor-info.ts';
 
 /**
@@ -12,6 +12,25 @@ import { elementCount, type TensorInfo } from './tensor-info.ts';
 export const MAX_HEADER_BYTES = 64 * 1024 * 1024;
 /** No real weight has more dimensions; a deeper shape is damage or mischief. */
 export const MAX_TENSOR_RANK = 8;
+/**
+ * The most tensors one header may list. The largest real shards hold a few thousand; a merged
+ * single file of a 384-expert model holds about 140,000. Each listed tensor costs a few hundred bytes
+ * of parsed JSON and TensorInfo, so this bounds the header's memory well below the page's.
+ */
+export const MAX_TENSORS_PER_HEADER = 1 << 18;
+/**
+ * A header nests 3 deep (header → entry → shape); a little room is left for writers that put JSON
+ * into __metadata__. Deeper is damage, and it would put recursive walks (messages, structured clone
+ * across workers) at the mercy of the stack.
+ */
+export const MAX_HEADER_DEPTH = 8;
+/**
+ * The most JSON values (objects, arrays, separators) a header may hold: a real one has about 10 per
+ * tensor. Without it, 60 MB of `[],[],…` under MAX_HEADER_BYTES makes JSON.parse build 20 million
+ * arrays (21 s, 860 MB); at this limit the worst case (all empty arrays) parses in 1–3 s and ~200 MB.
+ * A 2^18-tensor header has about 2 million.
+ */
+export const MAX_HEADER_ITEMS = 1 << 22;
 
 export interface SafetensorsHeader {
   file: string;
@@ -30,7 +49,7 @@ export interface SafetensorsHeader {
 export async function readSafetensorsHeader(source: ByteSource): Promise<SafetensorsHeader> {
   const file = source.name;
   if (source.size < 8) throw new ScanError('HEADER_TOO_SHORT', file, undefined, `file is ${source.size} bytes, shorter than the 8-byte header length`);
-  const prefix = await source.read(0, 8);
+  const prefix = await readOrFail(source, 0, 8);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const low = view.getUint32(0, true);
   const high = view.getUint32(4, true);
@@ -45,8 +64,15 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   if (headerLength > source.size - 8) {
     throw new ScanError('HEADER_LENGTH_OUT_OF_RANGE', file, undefined, `header length ${headerLength} is beyond the end of the file (${source.size} bytes): truncated file or not a safetensors file`);
   }
-  const headerBytes = await source.read(8, headerLength);
+  const headerBytes = await readOrFail(source, 8, headerLength);
   const text = new TextDecoder('utf-8').decode(headerBytes);
+  const shape = scanJsonText(text, { maxDepth: MAX_HEADER_DEPTH, maxItems: MAX_HEADER_ITEMS });
+  if (shape.exceeded === 'depth') throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header nests deeper than ${MAX_HEADER_DEPTH} levels: not a safetensors header`);
+  if (shape.exceeded === 'items') throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header holds more than ${MAX_HEADER_ITEMS} JSON values, beyond the limit for a safetensors header`);
+  const listed = shape.topLevelKeys - (shape.keys.has('__metadata__') ? 1 : 0);
+  if (listed > MAX_TENSORS_PER_HEADER) {
+    throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header lists ${listed} tensors, more than the limit of ${MAX_TENSORS_PER_HEADER}`);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -62,8 +88,8 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   const entries = parsed as Record<string, unknown>;
   const errors: ErrorRecord[] = [];
   const tensors: TensorInfo[] = [];
-  for (const name of duplicateTopLevelKeys(text)) {
-    errors.push(new ScanError('DUPLICATE_TENSOR', file, name, 'the header names this tensor more than once').toRecord());
+  for (const name of shape.duplicates) {
+    errors.push(errorRecord('DUPLICATE_TENSOR', file, name, 'the header names this tensor more than once'));
   }
   const duplicated = new Set(errors.map((e) => e.tensor));
   let metadata: Record<string, string> = {};
@@ -73,16 +99,23 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
       continue;
     }
     if (duplicated.has(name)) continue;
-    try {
-      tensors.push(validateEntry(file, name, entry, dataStart, dataLength));
-    } catch (e) {
-      if (e instanceof ScanError) errors.push(e.toRecord());
-      else throw e;
-    }
+    const t = validateEntry(file, name, entry, dataStart, dataLength);
+    if ('code' in t) errors.push(t);
+    else tensors.push(t);
   }
   errors.push(...overlapErrors(file, tensors));
   const overlapping = new Set(errors.filter((e) => e.code === 'OFFSETS_OVERLAP').map((e) => e.tensor));
   return { file, dataStart, headerHash: fnv1a(text), metadata, tensors: tensors.filter((t) => !overlapping.has(t.name)), errors };
+}
+
+/** A source that cannot give its bytes (a file removed or changed since it was picked) is a typed failure too. */
+async function readOrFail(source: ByteSource, offset: number, length: number): Promise<Uint8Array> {
+  try {
+    return await source.read(offset, length);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ScanError('READ_FAILED', source.name, undefined, `could not read the header (bytes ${offset}–${offset + length}): ${why}`);
+  }
 }
 
 function stringRecord(x: unknown): Record<string, string> {
@@ -96,24 +129,27 @@ function isNonNegativeInteger(x: unknown): x is number {
   return typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 }
 
-function validateEntry(file: string, name: string, entry: unknown, dataStart: number, dataLength: number): TensorInfo {
-  if (typeof entry !== 'object' || entry === null) throw new ScanError('TENSOR_ENTRY_INVALID', file, name, 'header entry is not an object');
+function validateEntry(file: string, name: string, entry: unknown, dataStart: number, dataLength: number): TensorInfo | ErrorRecord {
+  // a record, not a thrown ScanError: a header may hold 2^18 bad entries, and a stack trace each costs seconds
+  const bad = (code: ErrorCode, detail: string) => errorRecord(code, file, name, detail);
+  if (typeof entry !== 'object' || entry === null) return bad('TENSOR_ENTRY_INVALID', 'header entry is not an object');
   const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-  if (typeof dtype !== 'string') throw new ScanError('TENSOR_ENTRY_INVALID', file, name, 'header entry has no dtype');
-  if (!isKnownDType(dtype)) throw new ScanError('UNKNOWN_DTYPE', file, name, `unknown dtype "${dtype.slice(0, 40)}"`);
+  if (typeof dtype !== 'string') return bad('TENSOR_ENTRY_INVALID', 'header entry has no dtype');
+  if (!isKnownDType(dtype)) return bad('UNKNOWN_DTYPE', `unknown dtype "${dtype.slice(0, 40)}"`);
   if (!Array.isArray(shape) || shape.length > MAX_TENSOR_RANK || !shape.every(isNonNegativeInteger)) {
-    throw new ScanError('SHAPE_INVALID', file, name, `shape ${JSON.stringify(shape)?.slice(0, 80)} is not a list of at most ${MAX_TENSOR_RANK} non-negative integers`);
+    return bad('SHAPE_INVALID', `shape ${previewJson(shape)} is not a list of at most ${MAX_TENSOR_RANK} non-negative integers`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInteger) || offsets[0] > offsets[1]) {
-    throw new ScanError('TENSOR_ENTRY_INVALID', file, name, `data_offsets ${JSON.stringify(offsets)?.slice(0, 80)} are not [begin, end] with 0 <= begin <= end`);
+    return bad('TENSOR_ENTRY_INVALID', `data_offsets ${previewJson(offsets)} are not [begin, end] with 0 <= begin <= end`);
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataLength) {
-    throw new ScanError('OFFSET_OUT_OF_RANGE', file, name, `data_offsets [${begin}, ${end}] reach beyond the end of the data (${dataLength} bytes): the file is truncated or the offsets are wrong`);
+    return bad('OFFSET_OUT_OF_RANGE', `data_offsets [${begin}, ${end}] reach beyond the end of the data (${dataLength} bytes): the file is truncated or the offsets are wrong`);
   }
   const expected = elementCount(shape as number[]) * BYTES_PER_ELEMENT[dtype];
-  if (expected !== end - begin) {
-    throw new ScanError('SHAPE_BYTE_MISMATCH', file, name, `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`);
+  // Past 2^53 products round, and a rounded product could match a byte range by accident.
+  if (!Number.isSafeInteger(expected) || expected !== end - begin) {
+    return bad('SHAPE_BYTE_MISMATCH', `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`);
   }
   return { name, dtype, shape: shape as number[], file, begin: dataStart + begin, byteLength: end - begin };
 }
@@ -122,7 +158,7 @@ function overlapErrors(file: string, tensors: TensorInfo[]): ErrorRecord[] {
   const byStart = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.begin - b.begin);
   const flagged = new Map<string, ErrorRecord>();
   const flag = (t: TensorInfo, other: TensorInfo) => {
-    if (!flagged.has(t.name)) flagged.set(t.name, new ScanError('OFFSETS_OVERLAP', file, t.name, `its bytes overlap those of "${other.name}"`).toRecord());
+    if (!flagged.has(t.name)) flagged.set(t.name, errorRecord('OFFSETS_OVERLAP', file, t.name, `its bytes overlap those of "${other.name}"`));
   };
   // The tensor reaching furthest so far: any later start before its end overlaps it.
   let reach: TensorInfo | undefined;

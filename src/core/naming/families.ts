@@ -1,49 +1,31 @@
 /**
  * The naming table (design.md §4): each family maps its tensor names to a heatmap row ("module",
  * named as in Llama/Qwen checkpoints so that families line up) and a layer. New families are new
- * rows here. Rules are tried in order; the first match wins.
+ * rules in families/; rules are tried in order and the first that knows a name wins.
  */
-export interface NameMatch {
-  layer: number | null;
-  module: string;
-  /** MoE: which expert, kept so the heatmap can aggregate or expand */
-  expert?: number;
-}
+import { GGUF_RULES } from './families/gguf.ts';
+import { GPT2_RULES, NEOX_RULES } from './families/gpt.ts';
+import { LINEAR_ATTENTION_RULES, LLAMA_RULES, PHI3_RULES } from './families/llama.ts';
+import { MOE_RULES } from './families/moe.ts';
+import type { NamingRule } from './families/types.ts';
 
-export interface NamingRule {
-  family: string;
-  pattern: RegExp;
-  map(m: RegExpExecArray): NameMatch;
-}
-
-const LLAMA_PREFIX = String.raw`^(?:model\.)?(?:language_model\.)?(?:model\.)?`;
+export type { FusedKind, NameMatch, NamingRule, TensorLayout } from './families/types.ts';
 
 export const NAMING_RULES: NamingRule[] = [
-  {
-    // Llama, Qwen2/2.5/3, Mistral, OLMo/OLMo 2, Gemma: model.layers.N.{self_attn,mlp}.X_proj.weight
-    family: 'llama',
-    pattern: new RegExp(`${LLAMA_PREFIX}layers\\.(\\d+)\\.(self_attn|mlp)\\.(\\w+)\\.weight$`),
-    map: (m) => ({ layer: Number(m[1]), module: `${m[2]}.${m[3]}` }),
-  },
-  {
-    // per-layer norms of the same families (1-D: Spectrum's score only)
-    family: 'llama',
-    pattern: new RegExp(`${LLAMA_PREFIX}layers\\.(\\d+)\\.(\\w*norm\\w*)\\.weight$`),
-    map: (m) => ({ layer: Number(m[1]), module: m[2] }),
-  },
-  {
-    family: 'llama',
-    pattern: new RegExp(`${LLAMA_PREFIX}(embed_tokens|norm)\\.weight$`),
-    map: (m) => ({ layer: null, module: `model.${m[1]}` }),
-  },
-  {
-    family: 'llama',
-    pattern: /^lm_head\.weight$/,
-    map: () => ({ layer: null, module: 'lm_head' }),
-  },
+  // specific layouts before the generic Llama rule, which would otherwise take qkv_proj as a plain type
+  ...PHI3_RULES,
+  ...MOE_RULES,
+  ...LINEAR_ATTENTION_RULES,
+  ...LLAMA_RULES,
+  ...GPT2_RULES,
+  ...NEOX_RULES,
+  ...GGUF_RULES,
 ];
 
-/** Heatmap row order: attention, then MLP, as users read a block; other types follow, sorted. */
+/**
+ * Heatmap row order: attention, then MLP, as users read a block; fused and MoE types beside the
+ * projections they hold; other types follow, sorted.
+ */
 export const MODULE_ORDER = [
   'self_attn.q_proj',
   'self_attn.k_proj',
@@ -52,6 +34,21 @@ export const MODULE_ORDER = [
   'mlp.gate_proj',
   'mlp.up_proj',
   'mlp.down_proj',
+  'self_attn.qkv_proj',
+  'attn.c_attn',
+  'attention.query_key_value',
+  'mlp.gate_up_proj',
+  'mlp.gate',
+  'mlp.experts.gate_proj',
+  'mlp.experts.up_proj',
+  'mlp.experts.down_proj',
+  'mlp.shared_expert.gate_proj',
+  'mlp.shared_expert.up_proj',
+  'mlp.shared_expert.down_proj',
+  'mlp.shared_experts.gate_proj',
+  'mlp.shared_experts.up_proj',
+  'mlp.shared_experts.down_proj',
+  'mlp.shared_expert_gate',
 ];
 
 export function compareModules(a: string, b: string): number {

@@ -25,12 +25,13 @@ describe('naming: Llama, Qwen2/2.5, Mistral, OLMo', () => {
     expect(tensorRole(info('model.layers.3.input_layernorm.weight', [64]))).toMatchObject({ kind: 'vector', match: { layer: 3, module: 'input_layernorm' } });
     expect(tensorRole(info('model.norm.weight', [64]))).toMatchObject({ kind: 'vector', match: { layer: null, module: 'model.norm' } });
     expect(tensorRole(info('model.layers.3.self_attn.q_proj.bias', [64]))).toMatchObject({ kind: 'skipped' });
-    expect(tensorRole(info('model.rotary_emb.inv_freq', [32]))).toEqual({ kind: 'skipped', reason: 'not a weight' });
+    expect(tensorRole(info('model.rotary_emb.inv_freq', [32]))).toEqual({ kind: 'skipped', reason: 'rotary-embedding buffer, not a weight' });
+    expect(tensorRole(info('model.layers.3.mlp.step_count', [1]))).toEqual({ kind: 'skipped', reason: 'not a weight' });
     expect(tensorRole(info('x.weight', [2, 2], 'I64'))).toMatchObject({ kind: 'skipped' });
   });
 
   it('keeps names no rule knows, under Spectrum generic type', () => {
-    expect(tensorRole(info('transformer.h.5.attn.c_attn.weight'))).toMatchObject({ kind: 'matrix', family: null, match: { layer: 5, module: 'attn.c_attn' } });
+    expect(tensorRole(info('encoder.block.5.layer.0.SelfAttention.q.weight'))).toMatchObject({ kind: 'matrix', family: null, match: { layer: 5, module: 'layer.0.SelfAttention.q' } });
   });
 });
 

@@ -1,4 +1,4 @@
-import type { MatrixJob } from './plan.ts';
+import { jobBytes, type MatrixJob } from './plan.ts';
 
 /** Where a scan stands, for progress bars: counts, bytes, throughput and an ETA. */
 export interface ScanProgress {
@@ -22,7 +22,7 @@ export function jobCost(job: MatrixJob): number {
   const n = Math.min(job.rows, job.cols);
   const m = Math.max(job.rows, job.cols);
   // ~1 GFLOP/s of f64 Gram against ~1 GB/s of reading, in the same unit (nanoseconds).
-  return n * n * m + job.tensor.byteLength;
+  return n * n * m + jobBytes(job);
 }
 
 export class ProgressTracker {
@@ -38,7 +38,7 @@ export class ProgressTracker {
       matricesDone: 0,
       matricesTotal: jobs.length,
       bytesDone: 0,
-      bytesTotal: jobs.reduce((a, j) => a + j.tensor.byteLength, 0),
+      bytesTotal: jobs.reduce((a, j) => a + jobBytes(j), 0),
       elapsedMs: 0,
       bytesPerSecond: 0,
       etaMs: null,

@@ -14,8 +14,9 @@ export interface MatrixRecord {
   layer: number | null;
   module: string;
   expert?: number;
-  spectrumModule: string;
-  spectrumType: string;
+  /** null: a view that Spectrum's exports leave out (split of a fused tensor, LoRA ΔW) */
+  spectrumModule: string | null;
+  spectrumType: string | null;
   vector: boolean;
   family: string | null;
   /** shape as stored in the file, and the matrix as analysed (a vector is 1 × d) */
@@ -25,6 +26,8 @@ export interface MatrixRecord {
   dtype: string;
   /** for derived matrices (tied head, fused splits, LoRA ΔW): the tensors it came from */
   source?: string[];
+  /** LoRA ΔW: rank ≤ r, so at most r singular values are non-zero; scale = alpha/r */
+  lora?: { rank: number; scale: number };
   /** 'non-finite': NaN or ±Infinity among the weights; the matrix is not analysed */
   status: 'ok' | 'non-finite';
   nonFinite?: number;
@@ -55,10 +58,13 @@ function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: 
     spectrumType: job.spectrumType,
     vector: job.vector,
     family: job.family,
-    shape: job.tensor.shape,
+    // a derived matrix has the shape it is analysed in; a stored one, the shape in its file
+    shape: job.derive ? (job.vector ? [job.cols] : [job.rows, job.cols]) : job.tensor.shape,
     rows: job.rows,
     cols: job.cols,
     dtype: job.tensor.dtype,
+    ...(job.source ? { source: job.source } : {}),
+    ...(job.lora ? { lora: job.lora } : {}),
     engine,
     mode,
     millis,

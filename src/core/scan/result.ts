@@ -39,6 +39,8 @@ export function recordSpectrumValue(r: MatrixRecord, variant: SpectrumVariant): 
 export function spectrumModules(records: readonly MatrixRecord[], variant: SpectrumVariant): { name: string; value: number }[] {
   const out: { name: string; value: number }[] = [];
   for (const r of records) {
+    // views Spectrum does not see (splits of fused tensors, LoRA ΔW) carry no Spectrum name
+    if (r.spectrumModule === null) continue;
     const value = recordSpectrumValue(r, variant);
     if (value !== null) out.push({ name: r.spectrumModule, value });
   }

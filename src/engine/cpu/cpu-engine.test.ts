@@ -104,6 +104,17 @@ describe.each([
     expect(maxRelError(got, want)).toBeLessThan(1e-9); // the noise σ are ~100× below σ1: error ~ ε·(σ1/σ)²
   });
 
+  it('scales: σ(cW) = c·σ(W) near the ends of the f32 range, with no overflow or underflow', () => {
+    const r = 23, c = 41;
+    const m = gaussian(r * c, 21);
+    const base = singularValuesSync(m, r, c, kernels);
+    for (const scale of [2 ** 100, 2 ** -100, 2 ** -120]) {
+      const scaled = m.map((x) => x * scale); // powers of two: exact in f32 (2^-120 goes subnormal for some entries)
+      const want = base.map((x) => x * scale);
+      expect(maxRelError(singularValuesSync(scaled, r, c, kernels), want)).toBeLessThan(scale < 2 ** -110 ? 1e-5 : 1e-14);
+    }
+  });
+
   it('zeros give exact zeros', () => {
     expect(Array.from(singularValuesSync(new Float32Array(6 * 10), 6, 10, kernels))).toEqual(new Array(6).fill(0));
   });

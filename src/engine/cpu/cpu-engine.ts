@@ -44,7 +44,8 @@ function checkShape(m: Float32Array, rows: number, cols: number): void {
 
 /**
  * The whole pipeline as steps: Gram of the smaller side (float64), tridiagonalization in place,
- * QL. Memory: the Gram (n² f64, n = min(rows, cols)) plus O(n) workspace; the input is read, never copied.
+ * QL. Memory: the Gram (n² f64, n = min(rows, cols)) plus about 200·n f64 of workspace; the input is
+ * read, never copied.
  */
 export function* singularValueSteps(m: Float32Array, rows: number, cols: number, kernelsIn: Kernels, out: SingularValueResult): Steps {
   checkShape(m, rows, cols);

@@ -1,5 +1,6 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num, shape } from '../format.ts';
+import { LoraNote } from '../families/LoraNote.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
 import { SpectrumPlot } from './SpectrumPlot.tsx';
 
@@ -67,6 +68,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       ) : (
         <SpectrumPlot record={record} />
       )}
+      <LoraNote record={record} />
       <dl className="numbers">
         {rows.map(([k, v]) => (
           <div key={k}>

@@ -33,7 +33,7 @@ export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode,
   };
   if (mode === 'selection') {
     return {
-      paint: (r) => base(r) ?? { kind: 'fill', color: selected.has(r!.spectrumModule) ? SELECTED : NOT_SELECTED },
+      paint: (r) => base(r) ?? { kind: 'fill', color: selected.has(r!.spectrumModule ?? '') ? SELECTED : NOT_SELECTED },
       scale: null,
     };
   }
@@ -62,8 +62,8 @@ export function withTransitionMarks(painter: Painter, selected: ReadonlySet<stri
     ...painter,
     mark: (r) => {
       if (!r) return null;
-      const now = selected.has(r.spectrumModule);
-      const before = previous.has(r.spectrumModule);
+      const now = selected.has(r.spectrumModule ?? '');
+      const before = previous.has(r.spectrumModule ?? '');
       return now && !before ? 'added' : before && !now ? 'dropped' : null;
     },
   };

@@ -43,7 +43,7 @@ export function PhasesPage() {
   const panelWidth = phases.length ? Math.max(220, Math.floor((width - gap * (phases.length - 1)) / phases.length)) : width;
   const svg = () => panelsSvg(panels.map((p, i) => ({ ...p, layout: heatmapLayout(p.grid, Math.max(420, p.grid.layers.length * 14 + 140), { rowLabels: i === 0 || undefined }) })));
   // 1-D norms are in Spectrum's selection (all tied at 1.0) but not in the grids: keep the tables to what is shown.
-  const vectorTypes = useMemo(() => new Set(allRecords.filter((r) => r.vector).map((r) => r.spectrumType)), [allRecords]);
+  const vectorTypes = useMemo(() => new Set(allRecords.flatMap((r) => (r.vector && r.spectrumType !== null ? [r.spectrumType] : []))), [allRecords]);
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
 
   return (
@@ -75,7 +75,7 @@ export function PhasesPage() {
                           <div className="tip-name">{r.name}</div>
                           {r.shape.length > 0 && <div>{shape(r.shape)}</div>}
                           <div>Spectrum SNR {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}</div>
-                          <div>{p.phase.selected.has(r.spectrumModule) ? 'selected' : 'not selected'}{mark === 'added' ? ' · newly selected' : mark === 'dropped' ? ' · dropped' : ''}</div>
+                          <div>{p.phase.selected.has(r.spectrumModule ?? '') ? 'selected' : 'not selected'}{mark === 'added' ? ' · newly selected' : mark === 'dropped' ? ' · dropped' : ''}</div>
                         </>
                       ) : (
                         <div>{cell.module} · layer {cell.layer}: not analysed</div>

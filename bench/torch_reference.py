@@ -1,0 +1,66 @@
+"""PyTorch's times on the shapes of bench/gpu.bench.ts, on the same GPU, for its ratio columns.
+
+Usage: python3 bench/torch_reference.py [--shapes 896x4864,...] [--reps 3] [--out torch.json]
+
+torch.linalg.svdvals on float32 is what Spectrum runs; the Gram of the small side followed by
+torch.linalg.eigvalsh is the same algorithm as our exact mode. The matrix is the one
+bench/hash-matrix.ts builds (uniform in [-1, 1) from a 32-bit hash of the index). Times are the
+best of --reps after a warm-up, with torch.cuda.synchronize() around each.
+"""
+import argparse, json, sys, time
+
+import numpy as np
+import torch
+
+SHAPES = "896x4864,2048x5632,4096x4096,4096x14336,5120x13824"
+
+
+def hash_matrix(rows, cols):
+    h = np.arange(rows * cols, dtype=np.uint32) * np.uint32(0x9E3779B1)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return (h.astype(np.float64) / 2147483648.0 - 1.0).astype(np.float32).reshape(rows, cols)
+
+
+def best_ms(fn, reps):
+    fn()
+    torch.cuda.synchronize()
+    best = float("inf")
+    for _ in range(reps):
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - t) * 1e3)
+    return best
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--shapes", default=SHAPES)
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--out", default="bench/results/torch-reference.json")
+    a = ap.parse_args()
+    dev = torch.device("cuda")
+    out = {"device": torch.cuda.get_device_name(0), "torch": torch.__version__, "shapes": {}}
+    for s in a.shapes.split(","):
+        r, c = (int(x) for x in s.split("x"))
+        w = torch.from_numpy(hash_matrix(r, c)).to(dev)
+        gram = (lambda: w @ w.T) if r <= c else (lambda: w.T @ w)
+        g = gram()
+        row = {
+            "svdvals_ms": best_ms(lambda: torch.linalg.svdvals(w), a.reps),
+            "gram_ms": best_ms(gram, a.reps),
+            "eigvalsh_ms": best_ms(lambda: torch.linalg.eigvalsh(g), a.reps),
+        }
+        out["shapes"][s] = row
+        print(json.dumps({s: row}), file=sys.stderr, flush=True)
+    with open(a.out, "w") as f:
+        json.dump(out, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+import type { EngineKind } from '../../core/scan/record.ts';
+import { CpuEngine } from '../cpu/cpu-engine.ts';
+import { EngineError } from '../cpu/errors.ts';
+import type { BulkSketch, SingularValueOptions, SpectralEngine } from '../types.ts';
+import { isDeviceLost } from './device.ts';
+import { cpuFastSpectrum } from './fast/fast.ts';
+import type { ShaderSources } from './shader-source.ts';
+import { WebGpuEngine, type WebGpuEngineOptions } from './webgpu-engine.ts';
+
+/**
+ * auto: WebGPU on a hardware adapter, else the CPU (a software adapter such as SwiftShader is
+ * slower than the float64 CPU engine); webgpu: any adapter, software included; cpu: the CPU.
+ */
+export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
+
+export function parsePreference(value: string | null | undefined): EnginePreference {
+  return value === 'webgpu' || value === 'cpu' ? value : 'auto';
+}
+
+/** The engine in use, and why, in one line (the page's badge and the CLI's progress line). */
+export interface EngineStatus {
+  kind: EngineKind;
+  note: string;
+}
+
+export interface AutoEngineOptions {
+  preference?: EnginePreference;
+  /** where the GPU comes from: navigator.gpu in the page, Dawn in Node */
+  gpu: () => Promise<GPU | null>;
+  /** for `auto`: whether a hardware GPU can be there at all (Node on Linux: a device node); default yes */
+  hardwarePresent?: () => boolean;
+  shaders: () => ShaderSources | Promise<ShaderSources>;
+  cpu?: () => SpectralEngine;
+  gpuOptions?: WebGpuEngineOptions;
+  /** called when the engine changes after the start (the device was lost) */
+  onStatus?: (status: EngineStatus) => void;
+}
+
+const CPU_NOTE = 'CPU engine (float64)';
+
+/**
+ * The engine a worker uses: WebGPU when it can have it, the CPU engine otherwise, and the CPU
+ * engine from the moment the GPU device is lost (that matrix is redone on the CPU: the scan goes
+ * on and loses nothing). Other GPU failures on one matrix (one beyond the device's limits) send
+ * that matrix to the CPU and keep the GPU for the next.
+ */
+export class AutoEngine implements SpectralEngine {
+  private gpuEngine: WebGpuEngine | null = null;
+  private cpuEngine: SpectralEngine | null = null;
+  private current: EngineStatus = { kind: 'cpu', note: CPU_NOTE };
+  private readonly ready: Promise<void>;
+
+  constructor(private readonly opts: AutoEngineOptions) {
+    this.ready = this.start(opts.preference ?? 'auto');
+  }
+
+  private async start(preference: EnginePreference): Promise<void> {
+    if (preference === 'cpu') return;
+    if (preference === 'auto' && this.opts.hardwarePresent && !this.opts.hardwarePresent()) {
+      this.current = { kind: 'cpu', note: `${CPU_NOTE}: no GPU device on this machine` };
+      return;
+    }
+    const gpu = await this.opts.gpu().catch(() => null);
+    const made = gpu
+      ? await WebGpuEngine.create(gpu, await this.opts.shaders(), {
+          ...this.opts.gpuOptions,
+          allowFallbackAdapter: preference === 'webgpu',
+          onLost: (reason) => this.lose(reason),
+        }).catch((e: unknown) => ({ reason: e instanceof Error ? e.message : String(e) }))
+      : { reason: 'this browser or runtime has no WebGPU' };
+    if ('reason' in made) {
+      this.current = { kind: 'cpu', note: `${CPU_NOTE}: ${made.reason}` };
+      return;
+    }
+    this.gpuEngine = made;
+    this.current = { kind: 'webgpu', note: `WebGPU engine (${made.adapter.description})` };
+  }
+
+  get kind(): EngineKind {
+    return this.current.kind;
+  }
+
+  /** The engine in use and why, once the GPU has been asked for. */
+  async status(): Promise<EngineStatus> {
+    await this.ready;
+    return this.current;
+  }
+
+  /** The WebGPU engine in use, if any (for the power-law scan and statistics). */
+  async webgpu(): Promise<WebGpuEngine | null> {
+    await this.ready;
+    return this.gpuEngine;
+  }
+
+  private cpu(): SpectralEngine {
+    return (this.cpuEngine ??= this.opts.cpu?.() ?? new CpuEngine());
+  }
+
+  private lose(reason: string): void {
+    if (!this.gpuEngine) return;
+    this.gpuEngine.dispose();
+    this.gpuEngine = null;
+    this.current = { kind: 'cpu', note: `${CPU_NOTE}: the WebGPU device was lost (${reason}); the scan went on on the CPU` };
+    this.opts.onStatus?.(this.current);
+  }
+
+  /** Runs `onGpu` on the GPU when there is one; on the CPU after a loss or a failure of this matrix. */
+  private async either<T>(onGpu: (e: WebGpuEngine) => Promise<T>, onCpu: (e: SpectralEngine) => Promise<T>): Promise<T> {
+    await this.ready;
+    const gpu = this.gpuEngine;
+    if (gpu) {
+      try {
+        return await onGpu(gpu);
+      } catch (e) {
+        if (isDeviceLost(e)) this.lose(e.message);
+        else if (!(e instanceof EngineError && e.code === 'ENGINE_FAILED')) throw e;
+      }
+    }
+    return onCpu(this.cpu());
+  }
+
+  singularValues(m: Float32Array, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array> {
+    return this.either(
+      (g) => g.singularValues(m, rows, cols, opts),
+      (c) => c.singularValues(m, rows, cols, opts),
+    );
+  }
+
+  topSingularValues(m: Float32Array, rows: number, cols: number, k: number): Promise<{ top: Float64Array; bulk: BulkSketch }> {
+    return this.either(
+      (g) => g.topSingularValues(m, rows, cols, k),
+      (c) => (c.topSingularValues ? c.topSingularValues(m, rows, cols, k) : cpuFastSpectrum(c, m, rows, cols, k)),
+    );
+  }
+
+  dispose(): void {
+    this.gpuEngine?.dispose();
+    this.gpuEngine = null;
+    this.cpuEngine?.dispose();
+    this.cpuEngine = null;
+  }
+}

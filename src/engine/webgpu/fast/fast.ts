@@ -1,0 +1,73 @@
+import { abortError } from '../../cpu/errors.ts';
+import type { SpectralEngine } from '../../types.ts';
+import { DEFAULT_KRYLOV, lanczosProbes, type KrylovSize } from './krylov.ts';
+import { CpuMachine, type Machine } from './machine.ts';
+import { exactSketch, expandSketch, krylovSketch, type TopAndBulk } from './sketch.ts';
+
+export interface FastOptions {
+  size?: KrylovSize;
+  /**
+   * Use the Krylov method only when its space (b·s vectors) is at most this fraction of n
+   * (default 1/2). Above it a Krylov space costs about what the exact spectrum does, and the exact
+   * spectrum is returned as a sketch that gives every value back.
+   */
+  maxFraction?: number;
+}
+
+/** Whether the fast mode runs the Krylov method for an n-sized Gram, or the exact pipeline. */
+export function usesKrylov(n: number, opts: FastOptions = {}): boolean {
+  const { b, s } = opts.size ?? DEFAULT_KRYLOV;
+  return b * s <= n * (opts.maxFraction ?? 0.5);
+}
+
+/** ‖W‖_F², in float64. */
+export function frobeniusSquared(m: Float32Array, len: number): number {
+  let s = 0;
+  for (let i = 0; i < len; i++) s += m[i] * m[i];
+  return s;
+}
+
+/**
+ * Fast mode on any machine: the top k singular values and a sketch of the rest. `exact` gives all
+ * singular values when the Krylov method would not be cheaper.
+ */
+export async function fastSpectrum<B>(
+  machine: () => Machine<B>,
+  exact: () => Promise<Float64Array>,
+  m: Float32Array, rows: number, cols: number, k: number, scale: number, opts: FastOptions = {},
+): Promise<TopAndBulk> {
+  const n = Math.min(rows, cols);
+  if (!usesKrylov(n, opts)) return exactSketch(await exact(), k);
+  // All zeros: nothing to sketch (and nothing for the probes to find).
+  if (frobeniusSquared(m, rows * cols) === 0) return exactSketch(new Float64Array(n), k);
+  const size = opts.size ?? DEFAULT_KRYLOV;
+  const kr = await lanczosProbes(machine(), rows, cols, scale, size);
+  return krylovSketch(kr, n, k, frobeniusSquared(m, rows * cols), scale);
+}
+
+/** Fast mode in float64 on the CPU (the reference for the GPU's, and its fallback). */
+export function cpuFastSpectrum(engine: SpectralEngine, m: Float32Array, rows: number, cols: number, k: number, opts: FastOptions = {}): Promise<TopAndBulk> {
+  return fastSpectrum(() => new CpuMachine(m), () => engine.singularValues(m, rows, cols), m, rows, cols, k, 1, opts);
+}
+
+/** Top values the fast mode computes per matrix (the rest is the sketch). */
+export const FAST_TOP_K = 32;
+
+/**
+ * An engine whose singularValues are the fast mode's: topSingularValues where the engine has it,
+ * the float64 Krylov method otherwise, expanded into all min(rows, cols) values (the sketch's
+ * quantiles for the bulk) so that every metric takes them as it takes exact ones.
+ */
+export function fastView(engine: SpectralEngine, k = FAST_TOP_K): SpectralEngine {
+  return {
+    get kind() {
+      return engine.kind;
+    },
+    async singularValues(m, rows, cols, opts) {
+      if (opts?.signal?.aborted) throw abortError();
+      const sketch = engine.topSingularValues ? await engine.topSingularValues(m, rows, cols, k) : await cpuFastSpectrum(engine, m, rows, cols, k);
+      return expandSketch(sketch);
+    },
+    dispose: () => engine.dispose(),
+  };
+}

@@ -1,0 +1,105 @@
+import type { KernelDescriptor } from './pipelines.ts';
+import { dispatch } from './pipelines.ts';
+import { slotBytes, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
+
+/** Columns per panel (shaders/householder.wgsl NB). */
+export const NB = 32;
+/** Columns of the trailing matrix per symv segment (one workgroup's share of a row). */
+const SEGMENT = 256;
+/** Where the symv partial sums start in the work buffer (householder.wgsl PART). */
+const PART = 128;
+
+const BINDINGS = ['uniform-dynamic', 'storage', 'storage', 'storage', 'storage'] as const;
+const kernel = (entryPoint: string): KernelDescriptor => ({ label: `householder ${entryPoint}`, shader: 'householder', entryPoint, constants: { NB }, bindings: BINDINGS });
+const COLUMN_START = kernel('column_start');
+const SYMV = kernel('symv');
+const COLUMN_FINISH = kernel('column_finish');
+const TRAILING = kernel('trailing');
+/** Threads of the one-workgroup reduction for small matrices. */
+const SMALL_WG = 64;
+const SMALL: KernelDescriptor = { label: 'householder small', shader: 'householder-small', entryPoint: 'small', constants: { NB, SMALL_WG }, bindings: BINDINGS };
+
+/**
+ * Up to this size the unblocked one-workgroup reduction (one dispatch) is used; above it the
+ * blocked one (three dispatches per column, spread over the whole GPU).
+ */
+export const DEFAULT_SMALL_N = 384;
+
+const EIGEN: KernelDescriptor = {
+  label: 'tridiagonal eigenvalues',
+  shader: 'tridiagonal-eigenvalues',
+  entryPoint: 'main',
+  constants: { WG: 64 },
+  bindings: ['uniform', 'read-only-storage', 'storage'],
+};
+
+/**
+ * Records the reduction of the symmetric n × n matrix in `a` (destroyed) to tridiagonal form and
+ * the bisection for its eigenvalues into `lambda` (n f32, ascending up to rounding). Nothing is
+ * read back here: the whole reduction is one command buffer, each dispatch finding its column in
+ * a slot of one uniform buffer. Returns the buffers to release once the encoder is submitted.
+ */
+export function encodeEigenvalues(kit: GpuKit, enc: GPUCommandEncoder, a: GPUBuffer, n: number, lambda: GPUBuffer, smallN = DEFAULT_SMALL_N): GPUBuffer[] {
+  const { device, pipelines, pool } = kit;
+  const small = n <= smallN;
+  const columns = small ? 0 : Math.max(0, n - 1);
+  const panels = Math.ceil(columns / NB);
+  const slot = slotBytes(kit);
+  const slotWords = slot / 4;
+  const segMax = Math.max(1, Math.ceil(columns / SEGMENT));
+  const params = pool.acquire(Math.max(1, columns + panels) * slot, UNIFORM, 'householder params');
+  const vw = pool.acquire(2 * NB * n * 4, STORAGE, 'householder V W');
+  const work = pool.acquire((PART + segMax * n) * 4, STORAGE, 'householder work');
+  const tri = pool.acquire(2 * n * 4, STORAGE, 'tridiagonal');
+  const eigenParams = pool.acquire(16, UNIFORM, 'bisection params');
+
+  const words = new Uint32Array(Math.max(1, columns + panels) * slotWords);
+  for (let k = 0; k < columns; k++) {
+    const len = n - k - 1;
+    words.set([n, k, k % NB, Math.min(SEGMENT, len)], k * slotWords);
+  }
+  for (let p = 0; p < panels; p++) {
+    const k0 = p * NB;
+    words.set([n, k0, Math.min(NB, columns - k0), SEGMENT], (columns + p) * slotWords);
+  }
+  if (small) words.set([n, 0, 0, 0]);
+  device.queue.writeBuffer(params, 0, words);
+  device.queue.writeBuffer(eigenParams, 0, Uint32Array.of(n, 0, 0, 0));
+
+  const group = pipelines.bindGroup(COLUMN_START, [{ buffer: params, size: 16 }, a, vw, work, tri]);
+  const start = pipelines.get(COLUMN_START);
+  const symv = pipelines.get(SYMV);
+  const finish = pipelines.get(COLUMN_FINISH);
+  const trailing = pipelines.get(TRAILING);
+  for (let p = 0; p < panels; p++) {
+    const k0 = p * NB;
+    const jb = Math.min(NB, columns - k0);
+    enc.clearBuffer(vw);
+    const pass = enc.beginComputePass({ label: `householder panel ${p}` });
+    for (let k = k0; k < k0 + jb; k++) {
+      const len = n - k - 1;
+      const off = k * slot;
+      dispatch(pass, start, group, 1, 1, 1, off);
+      dispatch(pass, symv, group, Math.ceil(len / 64), Math.ceil(len / Math.min(SEGMENT, len)), 1, off);
+      dispatch(pass, finish, group, 1, 1, 1, off);
+    }
+    const m = n - (k0 + jb);
+    if (m > 0) {
+      const blocks = Math.ceil(m / 64);
+      dispatch(pass, trailing, group, blocks, blocks, 1, (columns + p) * slot);
+    }
+    pass.end();
+  }
+  let pass = enc.beginComputePass({ label: 'bisection' });
+  if (small) {
+    dispatch(pass, pipelines.get(SMALL), group, 1, 1, 1, 0);
+  } else {
+    // The last diagonal entry is never a column's: it is what the updates left in a[n-1, n-1].
+    pass.end();
+    enc.copyBufferToBuffer(a, ((n - 1) * n + (n - 1)) * 4, tri, (n - 1) * 4, 4);
+    pass = enc.beginComputePass({ label: 'bisection' });
+  }
+  dispatch(pass, pipelines.get(EIGEN), pipelines.bindGroup(EIGEN, [eigenParams, tri, lambda]), Math.ceil(n / 64));
+  pass.end();
+  return [params, vw, work, tri, eigenParams];
+}
