@@ -1,7 +1,9 @@
 import { abortError, ScanError, toErrorRecord } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import { countNonFinite, readTensorAsF32 } from '../core/formats/read-tensor.ts';
-import { DeriveError, materialize } from '../core/scan/derive.ts';
+import { deltaMetrics, subtractMeasured } from '../core/metrics/delta.ts';
+import { DeriveError, materialize, type ReadOperand } from '../core/scan/derive.ts';
+import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
 import type { SpectralEngine } from '../engine/types.ts';
@@ -24,9 +26,9 @@ export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: Spe
   const mode = opts.mode ?? 'exact';
   try {
     const read = { signal: opts.signal, onBytes: opts.onBytes };
-    const values = job.derive
-      ? (await materialize(job.derive, async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read), opts.signal)).values
-      : await readTensorAsF32(source, job.tensor, read);
+    const readOperand: ReadOperand = async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read);
+    if (isDeltaJob(job)) return await analyzeDelta(job, readOperand, engine, mode, started, opts.signal);
+    const values = job.derive ? (await materialize(job.derive, readOperand, opts.signal)).values : await readTensorAsF32(source, job.tensor, read);
     const bad = countNonFinite(values);
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
@@ -36,4 +38,21 @@ export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: Spe
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
   }
+}
+
+/**
+ * ΔW = next − prev: both sides materialized, subtracted in one pass that also sums ‖W_prev‖_F² and
+ * each head's ‖ΔW‖_F². An exactly zero ΔW has all-zero singular values: the engine is not asked.
+ */
+async function analyzeDelta(job: DeltaJob, readOperand: ReadOperand, engine: SpectralEngine, mode: ScanMode, started: number, signal?: AbortSignal): Promise<JobOutcome> {
+  const next = await materialize(job.derive.a, readOperand, signal);
+  const prev = await materialize(job.derive.b, readOperand, signal);
+  const heads = job.delta.heads && 'axis' in job.delta.heads ? job.delta.heads : null;
+  const measured = subtractMeasured(next, prev, heads);
+  const bad = countNonFinite(measured.values);
+  if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
+  if (signal?.aborted) throw abortError();
+  const sv = measured.energy === 0 ? new Float64Array(Math.min(job.rows, job.cols)) : await engine.singularValues(measured.values, job.rows, job.cols, { signal });
+  const record = recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started);
+  return { ok: true, record: { ...record, delta: deltaMetrics(sv, measured, job.delta.heads) } };
 }

@@ -14,7 +14,8 @@ const MODULES: Record<FusedKind, [string, string][]> = {
   gate_up: [['gate', 'mlp.gate_proj'], ['up', 'mlp.up_proj']],
 };
 
-function num(config: Record<string, unknown> | null, ...keys: string[]): number | null {
+/** A config.json integer: the first of `keys` that is a positive integer. */
+export function num(config: Record<string, unknown> | null, ...keys: string[]): number | null {
   for (const k of keys) {
     const v = config?.[k];
     if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;

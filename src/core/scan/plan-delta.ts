@@ -1,4 +1,5 @@
 import type { CheckpointInfo } from '../formats/checkpoint.ts';
+import { headLayout, type HeadLayout } from '../metrics/delta.ts';
 import { read, type MatrixExpr } from './derive.ts';
 import { compareJobs, planScan, jobBytes, type MatrixJob, type PlanOptions, type ScanPlan } from './plan.ts';
 
@@ -6,6 +7,20 @@ import { compareJobs, planScan, jobBytes, type MatrixJob, type PlanOptions, type
 export interface PlanSide {
   ckpt: CheckpointInfo;
   refOf: (file: string) => string;
+}
+
+/**
+ * A ΔW job: `derive` is `{ op: 'sub', a: next, b: prev }`, and `delta` says how its heads lie
+ * (attention q/k/v/o with config.json), or why there are none. The analyser measures ‖W_prev‖_F and
+ * each head's share while it subtracts, and adds the ΔW metrics to the record.
+ */
+export interface DeltaJob extends MatrixJob {
+  derive: { op: 'sub'; a: MatrixExpr; b: MatrixExpr };
+  delta: { heads: HeadLayout | { reason: string } | null };
+}
+
+export function isDeltaJob(job: MatrixJob): job is DeltaJob {
+  return 'delta' in job && job.derive?.op === 'sub';
 }
 
 /** The matrix a job analyses, as an expression with refs (a plain job is its tensor as stored). */
@@ -19,11 +34,12 @@ function exprOf(job: MatrixJob, refOf: (file: string) => string): MatrixExpr {
  * Matrices in only one checkpoint, or whose shapes differ, are listed as skipped. ΔW records are not
  * part of Spectrum's exports (spectrumModule null); their `source` names both tensors.
  */
-export function planDelta(prev: PlanSide, next: PlanSide, opts: Pick<PlanOptions, 'only'> = {}): ScanPlan {
+export function planDelta(prev: PlanSide, next: PlanSide, opts: Pick<PlanOptions, 'only'> = {}): ScanPlan & { jobs: DeltaJob[] } {
   const a = planScan(prev.ckpt, { ...opts, refOf: prev.refOf });
   const b = planScan(next.ckpt, { ...opts, refOf: next.refOf });
   const before = new Map(a.jobs.map((j) => [j.name, j]));
-  const jobs: MatrixJob[] = [];
+  const jobs: DeltaJob[] = [];
+  const config = next.ckpt.config ?? prev.ckpt.config;
   const skipped: ScanPlan['skipped'] = [...b.skipped];
   for (const j of b.jobs) {
     const p = before.get(j.name);
@@ -43,6 +59,7 @@ export function planDelta(prev: PlanSide, next: PlanSide, opts: Pick<PlanOptions
       spectrumType: null,
       derive: { op: 'sub', a: exprOf(j, next.refOf), b: exprOf(p, prev.refOf) },
       source: [`${prev.ckpt.name}/${p.source?.[0] ?? p.tensor.name}`, `${next.ckpt.name}/${j.source?.[0] ?? j.tensor.name}`],
+      delta: { heads: j.vector ? null : headLayout(j.module, j.rows, j.cols, config) },
     });
   }
   for (const name of before.keys()) skipped.push({ name, reason: `only in ${prev.ckpt.name}: no ΔW` });

@@ -1,4 +1,5 @@
 import type { ErrorRecord } from '../errors.ts';
+import type { DeltaMetrics } from '../metrics/delta.ts';
 import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
 import { matchName } from '../naming/map-tensor.ts';
@@ -36,6 +37,11 @@ export interface MatrixRecord {
   importedValue?: number;
   /** WeightWatcher's heavy-tailed metrics (null for 1-D weights: Spectrum's score only) */
   htsr: HtsrMetrics | null;
+  /**
+   * ΔW between two checkpoints (compare, the ΔW page): the record is ΔW's (spectrum, htsr and
+   * singularValues are ΔW's), and this holds ‖ΔW‖/‖W‖, stable rank, truncation and head shares
+   */
+  delta?: DeltaMetrics;
   /** all singular values, descending (kept for the detail views; not written to metrics.json) */
   singularValues: Float64Array | null;
   engine: EngineKind;
