@@ -1,8 +1,9 @@
 import { ScanError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
-import { parseArgs, UsageError } from './args.ts';
+import { option, parseArgs, UsageError } from './args.ts';
 import { memoryReport } from './memory.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
+import { compareCommand } from './commands/compare.ts';
 import { phasesCommand } from './commands/phases.ts';
 import { selectCommand } from './commands/select.ts';
 import { watchCommand } from './commands/watch.ts';
@@ -22,6 +23,10 @@ Usage:
       --report-memory             print the peak resident memory at the end (worker threads included)
   spectral-workbench phases <base> <phase1> <phase2>... --percent 25 20 15 --out DIR
       scans each checkpoint in training order; writes each phase's files and transitions.md / .json
+  spectral-workbench compare <A> <B> --out DIR [--csv] [--engine ...] [--only REGEX] [--threads N]
+      ΔW = W_B − W_A for every matrix both hold (each a file or a folder): ‖ΔW‖/‖W‖, stable rank,
+      share of ΔW's singular values that can go keeping 90/95/99% of its energy, per-head shares;
+      writes delta.json (delta.csv with --csv); matrices B leaves as they were are "unchanged"
   spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
       rescans each new checkpoint that appears and writes the next phase's YAML
   spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
@@ -66,6 +71,13 @@ export async function main(argv: string[]): Promise<number> {
         const controller = cancelOnSigint();
         const r = await phasesCommand(args, controller.signal);
         return r.cancelled ? 130 : r.errors > 0 ? 2 : 0;
+      }
+      case 'compare': {
+        const { result, files } = await compareCommand(args, cancelOnSigint().signal);
+        const changed = result.records.filter((r) => r.delta && !r.delta.unchanged).length;
+        process.stderr.write(`${result.records.length} ΔW analysed (${changed} changed, ${result.records.length - changed} unchanged or not analysed), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`);
+        if (result.cancelled) return 130;
+        return result.errors.length > 0 ? 2 : 0;
       }
       case 'watch':
         return await watchCommand(args, cancelOnSigint().signal);

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { openCheckpoint } from '../../core/formats/checkpoint.ts';
+import { openCheckpoint, type CheckpointInfo } from '../../core/formats/checkpoint.ts';
 import { writeMetricsCsv } from '../../core/exports/csv.ts';
 import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
-import { planScan } from '../../core/scan/plan.ts';
+import { planScan, type ScanPlan } from '../../core/scan/plan.ts';
 import { runScan, type RunScanResult } from '../../core/scan/run.ts';
 import type { ScanMode } from '../../core/scan/record.ts';
 import { choice, option, percents, UsageError, type ParsedArgs } from '../args.ts';
@@ -52,9 +52,21 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
 export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?: AbortSignal, sharedPool?: WorkerPool): Promise<RunScanResult> {
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
-  const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
-  // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
-  const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
+  try {
+    const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
+    // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
+    const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
+    return await runPlan(ckpt, plan, (file) => input.paths.get(file)!, s, signal, sharedPool);
+  } finally {
+    await Promise.all(sources.map((x) => x.close?.()));
+  }
+}
+
+/**
+ * Run a scan plan on a worker pool (one made for `--engine` unless one is shared), with progress and
+ * errors on stderr. `pathOf`: the path a worker opens for a job's file (its derivations carry their own).
+ */
+export async function runPlan(ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>, plan: ScanPlan, pathOf: (file: string) => string, s: ScanSettings, signal?: AbortSignal, sharedPool?: WorkerPool): Promise<RunScanResult> {
   // Bytes are reported by whichever worker reads; they all count towards the one scan.
   const { pool, status } = sharedPool ? { pool: sharedPool, status: await sharedPool.engineStatus() } : await WorkerPool.forEngine(s.engine, s.threads);
   if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
@@ -74,7 +86,7 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
       signal,
       run: (job, onBytes) => {
         pool.onBytes = onBytes; // the same counter for every job of this scan
-        return pool.run(job, input.paths.get(job.tensor.file)!, s.mode).then(async (outcome) => {
+        return pool.run(job, pathOf(job.tensor.file), s.mode).then(async (outcome) => {
           // A lost GPU device: that worker went on on the CPU (records say which engine made them).
           if (!lostNoted && outcome.ok && outcome.record.engine !== status.kind) {
             lostNoted = true;
@@ -95,7 +107,6 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
   } finally {
     signal?.removeEventListener('abort', onAbort);
     if (!sharedPool) await pool.close();
-    await Promise.all(sources.map((x) => x.close?.()));
   }
 }
 
