@@ -2,6 +2,7 @@
 import type { FloatDType } from '../../src/core/formats/dtype.ts';
 import { e4m3ToFloat, e5m2ToFloat } from '../../src/core/formats/dtype.ts';
 import { encodeValues } from './encode.ts';
+import { seededUniform, standardNormal } from '../../src/core/random.ts';
 
 export interface FixtureTensor {
   name: string;
@@ -56,20 +57,10 @@ export function buildSafetensors(tensors: FixtureTensor[], metadata?: Record<str
   return joinSafetensors(header, data);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32) and Gaussian samples, for fixtures. */
+/** Deterministic uniform and Gaussian samples for fixtures (the project's one seeded generator). */
 export function rng(seed: number): { uniform(): number; normal(): number } {
-  let a = seed >>> 0;
-  const uniform = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return {
-    uniform,
-    normal: () => Math.sqrt(-2 * Math.log(uniform() + 1e-300)) * Math.cos(2 * Math.PI * uniform()),
-  };
+  const uniform = seededUniform(seed);
+  return { uniform, normal: () => standardNormal(uniform) };
 }
 
 export function gaussianMatrix(rows: number, cols: number, seed: number, scale = 1): Float32Array {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { linearKde, linspace } from './kde.ts';
 import { arange, fitMarchenkoPastur, mpObjective } from './marchenko-pastur.ts';
 import { fmin1d } from './nelder-mead.ts';
-import { marchenkoPasturQuantiles, seededRandom } from './synthetic-spectra.ts';
+import { marchenkoPasturQuantiles } from './synthetic-spectra.ts';
+import { seededUniform } from '../random.ts';
 
 // The MP fit is the one place where the optimiser's exact path matters (a rugged objective with
 // penalty plateaus), so its pieces are checked against values printed by numpy 2.4 / scipy 1.17.
@@ -32,7 +33,7 @@ describe('numpy grids, bit for bit', () => {
 
 describe('linear-kernel KDE', () => {
   it('equals the direct sum (1/(n·h)) Σ max(0, 1 − |t − x|/h)', () => {
-    const rnd = seededRandom(3);
+    const rnd = seededUniform(3);
     const x = Float64Array.from({ length: 500 }, () => rnd() * rnd() * 4).sort();
     const grid = linspace(0, 4.5, 1000);
     const kde = linearKde(x, grid, 0.1);

@@ -1,21 +1,11 @@
 // Spectra with known answers, for the metrics tests and the timing script: seeded Pareto samples
 // (known power-law exponent) and Marchenko–Pastur quantiles (a pure-noise bulk, no heavy tail).
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1) with 2⁻³² resolution; enough for tests. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform } from '../random.ts';
 
 /** n samples of the continuous power law p(x) ∝ x^(−alpha) on [xmin, ∞), sorted ascending. */
 export function paretoSamples(n: number, alpha: number, xmin: number, seed: number): Float64Array {
-  const rnd = seededRandom(seed);
+  const rnd = seededUniform(seed);
   const out = new Float64Array(n);
   // Inverse CDF: x = xmin (1 − u)^(−1/(alpha − 1)).
   for (let i = 0; i < n; i++) out[i] = xmin * Math.pow(1 - rnd(), -1 / (alpha - 1));

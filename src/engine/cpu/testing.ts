@@ -3,23 +3,13 @@
  * reference, one-sided Jacobi SVD in float64, which shares no code with the engine.
  */
 
-/** mulberry32: a small seeded generator, so that the tests are the same on every run. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededUniform, standardNormal } from '../../core/random.ts';
 
 /** Standard normal values (Box–Muller), rounded to f32 as a checkpoint would hold them. */
 export function gaussian(len: number, seed: number, scale = 1): Float32Array {
-  const u = rng(seed);
+  const u = seededUniform(seed);
   const out = new Float32Array(len);
-  for (let i = 0; i < len; i++) out[i] = scale * Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
+  for (let i = 0; i < len; i++) out[i] = scale * standardNormal(u);
   return out;
 }
 

@@ -1,10 +1,9 @@
 import { line, scaleLog } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
+import { decadeTicks, PLOT, PlotFrame } from './PlotFrame.tsx';
 
-const W = 440;
-const H = 260;
-const M = { left: 56, right: 12, top: 12, bottom: 36 };
+const { width: W, height: H, margin: M } = PLOT;
 
 /**
  * The empirical spectral density as a complementary CDF on log–log axes (λ = σ², no rescaling, as
@@ -27,8 +26,8 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
     const xs = [h.xmin, lambdas[n - 1]];
     fit = line<number>().x((v) => x(v)).y((v) => y(share * (v / h.xmin!) ** (1 - h.alpha!)))(xs) ?? '';
   }
-  const xTicks = x.ticks(4).filter((t) => Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6));
-  const yTicks = y.ticks(4).filter((t) => Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6));
+  const xTicks = decadeTicks(x, 4);
+  const yTicks = decadeTicks(y, 4);
   return (
     <svg className="plot" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Eigenvalue distribution of ${record.name}: complementary CDF, power-law fit alpha ${num(h.alpha)}`}>
       <path d={ccdf} fill="none" stroke="#1c7ed6" strokeWidth={1.6} />
@@ -40,12 +39,7 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
           <text x={x(h.bulk_max) + 3} y={M.top + 10} fontSize={10} fill="#5f3dc4">MP edge</text>
         </g>
       )}
-      <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#868e96" />
-      <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#868e96" />
-      {xTicks.map((t) => <text key={`x${t}`} x={x(t)} y={H - M.bottom + 14} textAnchor="middle" fontSize={10}>{num(t, 2)}</text>)}
-      {yTicks.map((t) => <text key={`y${t}`} x={M.left - 4} y={y(t) + 3} textAnchor="end" fontSize={10}>{num(t, 2)}</text>)}
-      <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" fontSize={11}>λ = σ²</text>
-      <text x={12} y={(M.top + H - M.bottom) / 2} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${(M.top + H - M.bottom) / 2})`}>P(Λ ≥ λ)</text>
+      <PlotFrame x={x} y={y} xTicks={xTicks} yTicks={yTicks} xLabel="λ = σ²" yLabel="P(Λ ≥ λ)" />
       {fit && <text x={W - M.right - 4} y={M.top + 10} textAnchor="end" fontSize={10} fill="#e8590c">power law from xmin, α = {num(h.alpha)}</text>}
     </svg>
   );

@@ -1,10 +1,9 @@
 import { area, line, scaleLog } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
+import { decadeTicks, PLOT, PlotFrame } from './PlotFrame.tsx';
 
-const W = 440;
-const H = 260;
-const M = { left: 56, right: 12, top: 12, bottom: 36 };
+const { width: W, height: H, margin: M } = PLOT;
 
 /**
  * Singular values against their rank on log–log axes, with Spectrum's threshold τ: the part above it
@@ -24,8 +23,8 @@ export function SpectrumPlot({ record }: { record: MatrixRecord }) {
   const fill = (pts: typeof positive) => area<{ rank: number; v: number }>().x((p) => x(p.rank)).y0(H - M.bottom).y1((p) => y(p.v))(pts) ?? '';
   const signal = positive.filter((p) => p.v > s.tau);
   const noise = positive.filter((p) => p.v <= s.tau);
-  const xTicks = x.ticks(5).filter((t) => Number.isInteger(Math.log10(t)));
-  const yTicks = y.ticks(4).filter((t) => Number.isInteger(Math.round(Math.log10(t) * 1e6) / 1e6));
+  const xTicks = decadeTicks(x, 5);
+  const yTicks = decadeTicks(y, 4);
   return (
     <svg className="plot" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`Singular values of ${record.name}, log–log, with Spectrum's threshold τ = ${num(s.tau)}`}>
       {signal.length > 0 && <path d={fill(signal.length < positive.length ? [...signal, positive[signal.length]] : signal)} fill="#2f9e44" opacity={0.18} />}
@@ -37,16 +36,7 @@ export function SpectrumPlot({ record }: { record: MatrixRecord }) {
           <text x={W - M.right - 4} y={y(s.tau) - 4} textAnchor="end" fontSize={11}>τ = {num(s.tau)}</text>
         </g>
       )}
-      <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#868e96" />
-      <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#868e96" />
-      {xTicks.map((t) => (
-        <text key={`x${t}`} x={x(t)} y={H - M.bottom + 14} textAnchor="middle" fontSize={10}>{t}</text>
-      ))}
-      {yTicks.map((t) => (
-        <text key={`y${t}`} x={M.left - 4} y={y(t) + 3} textAnchor="end" fontSize={10}>{num(t, 2)}</text>
-      ))}
-      <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" fontSize={11}>rank i</text>
-      <text x={12} y={(M.top + H - M.bottom) / 2} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${(M.top + H - M.bottom) / 2})`}>σᵢ</text>
+      <PlotFrame x={x} y={y} xTicks={xTicks} yTicks={yTicks} xLabel="rank i" yLabel="σᵢ" formatX={String} />
     </svg>
   );
 }
