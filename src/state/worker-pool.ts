@@ -1,12 +1,24 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import '../workers/comlink-errors.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
+import { engineRequestFromQuery, workerName } from '../engine/webgpu/engine-request.ts';
 import type { BrowserWorkerApi } from '../workers/browser-worker-api.ts';
 
-/** The engine the page asks its workers for: `?engine=auto|webgpu|cpu` in the address (default auto). */
-function enginePreference(): string {
-  const asked = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('engine');
-  return asked === 'webgpu' || asked === 'cpu' ? asked : 'auto';
+const query = () => new URLSearchParams(typeof location === 'undefined' ? '' : location.search);
+
+/**
+ * The workers' name: the engine the page asks for, `?engine=auto|webgpu|cpu` in the address
+ * (default auto), and the device-loss TEST HOOK `?loseDeviceAfter=N` (engine-request.ts).
+ */
+function scanWorkerName(): string {
+  return workerName(engineRequestFromQuery(query()));
+}
+
+/** One worker per core, at most 4 (the page stays responsive); TEST HOOK: `?workers=N` (1 to 4). */
+function poolSize(): number {
+  const asked = Number(query().get('workers'));
+  if (Number.isInteger(asked) && asked >= 1 && asked <= 4) return asked;
+  return Math.max(1, Math.min(4, typeof navigator === 'undefined' ? 1 : navigator.hardwareConcurrency || 2));
 }
 
 interface Slot {
@@ -20,10 +32,10 @@ export class BrowserWorkerPool {
   readonly slots: Slot[];
   private bytesSink: (n: number) => void = () => {};
 
-  constructor(size = Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 0))) {
+  constructor(size = poolSize()) {
     this.slots = Array.from({ length: size }, () => {
       // The worker reads the engine choice from its name (scan.worker.ts).
-      const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name: `scan:${enginePreference()}` });
+      const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name: scanWorkerName() });
       const api = wrap<BrowserWorkerApi>(worker);
       void api.onBytes(proxy((n: number) => this.bytesSink(n)));
       return { worker, api, busy: false };

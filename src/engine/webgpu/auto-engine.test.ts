@@ -3,6 +3,7 @@ import { singularValuesSync } from '../cpu/cpu-engine.ts';
 import { gaussian } from '../cpu/testing.ts';
 import { expectSpectrum } from '../conformance.ts';
 import { AutoEngine, parsePreference, type EngineStatus } from './auto-engine.ts';
+import { engineRequestFromQuery, engineRequestFromWorkerName, workerName } from './engine-request.ts';
 import { nodeGpu } from './node-gpu.ts';
 import { nodeShaders } from './shaders-node.ts';
 import { testKit } from './testing.ts';
@@ -15,6 +16,26 @@ describe('AutoEngine', async () => {
 
   it('reads the preference, auto by default', () => {
     expect([parsePreference('webgpu'), parsePreference('cpu'), parsePreference(null), parsePreference('tpu')]).toEqual(['webgpu', 'cpu', 'auto', 'auto']);
+  });
+
+  it('carries the page’s request (and the loseDeviceAfter test hook) from its address to the workers', () => {
+    const cases: [string, string, object][] = [
+      ['', 'scan:auto', { preference: 'auto' }],
+      ['engine=webgpu', 'scan:webgpu', { preference: 'webgpu' }],
+      ['engine=webgpu&loseDeviceAfter=3', 'scan:webgpu:loseDeviceAfter=3', { preference: 'webgpu', loseDeviceAfter: 3 }],
+      ['engine=cpu&loseDeviceAfter=0', 'scan:cpu:loseDeviceAfter=0', { preference: 'cpu', loseDeviceAfter: 0 }],
+      // anything else is no hook at all
+      ['engine=gpu&loseDeviceAfter=-1', 'scan:auto', { preference: 'auto' }],
+      ['loseDeviceAfter=3x', 'scan:auto', { preference: 'auto' }],
+      ['loseDeviceAfter=', 'scan:auto', { preference: 'auto' }],
+      ['loseDeviceAfter=1e3', 'scan:auto', { preference: 'auto' }],
+    ];
+    for (const [query, name, req] of cases) {
+      expect(engineRequestFromQuery(new URLSearchParams(query)), query).toEqual(req);
+      expect(workerName(engineRequestFromQuery(new URLSearchParams(query))), query).toBe(name);
+      expect(engineRequestFromWorkerName(name), name).toEqual(req);
+    }
+    expect(engineRequestFromWorkerName('')).toEqual({ preference: 'auto' });
   });
 
   it('uses the CPU when asked, when there is no WebGPU, or no GPU device, and says why', async () => {

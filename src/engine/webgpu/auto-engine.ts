@@ -1,21 +1,16 @@
+import { fitPowerLaw, type PowerLawFit } from '../../core/metrics/powerlaw.ts';
 import type { EngineKind } from '../../core/scan/record.ts';
 import { CpuEngine } from '../cpu/cpu-engine.ts';
 import { EngineError } from '../cpu/errors.ts';
 import type { BulkSketch, SingularValueOptions, SpectralEngine } from '../types.ts';
 import { isDeviceLost } from './device.ts';
+import type { EnginePreference } from './engine-request.ts';
 import { cpuFastSpectrum } from './fast/fast.ts';
+import type { GpuKit } from './kit.ts';
 import type { ShaderSources } from './shader-source.ts';
 import { WebGpuEngine, type WebGpuEngineOptions } from './webgpu-engine.ts';
 
-/**
- * auto: WebGPU on a hardware adapter, else the CPU (a software adapter such as SwiftShader is
- * slower than the float64 CPU engine); webgpu: any adapter, software included; cpu: the CPU.
- */
-export type EnginePreference = 'auto' | 'webgpu' | 'cpu';
-
-export function parsePreference(value: string | null | undefined): EnginePreference {
-  return value === 'webgpu' || value === 'cpu' ? value : 'auto';
-}
+export { parsePreference, type EnginePreference } from './engine-request.ts';
 
 /** The engine in use, and why, in one line (the page's badge and the CLI's progress line). */
 export interface EngineStatus {
@@ -34,6 +29,12 @@ export interface AutoEngineOptions {
   gpuOptions?: WebGpuEngineOptions;
   /** called when the engine changes after the start (the device was lost) */
   onStatus?: (status: EngineStatus) => void;
+  /**
+   * TEST HOOK (device-loss tests: e2e/webgpu.spec.ts through `?loseDeviceAfter=N`, and
+   * auto-engine.test.ts): destroy the GPU device while the (N+1)-th matrix is on it, as a driver
+   * reset would. Harmless by construction: the rest of the scan runs on the CPU engine.
+   */
+  loseDeviceAfter?: number;
 }
 
 const CPU_NOTE = 'CPU engine (float64)';
@@ -61,11 +62,21 @@ export class AutoEngine implements SpectralEngine {
       return;
     }
     const gpu = await this.opts.gpu().catch(() => null);
+    const loseAfter = this.opts.loseDeviceAfter;
+    let submitted = 0;
     const made = gpu
       ? await WebGpuEngine.create(gpu, await this.opts.shaders(), {
           ...this.opts.gpuOptions,
           allowFallbackAdapter: preference === 'webgpu',
           onLost: (reason) => this.lose(reason),
+          // TEST HOOK (see loseDeviceAfter)
+          ...(loseAfter !== undefined
+            ? {
+                onSubmitted: (kit: GpuKit) => {
+                  if (++submitted > loseAfter) kit.device.destroy();
+                },
+              }
+            : {}),
         }).catch((e: unknown) => ({ reason: e instanceof Error ? e.message : String(e) }))
       : { reason: 'this browser or runtime has no WebGPU' };
     if ('reason' in made) {
@@ -130,6 +141,18 @@ export class AutoEngine implements SpectralEngine {
     return this.either(
       (g) => g.topSingularValues(m, rows, cols, k),
       (c) => (c.topSingularValues ? c.topSingularValues(m, rows, cols, k) : cpuFastSpectrum(c, m, rows, cols, k)),
+    );
+  }
+
+  /**
+   * WeightWatcher's power-law fit of eigenvalues (sorted ascending): the xmin scan on the GPU
+   * (shaders/powerlaw-xmin.wgsl) while there is one, else core's fitPowerLaw, the reference; both
+   * pick the same xmin (powerlaw-xmin.test.ts).
+   */
+  powerLawFit(sortedAscending: Float64Array): Promise<PowerLawFit> {
+    return this.either(
+      (g) => g.powerLawXmin(sortedAscending),
+      async () => fitPowerLaw(sortedAscending),
     );
   }
 

@@ -26,6 +26,12 @@ export interface WebGpuEngineOptions extends OpenGpuOptions {
    * default a float64 CpuEngine; null keeps every result from the GPU (benchmarks).
    */
   precisionFallback?: SpectralEngine | null;
+  /**
+   * TEST HOOK (device-loss tests only; unset in normal use): called once a matrix's Gram has been
+   * submitted, while the matrix is on the GPU. AutoEngine's `loseDeviceAfter` destroys the device
+   * here, as a driver reset would, to exercise the fallback to the CPU mid-matrix.
+   */
+  onSubmitted?: (kit: GpuKit) => void;
 }
 
 /** Counts since the engine was made. */
@@ -182,6 +188,7 @@ export class WebGpuEngine implements SpectralEngine {
     const lambda = kit.pool.acquire(n * 4, STORAGE, 'eigenvalues');
     try {
       submitGram(kit, m, rows, cols, scale, g, maxChunk);
+      this.opts.onSubmitted?.(kit);
       let t1 = performance.now();
       timings.upload = (t1 - t0) / 1e3;
       if (timed) {
