@@ -3,6 +3,13 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { root, waitForScan } from './helpers.ts';
 
+/** The tensors a safetensors file holds (its JSON header), sorted: every one is analysed in the demo. */
+function tensorNames(path: string): string[] {
+  const bytes = readFileSync(path);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>;
+  return Object.keys(header).filter((k) => k !== '__metadata__').sort();
+}
+
 // The WebGPU engine in the page's workers, on Chromium's SwiftShader (a software GPU: slow, so one
 // test scans the whole demo, ≈ 2 minutes). `?engine=webgpu` takes a software adapter, which the
 // default `auto` turns down for the faster CPU engine.
@@ -28,6 +35,48 @@ test.describe('the page on the WebGPU engine', () => {
     }
     await expect(badge).toHaveText('WebGPU engine');
     info.annotations.push({ type: 'whole demo on WebGPU (SwiftShader)', description: `${((Date.now() - started) / 1000).toFixed(0)} s` });
+  });
+
+  test('the GPU device is lost mid-scan (test hook): the scan goes on on the CPU, loses nothing, and the page says why', async ({ page }, info) => {
+    test.setTimeout(300_000);
+    const started = Date.now();
+    // TEST HOOK (engine-request.ts): the worker destroys its device while its 4th matrix is on the
+    // GPU, as a driver reset would; one worker, so that the records' order is the order of the work.
+    const loseAfter = 3;
+    await page.goto(`/?engine=webgpu&workers=1&loseDeviceAfter=${loseAfter}`);
+    const badge = page.locator('[data-testid="engine-badge"]');
+    const phases = ['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'];
+    for (const phase of phases) {
+      await page.getByRole('tab', { name: new RegExp(phase) }).click();
+      await expect(page.locator('.progress strong')).toHaveText(/^Done/, { timeout: 240_000 });
+      await waitForScan(page, phase);
+      for (const percent of [25, 20, 15]) {
+        await page.getByLabel('Percent selected', { exact: true }).fill(String(percent));
+        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `YAML (${percent}%)` }).click()]);
+        const spectrum = join(root, `test-fixtures/expected/demo-phases/spectrum-${phase}/snr_results_spectral-workbench-demo-${phase}_unfrozenparameters_${percent}percent.yaml`);
+        expect(readFileSync(await download.path(), 'utf8'), `${phase} at ${percent} %`).toBe(readFileSync(spectrum, 'utf8'));
+      }
+    }
+    // The page says that it fell back to the CPU, and why.
+    await expect(badge).toHaveText('CPU engine');
+    await expect(badge).toHaveAttribute('title', /^CPU engine \(float64\): the WebGPU device was lost \(.*destroyed.*\); the scan went on on the CPU$/);
+
+    // Every record, in the order the worker made them (the session file keeps it): the first
+    // `loseAfter` of the first checkpoint on WebGPU, the one in flight and all later ones on the CPU.
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+    const session = JSON.parse(readFileSync(await download.path(), 'utf8')) as { checkpoints: { name: string; status: string; errors: unknown[]; records: { name: string; engine: string }[] }[] };
+    const engines: string[] = [];
+    for (const [i, phase] of phases.entries()) {
+      const ckpt = session.checkpoints[i];
+      expect(ckpt.name, phase).toMatch(new RegExp(phase));
+      expect(ckpt.status, phase).toBe('done');
+      expect(ckpt.errors, phase).toEqual([]);
+      expect(ckpt.records.map((r) => r.name).sort(), `${phase}: every tensor`).toEqual(tensorNames(join(root, `public/demo/${phase}.safetensors`)));
+      engines.push(...ckpt.records.map((r) => r.engine));
+    }
+    expect(engines).toEqual(engines.map((_, i) => (i < loseAfter ? 'webgpu' : 'cpu')));
+    info.annotations.push({ type: 'device lost mid-scan', description: `${engines.filter((e) => e === 'webgpu').length} records on WebGPU, ${engines.filter((e) => e === 'cpu').length} on the CPU, ${((Date.now() - started) / 1000).toFixed(0)} s` });
   });
 
   test('auto turns a software adapter down for the CPU engine, and says why', async ({ page }) => {
