@@ -1,5 +1,5 @@
 /**
- * Fuzzing the GGUF reader (seeded; GGUF_FUZZ_CASES, default 8,000): absurd tensor and key counts,
+ * Fuzzing the GGUF reader (seeded; GGUF_FUZZ_CASES, default 10,000): absurd tensor and key counts,
  * string and array lengths that lie, unknown value and tensor types, dims and offsets beyond the
  * file, overlapping tensors, names listed twice, truncation and bit flips everywhere. Each case ends
  * in a typed error or a header whose tensors then read (dequantized) or fail typed. Cases are built
@@ -15,7 +15,7 @@ import { GGUF_MAX_DIMS, GGUF_MAX_HEADER_BYTES, readGgufHeader, type GgufHeader }
 import { elementCount } from './tensor-info.ts';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
-const CASES = Number(process.env.GGUF_FUZZ_CASES ?? 8_000);
+const CASES = Number(process.env.GGUF_FUZZ_CASES ?? 10_000);
 
 const HEADER_CODES = new Set<ErrorCode>([
   'HEADER_TOO_SHORT', 'NOT_A_CHECKPOINT', 'GGUF_INVALID', 'HEADER_TOO_LARGE', 'TRUNCATED', 'UNKNOWN_DTYPE', 'SHAPE_INVALID',
