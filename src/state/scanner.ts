@@ -1,9 +1,11 @@
 import { toErrorRecord, type ErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
-import { planScan } from '../core/scan/plan.ts';
+import { planDelta } from '../core/scan/plan-delta.ts';
+import { planScan, type ScanPlan } from '../core/scan/plan.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
 import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
-import { runScan } from '../core/scan/run.ts';
+import type { ScanProgress } from '../core/scan/progress.ts';
+import { runScan, type RunScanOptions, type RunScanResult } from '../core/scan/run.ts';
 import { cacheAvailable, loadScan, saveRecords, saveScanMeta } from './cache.ts';
 import { appStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
@@ -21,7 +23,17 @@ const getPool = () => (pool ??= new BrowserWorkerPool());
 const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
 let queue: Promise<void> = Promise.resolve();
 const controllers = new Map<string, AbortController>();
+/** What each checkpoint's headers said, kept for ΔW plans (its files stay attached to the workers). */
+const infos = new Map<string, CheckpointInfo>();
 let nextId = 1;
+
+/** A checkpoint id not in the store: a reopened session brings ids of its own (c1, c2, …). */
+function newCheckpointId(): string {
+  const taken = appStore.getState().checkpoints;
+  let id = `c${nextId++}`;
+  while (taken[id]) id = `c${nextId++}`;
+  return id;
+}
 
 function emptyCheckpoint(id: string, name: string, origin: CheckpointState['origin']): CheckpointState {
   return {
@@ -38,7 +50,7 @@ export function checkpointName(files: readonly File[]): string | undefined {
 
 /** Add a checkpoint from files and scan it (after the scans already queued). Returns its id. */
 export function addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string } = {}): string {
-  const id = `c${nextId++}`;
+  const id = newCheckpointId();
   const name = opts.name ?? checkpointName(files) ?? files.find((f) => /\.safetensors$/i.test(f.name))?.name.replace(/\.safetensors$/i, '') ?? files[0]?.name ?? 'checkpoint';
   const store = appStore.getState();
   store.addCheckpoint(emptyCheckpoint(id, name, opts.origin ?? 'user'));
@@ -59,6 +71,7 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
     store.updateCheckpoint(id, { status: 'failed', failure: err.message, errors: [err] });
     return;
   }
+  infos.set(id, info);
   const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
   await syncEngine(p);
   store.updateCheckpoint(id, {
@@ -78,18 +91,42 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
 
   const controller = new AbortController();
   controllers.set(id, controller);
-  const batch = new RecordBatcher(id, info.fingerprint);
-  const result = await runScan(info, plan, {
+  const batch = new RecordBatcher({
+    records: (rs) => {
+      store.addRecords(id, rs);
+      if (cacheAvailable()) void saveRecords(info.fingerprint, rs).catch(() => {});
+    },
+    errors: (es) => store.addErrors(id, es),
+    progress: (pr) => store.setProgress(id, pr),
+  });
+  const result = await runOnPool(p, info, plan, `${id}/`, { signal: controller.signal, done, batch });
+  controllers.delete(id);
+  store.updateCheckpoint(id, { status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
+  void saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }).catch(() => {});
+}
+
+/**
+ * Run a plan over the worker pool (the one path of checkpoint and ΔW scans): jobs are read through
+ * `${refPrefix}${file}`, records, errors and progress go to `batch`.
+ */
+async function runOnPool(
+  p: BrowserWorkerPool,
+  ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
+  plan: ScanPlan,
+  refPrefix: string,
+  opts: { signal: AbortSignal; batch: RecordBatcher; done?: RunScanOptions['done'] },
+): Promise<RunScanResult> {
+  const result = await runScan(ckpt, plan, {
     engine: appStore.getState().engine.kind,
     mode: 'exact',
     concurrency: p.size,
-    signal: controller.signal,
-    done,
+    signal: opts.signal,
+    done: opts.done,
     run: async (job, onBytes) => {
       p.onBytes = onBytes; // the same counter for every job of this scan
       const slot = p.acquire();
       try {
-        const outcome = await slot.api.analyze(job, `${id}/${job.tensor.file}`, 'exact');
+        const outcome = await slot.api.analyze(job, `${refPrefix}${job.tensor.file}`, 'exact');
         // A worker whose GPU device was lost goes on on the CPU: say so (the records say which engine).
         if (outcome.ok && outcome.record.engine !== appStore.getState().engine.kind) void p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }));
         return outcome;
@@ -99,14 +136,12 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
         p.release(slot);
       }
     },
-    onRecord: (r) => batch.record(r),
-    onError: (e) => batch.error(e),
-    onProgress: (pr) => batch.progress(pr),
+    onRecord: (r) => opts.batch.record(r),
+    onError: (e) => opts.batch.error(e),
+    onProgress: (pr) => opts.batch.progress(pr),
   });
-  batch.flush();
-  controllers.delete(id);
-  store.updateCheckpoint(id, { status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
-  void saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }).catch(() => {});
+  opts.batch.flush();
+  return result;
 }
 
 /** Cancel a scan at once; every finished matrix stays (in the store and the cache). */
@@ -115,17 +150,23 @@ export function cancelScan(id: string): void {
   pool?.cancelAll();
 }
 
+/** Where a scan's records, errors and progress go (a checkpoint, or the ΔW view). */
+interface BatchSink {
+  records(records: MatrixRecord[]): void;
+  errors(errors: ErrorRecord[]): void;
+  progress(progress: ScanProgress): void;
+}
+
 /**
- * Records arrive faster than React should render: gather them and hand them to the store and the
- * cache once per frame.
+ * Records arrive faster than React should render: gather them and hand them on once per frame.
  */
 class RecordBatcher {
   private records: MatrixRecord[] = [];
   private errors: ErrorRecord[] = [];
-  lastProgress: CheckpointState['progress'] = null;
+  lastProgress: ScanProgress | null = null;
   private scheduled = false;
 
-  constructor(private readonly id: string, private readonly fingerprint: string) {}
+  constructor(private readonly sink: BatchSink) {}
 
   record(r: MatrixRecord): void {
     this.records.push(r);
@@ -135,7 +176,7 @@ class RecordBatcher {
     this.errors.push(e);
     this.schedule();
   }
-  progress(p: NonNullable<CheckpointState['progress']>): void {
+  progress(p: ScanProgress): void {
     this.lastProgress = p;
     this.schedule();
   }
@@ -147,23 +188,70 @@ class RecordBatcher {
 
   flush(): void {
     this.scheduled = false;
-    const store = appStore.getState();
     if (this.records.length) {
-      store.addRecords(this.id, this.records);
-      if (cacheAvailable()) void saveRecords(this.fingerprint, this.records).catch(() => {});
+      this.sink.records(this.records);
       this.records = [];
     }
     if (this.errors.length) {
-      store.addErrors(this.id, this.errors);
+      this.sink.errors(this.errors);
       this.errors = [];
     }
-    if (this.lastProgress) store.setProgress(this.id, this.lastProgress);
+    if (this.lastProgress) this.sink.progress(this.lastProgress);
   }
+}
+
+const DELTA_SCAN = 'delta';
+/** Each ΔW request's number: a later request (or a reopened session) makes an earlier one's results stale. */
+let deltaRun = 0;
+
+/**
+ * ΔW = W_to − W_from over the worker pool, after the scans already queued (both checkpoints' files
+ * are attached to the workers by then). Results replace the previous pair's.
+ */
+export function computeDelta(fromId: string, toId: string): void {
+  const run = ++deltaRun;
+  const store = appStore.getState();
+  store.setDelta({ computed: { fromId, toId }, status: 'queued', failure: null, progress: null, records: {}, errors: [], skipped: [], totalJobs: 0, selected: null, focused: null });
+  queue = queue.then(() => scanDelta(run, fromId, toId));
+}
+
+async function scanDelta(run: number, fromId: string, toId: string): Promise<void> {
+  const current = () => run === deltaRun && appStore.getState().delta.computed?.fromId === fromId && appStore.getState().delta.computed?.toId === toId;
+  if (!current()) return;
+  const store = appStore.getState();
+  const [prev, next] = [infos.get(fromId), infos.get(toId)];
+  if (!prev || !next) {
+    store.setDelta({ status: 'failed', failure: 'ΔW needs the weights of both checkpoints: one could not be opened, or came from a session or a Spectrum JSON' });
+    return;
+  }
+  const plan = planDelta({ ckpt: prev, refOf: (f) => `${fromId}/${f}` }, { ckpt: next, refOf: (f) => `${toId}/${f}` });
+  store.setDelta({ status: 'scanning', totalJobs: plan.jobs.length, skipped: plan.skipped });
+  const controller = new AbortController();
+  controllers.set(DELTA_SCAN, controller);
+  const batch = new RecordBatcher({
+    records: (rs) => current() && appStore.getState().addDeltaRecords(rs),
+    errors: (es) => current() && appStore.getState().addDeltaErrors(es),
+    progress: (pr) => current() && appStore.getState().setDelta({ progress: pr }),
+  });
+  const label = { name: `${prev.name} → ${next.name}`, errors: [], missing: [] };
+  const result = await runOnPool(getPool(), label, plan, `${toId}/`, { signal: controller.signal, batch });
+  controllers.delete(DELTA_SCAN);
+  if (current()) appStore.getState().setDelta({ status: result.cancelled ? 'cancelled' : 'done', progress: batch.lastProgress });
+}
+
+/** Cancel the ΔW scan; the matrices done so far stay. */
+export function cancelDelta(): void {
+  if (appStore.getState().delta.status === 'queued') {
+    deltaRun++; // not started: it never will
+    appStore.getState().setDelta({ status: 'cancelled' });
+    return;
+  }
+  cancelScan(DELTA_SCAN);
 }
 
 /** A Spectrum result JSON (raw or _sorted layout) as a phase without weights. */
 export async function importSpectrumJson(file: File): Promise<string> {
-  const id = `c${nextId++}`;
+  const id = newCheckpointId();
   const name = file.name.replace(/^snr_results_/, '').replace(/(_sorted)?\.json$/i, '');
   const store = appStore.getState();
   store.addCheckpoint({ ...emptyCheckpoint(id, name, 'import'), status: 'opening' });

@@ -4,7 +4,7 @@ import type { ErrorRecord } from '../core/errors.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { defaultPercent } from '../core/selection/phases.ts';
-import type { CheckpointState, EngineState, PlanStep, ViewState } from './types.ts';
+import type { CheckpointState, DeltaState, EngineState, PlanStep, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
   checkpoints: Record<string, CheckpointState>;
@@ -39,7 +39,14 @@ interface EngineSlice {
   setEngine(patch: Partial<EngineState>): void;
 }
 
-export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice;
+interface DeltaSlice {
+  delta: DeltaState;
+  setDelta(patch: Partial<DeltaState>): void;
+  addDeltaRecords(records: MatrixRecord[]): void;
+  addDeltaErrors(errors: ErrorRecord[]): void;
+}
+
+export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & DeltaSlice;
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
@@ -63,7 +70,8 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
     addErrors: (id, errors) => patch(id, (c) => ({ errors: [...c.errors, ...errors] })),
     setProgress: (id, progress) => patch(id, () => ({ progress })),
     loadSession: ({ checkpoints, plan, view }) =>
-      set({ checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])), order: checkpoints.map((c) => c.id), plan, view }),
+      // ΔW results refer to the checkpoints being replaced (a session keeps no weights to compare)
+      set((s) => ({ checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])), order: checkpoints.map((c) => c.id), plan, view, delta: { ...EMPTY_DELTA, metric: s.delta.metric } })),
     removeCheckpoint: (id) =>
       set((s) => {
         const { [id]: _gone, ...rest } = s.checkpoints;
@@ -102,12 +110,25 @@ const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => 
   setEngine: (p) => set((s) => ({ engine: { ...s.engine, ...p } })),
 });
 
+export const EMPTY_DELTA: DeltaState = {
+  fromId: null, toId: null, computed: null, status: 'idle', failure: null, progress: null, records: {}, errors: [], skipped: [], totalJobs: 0,
+  metric: 'relative_norm', selected: null, focused: null,
+};
+
+const createDeltaSlice: StateCreator<AppState, [], [], DeltaSlice> = (set) => ({
+  delta: EMPTY_DELTA,
+  setDelta: (p) => set((s) => ({ delta: { ...s.delta, ...p } })),
+  addDeltaRecords: (records) => set((s) => ({ delta: { ...s.delta, records: { ...s.delta.records, ...Object.fromEntries(records.map((r) => [r.name, r])) } } })),
+  addDeltaErrors: (errors) => set((s) => ({ delta: { ...s.delta, errors: [...s.delta.errors, ...errors] } })),
+});
+
 /** The one store: a vanilla zustand store (testable without React), with a hook for components. */
 export const appStore = createStore<AppState>()((...a) => ({
   ...createCheckpointsSlice(...a),
   ...createPlanSlice(...a),
   ...createViewSlice(...a),
   ...createEngineSlice(...a),
+  ...createDeltaSlice(...a),
 }));
 
 export function useApp<T>(selector: (s: AppState) => T): T {

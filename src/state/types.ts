@@ -68,3 +68,27 @@ export interface EngineState {
   note: string;
   online: boolean;
 }
+
+/** What the ΔW heatmap colours by (delta.json's fields; head_max: the largest head's share). */
+export type DeltaMetricId = 'relative_norm' | 'stable_rank' | 'truncatable_90' | 'truncatable_95' | 'truncatable_99' | 'head_max';
+
+export type DeltaStatus = 'idle' | 'queued' | 'scanning' | 'done' | 'cancelled' | 'failed';
+
+/** The ΔW page: the pair compared (ΔW = W_to − W_from), its scan, and how it is shown. */
+export interface DeltaState {
+  /** null: the default pair (the first two checkpoints with weights: the demo's base and phase 1) */
+  fromId: string | null;
+  toId: string | null;
+  /** the pair the records are of (they stay while another pair is picked, until it is computed) */
+  computed: { fromId: string; toId: string } | null;
+  status: DeltaStatus;
+  failure: string | null;
+  progress: ScanProgress | null;
+  records: Record<string, MatrixRecord>;
+  errors: ErrorRecord[];
+  skipped: ScanResult['skipped'];
+  totalJobs: number;
+  metric: DeltaMetricId;
+  selected: Cell | null;
+  focused: Cell | null;
+}

@@ -2,6 +2,7 @@ import { useEffect } from 'react';
 import { useApp } from '../state/store.ts';
 import { CheckpointTabs } from './CheckpointTabs.tsx';
 import { CheckpointView } from './CheckpointView.tsx';
+import { DeltaPage } from './delta/DeltaPage.tsx';
 import { DropZone } from './DropZone.tsx';
 import { PhasesPage } from './phases/PhasesPage.tsx';
 import { SessionMenu } from './SessionMenu.tsx';
@@ -17,6 +18,7 @@ export function App() {
   const pages: { id: Page; label: string }[] = [
     { id: 'checkpoint', label: 'Checkpoint' },
     { id: 'phases', label: 'Phases' },
+    { id: 'delta', label: 'ΔW' },
   ];
 
   useEffect(() => {
@@ -51,9 +53,11 @@ export function App() {
           ))}
         </nav>
         {page === 'checkpoint' && <CheckpointTabs />}
-        <Toolbar />
+        {page !== 'delta' && <Toolbar />}
         {page === 'phases' ? (
           <PhasesPage />
+        ) : page === 'delta' ? (
+          <DeltaPage />
         ) : active ? (
           <CheckpointView key={active.id} checkpoint={active} />
         ) : (

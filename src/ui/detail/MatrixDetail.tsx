@@ -1,12 +1,14 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num, shape } from '../format.ts';
+import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
 import { LoraNote } from '../families/LoraNote.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
 import { SpectrumPlot } from './SpectrumPlot.tsx';
 
 interface Props {
   record: MatrixRecord | undefined;
-  selected: boolean;
+  /** selected by Spectrum at `percent`; null: not a question for this record (a ΔW) */
+  selected: boolean | null;
   percent: number;
   onClose(): void;
 }
@@ -21,7 +23,9 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       </section>
     );
   }
-  const s = record.spectrum;
+  // an unchanged ΔW is a zero matrix: its Spectrum score and ESD fits say nothing
+  const zeroDelta = record.delta?.unchanged === true;
+  const s = zeroDelta ? null : record.spectrum;
   const rows: [string, string][] = [
     ['Tensor', record.name],
     ['File', record.file],
@@ -41,8 +45,9 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       ['‖W‖_F', num(s.frobenius, 6)],
     );
   }
-  rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no'], ['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
-  const h = record.htsr;
+  if (selected !== null) rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no']);
+  rows.push(['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
+  const h = zeroDelta ? null : record.htsr;
   const reason = (k: keyof NonNullable<typeof h>['reasons']) => h?.reasons[k] ?? 'not fitted';
   const htsrRows: [string, string][] = h
     ? [
@@ -60,7 +65,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   return (
     <section className="detail" aria-label="Matrix detail">
       <header>
-        <h2>{record.module} · layer {record.layer ?? '—'}</h2>
+        <h2>{record.delta ? 'ΔW · ' : ''}{record.module} · layer {record.layer ?? '—'}</h2>
         <button onClick={onClose} aria-label="Close detail">×</button>
       </header>
       {record.status === 'non-finite' ? (
@@ -69,6 +74,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
         <SpectrumPlot record={record} />
       )}
       <LoraNote record={record} />
+      <DeltaNumbers record={record} />
       <dl className="numbers">
         {rows.map(([k, v]) => (
           <div key={k}>

@@ -2,8 +2,8 @@ import { NOT_SELECTED, SELECTED, type Painter } from './colors.ts';
 
 const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toPrecision(3));
 
-/** The key to the colours: green/red in selection mode, the metric's scale otherwise, and the hatch. */
-export function Legend({ painter, percent, metricLabel }: { painter: Painter; percent: number; metricLabel: string }) {
+/** The key to the colours: green/red in selection mode, the metric's scale otherwise, the caller's own swatches, and the hatch. */
+export function Legend({ painter, percent, metricLabel, swatches = [] }: { painter: Painter; percent: number; metricLabel: string; swatches?: { color: string; label: string }[] }) {
   const s = painter.scale;
   return (
     <div className="legend" aria-label="Legend">
@@ -40,6 +40,11 @@ export function Legend({ painter, percent, metricLabel }: { painter: Painter; pe
           <span className="swatch" style={{ background: NOT_SELECTED }} /> not selected
         </>
       )}
+      {swatches.map((w) => (
+        <span key={w.label} className="legend-item">
+          <span className="swatch" style={{ background: w.color }} /> {w.label}
+        </span>
+      ))}
       <span className="swatch hatch" /> non-finite weights
       <span className="swatch failed" /> unreadable
       <span className="swatch pending" /> not analysed yet

@@ -25,19 +25,35 @@ export interface Painter {
   scale: { domain: [number, number]; log: boolean; color(v: number): string; marks: number[] } | null;
 }
 
+/** What every heatmap paints the same way: a cell not analysed yet, and non-finite weights; null: paint by value. */
+export function statusPaint(r: MatrixRecord | undefined): CellPaint | null {
+  if (!r) return { kind: 'pending' };
+  if (r.status === 'non-finite') return { kind: 'hatch' };
+  return null;
+}
+
 export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode, metric: HeatmapMetric, variant: SpectrumVariant, selected: ReadonlySet<string>): Painter {
-  const base = (r: MatrixRecord | undefined): CellPaint | null => {
-    if (!r) return { kind: 'pending' };
-    if (r.status === 'non-finite') return { kind: 'hatch' };
-    return null;
-  };
+  const base = statusPaint;
   if (mode === 'selection') {
     return {
       paint: (r) => base(r) ?? { kind: 'fill', color: selected.has(r!.spectrumModule ?? '') ? SELECTED : NOT_SELECTED },
       scale: null,
     };
   }
-  const values = records.filter((r) => !r.vector && r.layer !== null).map((r) => metricValue(r, metric, variant)).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  return metricPainter(records, (r) => metricValue(r, metric, variant), base, metric === 'alpha' ? [2, 6] : []);
+}
+
+/**
+ * A continuous viridis scale over the values of the block matrices (1st–99th percentile, log when
+ * positive and wide), for any metric of a record; `base` paints what has no value to scale.
+ */
+export function metricPainter(
+  records: readonly MatrixRecord[],
+  valueOf: (r: MatrixRecord) => number | null,
+  base: (r: MatrixRecord | undefined) => CellPaint | null,
+  marks: number[] = [],
+): Painter {
+  const values = records.filter((r) => !r.vector && r.layer !== null && base(r) === null).map(valueOf).filter((v): v is number => v !== null).sort((a, b) => a - b);
   // 1st–99th percentile: one spurious value (alpha 40 from a short tail) must not wash out the rest.
   const [lo, hi] = values.length > 20 ? [quantileSorted(values, 0.01), quantileSorted(values, 0.99)] : (extent(values) as [number | undefined, number | undefined]);
   const domain: [number, number] = lo === undefined || hi === undefined ? [0, 1] : lo === hi ? [lo, lo + 1] : [lo, hi];
@@ -48,10 +64,10 @@ export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode,
     paint: (r) => {
       const b = base(r);
       if (b) return b;
-      const v = metricValue(r!, metric, variant);
+      const v = valueOf(r!);
       return { kind: 'fill', color: v === null ? NO_VALUE : scale(v) };
     },
-    scale: { domain, log, color: (v) => scale(v), marks: metric === 'alpha' ? [2, 6].filter((m) => m > domain[0] && m < domain[1]) : [] },
+    scale: { domain, log, color: (v) => scale(v), marks: marks.filter((m) => m > domain[0] && m < domain[1]) },
   };
 }
 

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { root, waitForScan } from './helpers.ts';
+
+const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase1: { selected: Record<string, number[]> } };
+
+test.describe('the ΔW view', () => {
+  test("phase 1 − base marks as changed exactly the layers the demo's training log lists for phase 1", async ({ page }, info) => {
+    await page.goto('/');
+    await waitForScan(page, 'phase3-15pct');
+    await page.getByRole('button', { name: 'ΔW' }).click();
+    // the default pair: the plan's first two checkpoints
+    await expect(page.getByLabel('Earlier checkpoint')).toHaveValue(await page.getByLabel('Earlier checkpoint').locator('option', { hasText: 'phase0-base' }).getAttribute('value') as string);
+    await expect(page.getByLabel('Later checkpoint').locator('option:checked')).toHaveText('phase1-25pct');
+    const started = Date.now();
+    await page.getByRole('button', { name: 'Compute ΔW' }).click();
+    await expect(page.getByTestId('delta-progress').locator('strong')).toHaveText('Done', { timeout: 60_000 });
+    info.annotations.push({ type: 'ΔW phase 1 − base (147 matrices), click to done', description: `${((Date.now() - started) / 1000).toFixed(1)} s` });
+
+    const canvas = page.getByRole('region', { name: 'ΔW heatmap' }).locator('canvas[role="grid"]');
+    await expect(canvas).toHaveAttribute('data-cells', '112');
+    const table = page.getByRole('table', { name: 'Changed layers per module type' });
+    for (const [module, layers] of Object.entries(log.phase1.selected)) {
+      await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
+    }
+    // every other cell of the 16 layers is unchanged, none is pending or failed
+    const unchanged = await table.locator('tbody tr td:last-child').allTextContents();
+    expect(unchanged.map(Number)).toEqual(Object.values(log.phase1.selected).map((l) => 16 - l.length));
+    await expect(page.getByLabel('Legend')).toContainText('unchanged (ΔW = 0)');
+
+    // keyboard: the first cell (q_proj, layer 0: trained) opens its ΔW detail with the per-head chart
+    await canvas.focus();
+    await page.keyboard.press('ArrowRight');
+    await expect(page.getByRole('tooltip')).toContainText('‖ΔW‖/‖W‖');
+    await page.keyboard.press('Enter');
+    const detail = page.getByRole('region', { name: 'Matrix detail' });
+    await expect(detail).toContainText('ΔW · self_attn.q_proj · layer 0');
+    await expect(detail.getByRole('img', { name: /Share of the change carried by each of 4 heads \(row blocks\)/ })).toBeVisible();
+    await expect(detail.getByRole('img', { name: /Singular values of model\.layers\.0\.self_attn\.q_proj\.weight/ })).toBeVisible();
+    await expect(detail).toContainText('keep 90% of the energy');
+    // an untouched cell (q_proj, layer 1) says so
+    await canvas.focus();
+    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Enter');
+    await expect(detail).toContainText('unchanged: exactly zero');
+    await page.getByLabel('ΔW metric').selectOption('head_max');
+    await expect(page.getByLabel('Legend')).toContainText('Largest head share');
+    await page.screenshot({ path: info.outputPath('delta.png'), fullPage: true });
+  });
+});
