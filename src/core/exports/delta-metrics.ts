@@ -2,7 +2,7 @@ import { ENERGY_LEVELS } from '../metrics/delta.ts';
 import type { MatrixRecord } from '../scan/record.ts';
 import type { ScanResult } from '../scan/result.ts';
 import { csvText } from './csv.ts';
-import { TOOL_VERSION } from './metrics-json.ts';
+import { recordIdentity, TOOL_VERSION, type RecordIdentity } from './metrics-json.ts';
 
 type Num = number | null;
 
@@ -10,17 +10,7 @@ type Num = number | null;
  * One row of delta.json (`compare A B`): the ΔW = W_B − W_A metrics of one matrix. Numbers that
  * cannot be computed are null with a reason; an exactly zero ΔW is `unchanged` with zeros.
  */
-export interface DeltaRow {
-  name: string;
-  layer: number | null;
-  module: string;
-  expert?: number;
-  shape: number[];
-  dtype: string;
-  /** the two tensors, as `<checkpoint>/<tensor>` */
-  source?: string[];
-  status: MatrixRecord['status'];
-  non_finite?: number;
+export interface DeltaRow extends RecordIdentity {
   unchanged: boolean | null;
   /** ‖ΔW‖_F / ‖W_A‖_F */
   relative_norm: Num;
@@ -47,15 +37,7 @@ export function deltaRow(r: MatrixRecord): DeltaRow {
   if (!d) reasons.delta = r.status === 'non-finite' ? `non-finite (${r.nonFinite} values)` : 'not a ΔW record';
   const level = <K extends 'energy_rank' | 'truncatable'>(key: K, l: (typeof ENERGY_LEVELS)[number]) => (d ? d[key][l] : null);
   const row: DeltaRow = {
-    name: r.name,
-    layer: r.layer,
-    module: r.module,
-    ...(r.expert !== undefined ? { expert: r.expert } : {}),
-    shape: r.shape,
-    dtype: r.dtype,
-    ...(r.source ? { source: r.source } : {}),
-    status: r.status,
-    ...(r.nonFinite !== undefined ? { non_finite: r.nonFinite } : {}),
+    ...recordIdentity(r),
     unchanged: d ? d.unchanged : null,
     relative_norm: d ? d.relative_norm : null,
     frobenius: d ? d.frobenius : null,

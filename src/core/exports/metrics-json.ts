@@ -59,11 +59,11 @@ function finite(value: number | undefined, key: string, reasons: Record<string, 
   return null;
 }
 
-export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRow {
-  const reasons: Record<string, string> = {};
-  const s = r.spectrum;
-  if (!s) reasons.snr = r.status === 'non-finite' ? `non-finite (${r.nonFinite} values)` : 'not analysed';
-  const row: MetricsRow = {
+export type RecordIdentity = Pick<MetricsRow, 'name' | 'file' | 'layer' | 'module' | 'expert' | 'shape' | 'dtype' | 'source' | 'status' | 'non_finite'>;
+
+/** Which matrix a row is of, and whether it could be analysed: the first fields of every row we write. */
+export function recordIdentity(r: MatrixRecord): RecordIdentity {
+  return {
     name: r.name,
     file: r.file,
     layer: r.layer,
@@ -74,6 +74,15 @@ export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRo
     ...(r.source ? { source: r.source } : {}),
     status: r.status,
     ...(r.nonFinite !== undefined ? { non_finite: r.nonFinite } : {}),
+  };
+}
+
+export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRow {
+  const reasons: Record<string, string> = {};
+  const s = r.spectrum;
+  if (!s) reasons.snr = r.status === 'non-finite' ? `non-finite (${r.nonFinite} values)` : 'not analysed';
+  const row: MetricsRow = {
+    ...recordIdentity(r),
     snr: s ? finite(spectrumValue(s, variant), 'snr', reasons, 'no singular value at or below the threshold (noise sum 0)') : null,
     signal_to_noise: s ? finite(s.signal_to_noise, 'signal_to_noise', reasons, 'noise sum 0') : null,
     sigma_max: s ? s.sigma_max : null,

@@ -1,4 +1,5 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
+import { Numbers } from '../detail/Numbers.tsx';
 import { num } from '../format.ts';
 import { HeadShares } from './HeadShares.tsx';
 
@@ -19,14 +20,7 @@ export function DeltaNumbers({ record }: { record: MatrixRecord }) {
   return (
     <>
       <h3>ΔW</h3>
-      <dl className="numbers">
-        {rows.map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Numbers rows={rows} />
       {d.heads ? (
         <>
           <h4>Share of the change per head</h4>

@@ -3,6 +3,7 @@ import { num, shape } from '../format.ts';
 import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
 import { LoraNote } from '../families/LoraNote.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
+import { Numbers } from './Numbers.tsx';
 import { SpectrumPlot } from './SpectrumPlot.tsx';
 
 interface Props {
@@ -75,26 +76,12 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       )}
       <LoraNote record={record} />
       <DeltaNumbers record={record} />
-      <dl className="numbers">
-        {rows.map(([k, v]) => (
-          <div key={k}>
-            <dt>{k}</dt>
-            <dd>{v}</dd>
-          </div>
-        ))}
-      </dl>
+      <Numbers rows={rows} />
       {h && (
         <>
           <h3>Heavy-tailed metrics (WeightWatcher)</h3>
           <EsdPlot record={record} />
-          <dl className="numbers">
-            {htsrRows.map(([k, v]) => (
-              <div key={k}>
-                <dt>{k}</dt>
-                <dd>{v}</dd>
-              </div>
-            ))}
-          </dl>
+          <Numbers rows={htsrRows} />
           {h.ww_would_skip && <p className="note">WeightWatcher would skip this matrix ({h.ww_skip_reason}); it is analysed here all the same.</p>}
           <p className="note">alpha between 2 and 6 is WeightWatcher's well-trained band; alpha above 8 from a short tail is often a spurious fit.</p>
         </>
