@@ -69,50 +69,55 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     <div className="checkpoint-view">
       <ScanProgress checkpoint={checkpoint} />
       {checkpoint.failure && <p className="error-line" role="alert">{checkpoint.failure}</p>}
-      {grid.modules.length > 0 && (
-        <section aria-label="Heatmap">
-          <Heatmap
-            grid={grid}
-            painter={painter}
-            label={checkpoint.name}
-            focused={view.focused}
-            selected={view.selected}
-            onFocus={(focused) => setView({ focused })}
-            onOpen={(cell) => setView({ selected: cell })}
-            renderTip={tip}
-            canvasRef={canvas}
-            below={view.mode === 'metric' ? (layout) => <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} /> : undefined}
-          />
-          <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
-          {expertIds.length > 0 && <ExpertControls experts={experts} ids={expertIds} layers={grid.layers.filter((l) => all.some((r) => r.layer === l && r.expert !== undefined))} onChange={(e) => setView({ experts: e })} />}
-        </section>
-      )}
-      {expanded && experts.expandLayer !== null && (
-        <section aria-label={`Experts of layer ${experts.expandLayer}`}>
-          <h3>Layer {experts.expandLayer}: one column per expert</h3>
-          <Heatmap grid={expanded} painter={painter} label={`${checkpoint.name} layer ${experts.expandLayer} experts`} focused={null} selected={null} onFocus={() => {}} onOpen={() => {}} renderTip={tip} />
-        </section>
-      )}
-      {outside.length > 0 && (
-        <table className="outside">
-          <caption>Outside the blocks</caption>
-          <thead><tr><th>Matrix</th><th>Shape</th><th>Spectrum SNR</th><th>signal/noise</th><th>Selected</th></tr></thead>
-          <tbody>
-            {outside.map((r) => (
-              <tr key={r.name}>
-                <td>{r.name}{r.source ? <span className="muted"> (= {r.source.join(', ')})</span> : null}</td>
-                <td>{shape(r.shape)}</td>
-                <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
-                <td>{num(r.spectrum?.signal_to_noise)}</td>
-                <td>{selected.has(r.spectrumModule ?? '') ? 'yes' : 'no'}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
-      {view.selected && (
-        <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')} percent={view.percent} onClose={() => setView({ selected: null })} />
-      )}
+      {/* the detail sits beside the grid on a wide screen, so that a click shows it without scrolling */}
+      <div className={view.selected ? 'workspace with-detail' : 'workspace'}>
+        <div className="workspace-main">
+          {grid.modules.length > 0 && (
+            <section aria-label="Heatmap">
+              <Heatmap
+                grid={grid}
+                painter={painter}
+                label={checkpoint.name}
+                focused={view.focused}
+                selected={view.selected}
+                onFocus={(focused) => setView({ focused })}
+                onOpen={(cell) => setView({ selected: cell })}
+                renderTip={tip}
+                canvasRef={canvas}
+                below={view.mode === 'metric' ? (layout) => <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} /> : undefined}
+              />
+              <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
+              {expertIds.length > 0 && <ExpertControls experts={experts} ids={expertIds} layers={grid.layers.filter((l) => all.some((r) => r.layer === l && r.expert !== undefined))} onChange={(e) => setView({ experts: e })} />}
+            </section>
+          )}
+          {expanded && experts.expandLayer !== null && (
+            <section aria-label={`Experts of layer ${experts.expandLayer}`}>
+              <h3>Layer {experts.expandLayer}: one column per expert</h3>
+              <Heatmap grid={expanded} painter={painter} label={`${checkpoint.name} layer ${experts.expandLayer} experts`} focused={null} selected={null} onFocus={() => {}} onOpen={() => {}} renderTip={tip} />
+            </section>
+          )}
+          {outside.length > 0 && (
+            <table className="outside">
+              <caption>Outside the blocks</caption>
+              <thead><tr><th>Matrix</th><th>Shape</th><th>Spectrum SNR</th><th>signal/noise</th><th>Selected</th></tr></thead>
+              <tbody>
+                {outside.map((r) => (
+                  <tr key={r.name}>
+                    <td>{r.name}{r.source ? <span className="muted"> (= {r.source.join(', ')})</span> : null}</td>
+                    <td>{shape(r.shape)}</td>
+                    <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
+                    <td>{num(r.spectrum?.signal_to_noise)}</td>
+                    <td>{selected.has(r.spectrumModule ?? '') ? 'yes' : 'no'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+        </div>
+        {view.selected && (
+          <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')} percent={view.percent} onClose={() => setView({ selected: null })} />
+        )}
+      </div>
       <ExportPanel checkpoint={checkpoint} view={view} heatmapSvg={exportSvg} heatmapPng={exportPng} />
       <ErrorList checkpoint={checkpoint} />
     </div>

@@ -36,7 +36,7 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
       {h.bulk_max !== null && h.bulk_max > lambdas[0] && h.bulk_max < lambdas[n - 1] * 1.1 && (
         <g>
           <line x1={x(h.bulk_max)} x2={x(h.bulk_max)} y1={M.top} y2={H - M.bottom} stroke="#5f3dc4" strokeDasharray="3 3" />
-          <text x={x(h.bulk_max) + 3} y={M.top + 10} fontSize={10} fill="#5f3dc4">MP edge</text>
+          <text x={x(h.bulk_max) + 3} y={H - M.bottom - 6} fontSize={10} fill="#5f3dc4">MP edge</text>
         </g>
       )}
       <PlotFrame x={x} y={y} xTicks={xTicks} yTicks={yTicks} xLabel="λ = σ²" yLabel="P(Λ ≥ λ)" />
