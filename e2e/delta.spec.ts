@@ -48,4 +48,23 @@ test.describe('the ΔW view', () => {
     await expect(page.getByLabel('Legend')).toContainText('Largest head share');
     await page.screenshot({ path: info.outputPath('delta.png'), fullPage: true });
   });
+
+  test('a ΔW asked for while the demo still scans waits for it, and can be cancelled before it starts', async ({ page }) => {
+    await page.goto('/');
+    await expect(page.getByRole('tab')).toHaveCount(4);
+    await page.getByRole('button', { name: 'ΔW' }).click();
+    await page.getByLabel('Earlier checkpoint').selectOption({ label: 'phase2-20pct' });
+    await expect(page.getByLabel('Later checkpoint').locator('option:checked')).toHaveText('phase3-15pct');
+    await page.getByRole('button', { name: 'Compute ΔW' }).click();
+    const status = page.getByTestId('delta-progress').locator('strong');
+    await expect(status).toHaveText('Waiting for the scans in progress');
+    await page.getByTestId('delta-progress').getByRole('button', { name: 'Cancel' }).click();
+    await expect(status).toHaveText(/^Cancelled/);
+    // asked again, it runs once the scans are done: phase 3 − phase 2 is what phase 3 trained, and what phase 2 trained that phase 3 did not touch is unchanged
+    await page.getByRole('button', { name: 'Compute ΔW' }).click();
+    await expect(status).toHaveText('Done', { timeout: 60_000 });
+    const table = page.getByRole('table', { name: 'Changed layers per module type' });
+    const phase3 = (JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase3: { selected: Record<string, number[]> } }).phase3.selected;
+    for (const [module, layers] of Object.entries(phase3)) await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
+  });
 });

@@ -64,9 +64,10 @@ export function DeltaPage() {
   return (
     <div className="delta-page">
       <div className="toolbar" role="toolbar" aria-label="ΔW settings">
+        {/* a new start resets the end to the checkpoint after it: consecutive pairs by default */}
         <label>
           From
-          <select aria-label="Earlier checkpoint" value={pair.fromId} onChange={(e) => setDelta({ fromId: e.target.value, toId: pair.toId === e.target.value ? null : pair.toId })}>
+          <select aria-label="Earlier checkpoint" value={pair.fromId} onChange={(e) => setDelta({ fromId: e.target.value, toId: null })}>
             {candidates.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
           </select>
         </label>
