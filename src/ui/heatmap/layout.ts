@@ -12,11 +12,15 @@ export interface HeatmapLayout {
   labelEvery: number;
 }
 
+/** Cell widths a grid is drawn at: narrower cannot be hit with a mouse, wider wastes the page. */
+export const MIN_CELL_WIDTH = 6;
+export const MAX_CELL_WIDTH = 34;
+
 export function heatmapLayout(grid: HeatmapGrid, availableWidth: number, opts: { rowLabels?: boolean } = {}): HeatmapLayout {
   const left = opts.rowLabels === false ? 4 : 132;
   const top = 22;
   const cols = Math.max(1, grid.layers.length);
-  const cellW = Math.max(6, Math.min(34, Math.floor((availableWidth - left - 8) / cols)));
+  const cellW = Math.max(MIN_CELL_WIDTH, Math.min(MAX_CELL_WIDTH, Math.floor((availableWidth - left - 8) / cols)));
   const cellH = 22;
   return {
     left,

@@ -1,16 +1,32 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { heatmapGrid, METRICS, phaseViews, sharedGridShape } from '../../state/derive.ts';
+import { heatmapGrid, METRICS, phaseViews, sharedGridShape, type HeatmapGrid } from '../../state/derive.ts';
 import { useApp } from '../../state/store.ts';
 import { download } from '../download.ts';
 import { num, shape } from '../format.ts';
 import { makePainter, withTransitionMarks } from '../heatmap/colors.ts';
 import { Heatmap } from '../heatmap/Heatmap.tsx';
-import { heatmapLayout } from '../heatmap/layout.ts';
+import { heatmapLayout, MAX_CELL_WIDTH, MIN_CELL_WIDTH } from '../heatmap/layout.ts';
 import { Legend } from '../heatmap/Legend.tsx';
 import { panelsSvg, svgToPng } from '../heatmap/svg.ts';
 import { phaseYaml, phasesZip } from './phase-exports.ts';
 import { PlanEditor } from './PlanEditor.tsx';
 import { TransitionTable } from './TransitionTable.tsx';
+
+/** Each panel's padding and border around its canvas. */
+const PANEL_CHROME = 10;
+
+/**
+ * Widths for the phase grids so that every panel has the same cell size (the same axes, as in the
+ * published figure) and the row fits the page: only the first panel carries the row labels.
+ */
+function sharedCellWidths(grids: readonly HeatmapGrid[], available: number, gap: number): number[] {
+  if (grids.length === 0) return [];
+  const layouts = grids.map((g, i) => heatmapLayout(g, 0, { rowLabels: i === 0 }));
+  const cols = Math.max(1, grids[0].layers.length);
+  const fixed = layouts.reduce((a, l) => a + l.left + 8 + PANEL_CHROME, 0) + gap * (grids.length - 1);
+  const cell = Math.max(MIN_CELL_WIDTH, Math.min(MAX_CELL_WIDTH, Math.floor((available - fixed) / (cols * grids.length))));
+  return layouts.map((l) => l.left + cols * cell + 8);
+}
 
 /** The phases of the plan side by side, same axes and scale, with what each newly selects or drops. */
 export function PhasesPage() {
@@ -40,7 +56,7 @@ export function PhasesPage() {
   }, [phases, allRecords, view.mode, view.metric, view.variant]);
 
   const gap = 12;
-  const panelWidth = phases.length ? Math.max(220, Math.floor((width - gap * (phases.length - 1)) / phases.length)) : width;
+  const panelWidths = sharedCellWidths(panels.map((p) => p.grid), width, gap);
   const svg = () => panelsSvg(panels.map((p, i) => ({ ...p, layout: heatmapLayout(p.grid, Math.max(420, p.grid.layers.length * 14 + 140), { rowLabels: i === 0 || undefined }) })));
   // 1-D norms are in Spectrum's selection (all tied at 1.0) but not in the grids: keep the tables to what is shown.
   const vectorTypes = useMemo(() => new Set(allRecords.flatMap((r) => (r.vector && r.spectrumType !== null ? [r.spectrumType] : []))), [allRecords]);
@@ -56,13 +72,13 @@ export function PhasesPage() {
           <section aria-label="Phases side by side">
             <div className="phase-row" style={{ gap }}>
               {panels.map((p, i) => (
-                <div className="phase-panel" key={p.phase.step.checkpointId} data-testid="phase-grid">
-                  <h3>{p.title}</h3>
+                <div className="phase-panel" key={p.phase.step.checkpointId} data-testid="phase-grid" style={{ maxWidth: panelWidths[i] + PANEL_CHROME }}>
+                  <h3 title={p.title}>{p.title}</h3>
                   <Heatmap
                     grid={p.grid}
                     painter={p.painter}
                     label={p.title}
-                    width={panelWidth}
+                    width={panelWidths[i]}
                     rowLabels={i === 0}
                     focused={view.focused}
                     selected={null}
