@@ -34,7 +34,7 @@ describe('spectral-workbench compare', () => {
     const { out, stderr, delta } = await compare(demo('phase0-base'), demo('phase1-25pct'), ['--csv']);
     expect(stderr).toMatch(/phase0-base → phase1-25pct: 147 matrices to analyse/);
     expect(stderr).toMatch(/\[147\/147\] 100%/);
-    expect(stderr).toMatch(/147 ΔW analysed \(28 changed/);
+    expect(stderr).toMatch(/147 ΔW analysed \(28 changed, 119 unchanged\), 0 errors/);
     expect([delta.from, delta.to, delta.errors]).toEqual(['phase0-base', 'phase1-25pct', []]);
 
     const trained = Object.entries(log.phase1.selected!).flatMap(([module, layers]) => layers.map((l) => `${module}@${l}`)).sort();

@@ -75,7 +75,9 @@ export async function main(argv: string[]): Promise<number> {
       case 'compare': {
         const { result, files } = await compareCommand(args, cancelOnSigint().signal);
         const changed = result.records.filter((r) => r.delta && !r.delta.unchanged).length;
-        process.stderr.write(`${result.records.length} ΔW analysed (${changed} changed, ${result.records.length - changed} unchanged or not analysed), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`);
+        const unchanged = result.records.filter((r) => r.delta?.unchanged).length;
+        const nonFinite = result.records.length - changed - unchanged;
+        process.stderr.write(`${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`);
         if (result.cancelled) return 130;
         return result.errors.length > 0 ? 2 : 0;
       }
