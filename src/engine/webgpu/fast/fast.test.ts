@@ -3,13 +3,13 @@ import { CpuEngine, singularValuesSync } from '../../cpu/cpu-engine.ts';
 import { gaussian } from '../../cpu/testing.ts';
 import { DEMO_PHASES, fixtureMatrices, jaccard, selection } from '../../conformance.ts';
 import { recordFromSpectrum, type MatrixRecord } from '../../../core/scan/record.ts';
-import { testEngine } from '../testing.ts';
+import { slowTests, testEngine } from '../testing.ts';
 import type { WebGpuEngine } from '../webgpu-engine.ts';
-import { cpuFastSpectrum, fastView, usesKrylov } from './fast.ts';
+import { cpuFastSpectrum, FAST_TOP_K, fastView, usesKrylov, type FastOptions } from './fast.ts';
 import { lanczosProbes } from './krylov.ts';
 import { CpuMachine } from './machine.ts';
 import { GpuMachine } from './gpu-machine.ts';
-import { exactSketch, expandSketch } from './sketch.ts';
+import { exactSketch, expandSketch, type TopAndBulk } from './sketch.ts';
 
 /** A matrix with five spikes over a noise bulk (rows × cols). */
 function spiked(r: number, c: number): Float32Array {
@@ -97,18 +97,99 @@ describe('fast mode on the GPU', async () => {
   }, 300_000);
 });
 
-describe('fast mode selects the same layers as exact mode on the demo', () => {
-  it('Jaccard ≥ 0.95 per phase at 25/20/15 % (every demo matrix is below the Krylov threshold)', async () => {
+describe('fast mode below the Krylov threshold is exact mode', () => {
+  it('the same spectra, hence the same selections, on the demo (every demo matrix has n = 128 < 1024)', async () => {
     const engine = new CpuEngine();
     const fast = fastView(engine);
     for (const phase of DEMO_PHASES) {
-      const exact: MatrixRecord[] = [], quick: MatrixRecord[] = [];
       for (const { job, values } of await fixtureMatrices(`public/demo/${phase}.safetensors`)) {
         expect(usesKrylov(Math.min(job.rows, job.cols))).toBe(false);
-        exact.push(recordFromSpectrum(job, await engine.singularValues(values, job.rows, job.cols), 'cpu', 'exact', 0));
-        quick.push(recordFromSpectrum(job, await fast.singularValues(values, job.rows, job.cols), 'cpu', 'fast', 0));
+        expect(await fast.singularValues(values, job.rows, job.cols), job.name).toEqual(await engine.singularValues(values, job.rows, job.cols));
       }
-      for (const p of [25, 20, 15]) expect(jaccard(selection(exact, p), selection(quick, p)), `${phase} ${p} %`).toBeGreaterThanOrEqual(0.95);
     }
   }, 300_000);
+});
+
+/**
+ * The Krylov path forced onto the fixtures' small matrices (n ≤ 128): b = 4 probes of n/8 steps,
+ * a space of n/2 vectors, the largest the default maxFraction allows (bench/gpu.bench.ts's
+ * --krylov / --krylov-fraction do the same for timings).
+ */
+const forced = (n: number): FastOptions => ({ size: { b: 4, s: Math.max(4, Math.floor(n / 8)) }, maxFraction: 0.5 });
+
+interface FixtureComparison {
+  fixture: string;
+  krylov: number;
+  matrices: number;
+  jaccards: number[];
+  snrErrors: number[];
+}
+
+const PERCENTS = [25, 20, 15];
+
+/** Exact and fast (Krylov forced) records of one checkpoint, and how their selections compare. */
+async function compareFast(file: string, fast: (m: Float32Array, r: number, c: number, o: FastOptions) => Promise<TopAndBulk>): Promise<FixtureComparison> {
+  const cpu = new CpuEngine();
+  const exact: MatrixRecord[] = [], quick: MatrixRecord[] = [];
+  let krylov = 0;
+  for (const { job, values } of await fixtureMatrices(file)) {
+    const n = Math.min(job.rows, job.cols);
+    if (usesKrylov(n, forced(n))) krylov++;
+    exact.push(recordFromSpectrum(job, await cpu.singularValues(values, job.rows, job.cols), 'cpu', 'exact', 0));
+    quick.push(recordFromSpectrum(job, expandSketch(await fast(values, job.rows, job.cols, forced(n))), 'cpu', 'fast', 0));
+  }
+  const snrErrors = exact.map((e, i) => Math.abs(quick[i].spectrum!.snr - e.spectrum!.snr) / Math.abs(e.spectrum!.snr)).sort((a, b) => a - b);
+  return {
+    fixture: file.split('/').pop()!.replace('.safetensors', ''), krylov, matrices: exact.filter((r) => !r.vector).length,
+    jaccards: PERCENTS.map((p) => jaccard(selection(exact, p), selection(quick, p))), snrErrors,
+  };
+}
+
+function report(machine: string, c: FixtureComparison): void {
+  const median = c.snrErrors[c.snrErrors.length >> 1], worst = c.snrErrors[c.snrErrors.length - 1];
+  console.log(`fast mode (Krylov forced, ${machine}) vs exact, ${c.fixture}: Jaccard ${PERCENTS.map((p, i) => `${p}% ${c.jaccards[i].toFixed(3)}`).join(', ')}; SNR relative error median ${median.toExponential(1)}, worst ${worst.toExponential(1)}; ${c.krylov} of ${c.matrices} matrices on the Krylov path`);
+}
+
+const FILES = [...DEMO_PHASES.map((p) => `public/demo/${p}.safetensors`), 'test-fixtures/reference/reference-model.safetensors'];
+
+describe('fast mode (Krylov path forced) selects the same layers as exact mode on every fixture', () => {
+  // The float64 Krylov method (CpuMachine) on every fixture; the GPU's f32 one runs the same
+  // Lanczos (above) and is compared on the reference model (every fixture: SW_SLOW_TESTS=1).
+  let cpuRuns: Promise<FixtureComparison[]> | undefined;
+  const onCpu = () => (cpuRuns ??= (async () => {
+    const out: FixtureComparison[] = [];
+    for (const f of FILES) out.push(await compareFast(f, (m, r, c, o) => cpuFastSpectrum(new CpuEngine(), m, r, c, FAST_TOP_K, o)));
+    return out;
+  })());
+
+  it('runs the Krylov method on every matrix of every fixture (float64 machine), and prints the Jaccards', async () => {
+    for (const c of await onCpu()) {
+      report('float64 CPU machine', c);
+      expect(c.krylov, c.fixture).toBe(c.matrices);
+    }
+  }, 600_000);
+
+  // KNOWN GAP (issue 5): on these fixtures (n ≤ 128, a Krylov space of n/2 vectors) the fast mode's
+  // bulk sketch moves Spectrum's τ enough to change the selections (Jaccard ≈ 0.3–0.6 on the demo,
+  // printed above). `it.fails` passes while the criterion fails; make it `it` once fast mode meets it.
+  it.fails('Jaccard ≥ 0.95 per phase at 25/20/15 % on every fixture (float64 machine)', async () => {
+    for (const c of await onCpu()) c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
+  }, 600_000);
+});
+
+describe('fast mode on the GPU (Krylov path forced) against exact mode', async () => {
+  const made = await testEngine();
+  const skip = 'skip' in made ? made.skip : '';
+  const engine = made as WebGpuEngine;
+  // A software GPU takes ≈ 1.6 s per demo matrix here: the demo's phases with SW_SLOW_TESTS=1 only.
+  const files = slowTests ? FILES : ['test-fixtures/reference/reference-model.safetensors'];
+
+  it.skipIf(skip)('prints the Jaccards of the GPU’s fast mode, which runs the Krylov method on every matrix', async () => {
+    for (const f of files) {
+      const c = await compareFast(f, (m, r, cols, o) => engine.topSingularValues(m, r, cols, FAST_TOP_K, o));
+      report('WebGPU f32', c);
+      expect(c.krylov, c.fixture).toBe(c.matrices);
+      if (f.includes('reference-model')) c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
+    }
+  }, 600_000);
 });

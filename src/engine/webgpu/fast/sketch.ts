@@ -128,7 +128,10 @@ export function expandSketch({ top, bulk }: TopAndBulk): Float64Array {
     const p = bulk.count > 1 ? i / (bulk.count - 1) : 0;
     while (j + 1 < qs.length && qs[j + 1].p < p) j++;
     const a = qs[j], c = qs[Math.min(j + 1, qs.length - 1)];
-    asc[i] = c.p > a.p ? a.value + ((p - a.p) / (c.p - a.p)) * (c.value - a.value) : p >= c.p ? c.value : a.value;
+    // At a quantile's own p, its value itself (interpolating there can be off by an ulp).
+    if (p >= c.p) asc[i] = c.value;
+    else if (p <= a.p) asc[i] = a.value;
+    else asc[i] = a.value + ((p - a.p) / (c.p - a.p)) * (c.value - a.value);
   }
   // The bulk lies below the top (a randomized sketch's spread could reach over it).
   const cap = top.length > 0 ? top[top.length - 1] : Infinity;
