@@ -16,10 +16,12 @@
  * (the warm-up compiles the pipelines). On a software adapter (SwiftShader) the numbers say
  * nothing about a GPU: the bench refuses it unless --allow-software.
  *
- * On the GPU machine (shared/device.md): bundle it (npx esbuild bench/gpu.bench.ts --bundle
- * --platform=node --format=esm --external:webgpu --outfile=.dev/gpu-bench.mjs), carry .dev with
- * the webgpu package (dist/linux-x64 only) and shaders/, and run
- * node .dev/gpu-bench.mjs --shaders shaders/ --torch $OUT/torch.json.
+ * On the GPU machine (shared/device.md), one device-tool call: `bash bench/gpu-h100.sh prepare` here
+ * once (fills the git-ignored .dev/, 62 MiB: the GL/Vulkan loader .debs, a Node binary, this bench
+ * bundled by esbuild and the webgpu package with its linux-x64 Dawn only), then run
+ * `bash bench/gpu-h100.sh run` with carry [".dev"]: torch_reference.py's times and this table, in
+ * the same call on the same GPU, land in $OUT (gpu.txt, torch.json, gpu-bench.txt,
+ * gpu-bench-check.txt). `bash bench/gpu-h100.sh local` runs the same bundle here on SwiftShader.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
