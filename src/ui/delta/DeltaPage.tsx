@@ -90,36 +90,40 @@ export function DeltaPage() {
       {stale && <p className="note">The results below are of {nameOf(computed.fromId)} → {nameOf(computed.toId)}: press Compute ΔW for the pair picked.</p>}
       {computed && <DeltaProgress delta={delta} />}
       {delta.failure && <p className="error-line" role="alert">{delta.failure}</p>}
-      {grid.modules.length > 0 && (
-        <section aria-label="ΔW heatmap">
-          <h3>{title}</h3>
-          <Heatmap
-            grid={grid}
-            painter={painter}
-            label={title}
-            focused={delta.focused}
-            selected={delta.selected}
-            onFocus={(focused) => setDelta({ focused })}
-            onOpen={(cell) => setDelta({ selected: cell })}
-            renderTip={tip}
-          />
-          <Legend painter={painter} percent={0} metricLabel={metric.label} swatches={[{ color: UNCHANGED, label: 'unchanged (ΔW = 0)' }, ...(delta.metric === 'head_max' ? [{ color: NO_VALUE, label: 'no heads (not attention)' }] : [])]} />
-          <p className="note">{metric.help}</p>
-          <table className="delta-changes" aria-label="Changed layers per module type">
-            <thead><tr><th>Module</th><th>Changed layers</th><th>Unchanged</th></tr></thead>
-            <tbody>
-              {changes.map((c) => (
-                <tr key={c.module}>
-                  <th scope="row" title={c.module}>{shortModule(c.module)}</th>
-                  <td data-testid="changed-layers" data-module={c.module}>{c.changed.length ? c.changed.join(', ') : 'none'}</td>
-                  <td>{c.unchanged}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
-      )}
-      {delta.selected && <MatrixDetail record={detail} selected={null} percent={0} onClose={() => setDelta({ selected: null })} />}
+      <div className={delta.selected ? 'workspace with-detail' : 'workspace'}>
+        <div className="workspace-main">
+          {grid.modules.length > 0 && (
+            <section aria-label="ΔW heatmap">
+              <h3>{title}</h3>
+              <Heatmap
+                grid={grid}
+                painter={painter}
+                label={title}
+                focused={delta.focused}
+                selected={delta.selected}
+                onFocus={(focused) => setDelta({ focused })}
+                onOpen={(cell) => setDelta({ selected: cell })}
+                renderTip={tip}
+              />
+              <Legend painter={painter} percent={0} metricLabel={metric.label} swatches={[{ color: UNCHANGED, label: 'unchanged (ΔW = 0)' }, ...(delta.metric === 'head_max' ? [{ color: NO_VALUE, label: 'no heads (not attention)' }] : [])]} />
+              <p className="note">{metric.help}</p>
+              <table className="delta-changes" aria-label="Changed layers per module type">
+                <thead><tr><th>Module</th><th>Changed layers</th><th>Unchanged</th></tr></thead>
+                <tbody>
+                  {changes.map((c) => (
+                    <tr key={c.module}>
+                      <th scope="row" title={c.module}>{shortModule(c.module)}</th>
+                      <td data-testid="changed-layers" data-module={c.module}>{c.changed.length ? c.changed.join(', ') : 'none'}</td>
+                      <td>{c.unchanged}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </section>
+          )}
+        </div>
+        {delta.selected && <MatrixDetail record={detail} selected={null} percent={0} onClose={() => setDelta({ selected: null })} />}
+      </div>
     </div>
   );
 }
