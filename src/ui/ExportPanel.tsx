@@ -18,6 +18,9 @@ interface Props {
 export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props) {
   const [copied, setCopied] = useState(false);
   const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
+  // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
+  const imported = checkpoint.origin === 'import';
+  const noSpectra = imported ? 'An imported Spectrum JSON has no singular values: only its SNRs' : undefined;
   const result = () => scanResultOf(checkpoint);
   const base = checkpoint.name.replace(/[/_]/g, '-');
   const yaml = () => spectrumYamlFor(result(), view.percent, view.variant);
@@ -42,8 +45,8 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
         <button disabled={busy} onClick={() => { const [json] = spectrumFiles(result(), [], view.variant); download(json.name, json.text, 'application/json'); }}>
           Spectrum JSON
         </button>
-        <button disabled={busy} onClick={() => download(`${base}-metrics.json`, writeMetricsJson(result(), view.variant), 'application/json')}>metrics.json</button>
-        <button disabled={busy} onClick={() => download(`${base}-metrics.csv`, writeMetricsCsv(Object.values(checkpoint.records), view.variant), 'text/csv')}>CSV</button>
+        <button disabled={busy || imported} title={noSpectra} onClick={() => download(`${base}-metrics.json`, writeMetricsJson(result(), view.variant), 'application/json')}>metrics.json</button>
+        <button disabled={busy || imported} title={noSpectra} onClick={() => download(`${base}-metrics.csv`, writeMetricsCsv(Object.values(checkpoint.records), view.variant), 'text/csv')}>CSV</button>
         <button disabled={busy} onClick={async () => { const png = await heatmapPng(); if (png) download(`${base}-heatmap.png`, png); }}>PNG</button>
         <button disabled={busy} onClick={() => download(`${base}-heatmap.svg`, heatmapSvg(), 'image/svg+xml')}>SVG</button>
       </div>
