@@ -1,7 +1,20 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Page } from '@playwright/test';
 import { root, waitForScan } from './helpers.ts';
+
+interface Session {
+  checkpoints: { name: string; status: string; errors: unknown[]; records: { name: string; engine: string }[] }[];
+}
+
+/** The page's session file (Session ▾ → Save as file): every checkpoint's records, in the order they came. */
+async function saveSession(page: Page): Promise<Session> {
+  await page.getByRole('button', { name: 'Session ▾' }).click();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+  return JSON.parse(readFileSync(await download.path(), 'utf8')) as Session;
+}
+
+const sessionRecords = async (page: Page) => (await saveSession(page)).checkpoints.flatMap((c) => c.records);
 
 /** The tensors a safetensors file holds (its JSON header), sorted: every one is analysed in the demo. */
 function tensorNames(path: string): string[] {
@@ -34,6 +47,10 @@ test.describe('the page on the WebGPU engine', () => {
       }
     }
     await expect(badge).toHaveText('WebGPU engine');
+    // No matrix went to the CPU on the way (a GPU failure on one matrix would send it there).
+    const engines = (await sessionRecords(page)).map((r) => r.engine);
+    expect(engines.length).toBeGreaterThan(400);
+    expect(engines.filter((e) => e !== 'webgpu')).toEqual([]);
     info.annotations.push({ type: 'whole demo on WebGPU (SwiftShader)', description: `${((Date.now() - started) / 1000).toFixed(0)} s` });
   });
 
@@ -63,9 +80,7 @@ test.describe('the page on the WebGPU engine', () => {
 
     // Every record, in the order the worker made them (the session file keeps it): the first
     // `loseAfter` of the first checkpoint on WebGPU, the one in flight and all later ones on the CPU.
-    await page.getByRole('button', { name: 'Session ▾' }).click();
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
-    const session = JSON.parse(readFileSync(await download.path(), 'utf8')) as { checkpoints: { name: string; status: string; errors: unknown[]; records: { name: string; engine: string }[] }[] };
+    const session = await saveSession(page);
     const engines: string[] = [];
     for (const [i, phase] of phases.entries()) {
       const ckpt = session.checkpoints[i];
