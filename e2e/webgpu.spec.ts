@@ -77,6 +77,8 @@ test.describe('the page on the WebGPU engine', () => {
     // The page says that it fell back to the CPU, and why.
     await expect(badge).toHaveText('CPU engine');
     await expect(badge).toHaveAttribute('title', /^CPU engine \(float64\): the WebGPU device was lost \(.*destroyed.*\); the scan went on on the CPU$/);
+    // said aloud, not only in the badge's title
+    await expect(page.getByRole('status').filter({ hasText: 'the WebGPU device was lost' })).toContainText('the scan went on on the CPU');
 
     // Every record, in the order the worker made them (the session file keeps it): the first
     // `loseAfter` of the first checkpoint on WebGPU, the one in flight and all later ones on the CPU.

@@ -3,7 +3,7 @@ import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { planDelta } from '../core/scan/plan-delta.ts';
 import { planScan, type ScanPlan } from '../core/scan/plan.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
-import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
+import { importedRecord, type EngineKind, type MatrixRecord } from '../core/scan/record.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import { runScan, type RunScanOptions, type RunScanResult } from '../core/scan/run.ts';
 import { cacheAvailable, loadScan, saveRecords, saveScanMeta } from './cache.ts';
@@ -19,6 +19,11 @@ import { BrowserWorkerPool } from './worker-pool.ts';
 let pool: BrowserWorkerPool | null = null;
 let engineKnown: Promise<void> | null = null;
 const getPool = () => (pool ??= new BrowserWorkerPool());
+/** A worker's engine changed mid-scan: from WebGPU to the CPU is a fallback the page must say aloud. */
+function reportEngineChange({ kind, note }: { kind: EngineKind; note: string }): void {
+  const before = appStore.getState().engine.kind;
+  appStore.getState().setEngine({ kind, note, ...(before === 'webgpu' && kind === 'cpu' ? { fallback: note } : {}) });
+}
 /** Ask the workers which engine they got (WebGPU or the CPU, and why) and show it, once. */
 const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
 let queue: Promise<void> = Promise.resolve();
@@ -128,7 +133,7 @@ async function runOnPool(
       try {
         const outcome = await slot.api.analyze(job, `${refPrefix}${job.tensor.file}`, 'exact');
         // A worker whose GPU device was lost goes on on the CPU: say so (the records say which engine).
-        if (outcome.ok && outcome.record.engine !== appStore.getState().engine.kind) void p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }));
+        if (outcome.ok && outcome.record.engine !== appStore.getState().engine.kind) void p.engineStatus().then(reportEngineChange);
         return outcome;
       } catch (e) {
         return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };

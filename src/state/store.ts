@@ -106,7 +106,7 @@ const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
 });
 
 const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => ({
-  engine: { kind: 'cpu', note: 'CPU engine (float64)', online: typeof navigator === 'undefined' ? false : navigator.onLine },
+  engine: { kind: 'cpu', note: 'CPU engine (float64)', fallback: null, online: typeof navigator === 'undefined' ? false : navigator.onLine },
   setEngine: (p) => set((s) => ({ engine: { ...s.engine, ...p } })),
 });
 

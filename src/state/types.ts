@@ -66,6 +66,8 @@ export interface EngineState {
   kind: EngineKind;
   /** why the page uses the engine it uses, in one line */
   note: string;
+  /** set when the GPU was lost mid-scan and the scan went on on the CPU: shown until dismissed */
+  fallback: string | null;
   online: boolean;
 }
 

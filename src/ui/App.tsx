@@ -44,6 +44,12 @@ export function App() {
         </span>
       </header>
       <main>
+        {engine.fallback && (
+          <p className="engine-notice" role="status">
+            {engine.fallback}
+            <button aria-label="Dismiss" onClick={() => setEngine({ fallback: null })}>×</button>
+          </p>
+        )}
         <DropZone />
         <nav className="pages" aria-label="Views">
           {pages.map((p) => (
