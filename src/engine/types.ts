@@ -1,3 +1,4 @@
+import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 /** What the fast mode keeps of the spectrum below its top k singular values. */
 export interface BulkSketch {
   /** number of singular values the sketch stands for (min(rows, cols) - k) */
@@ -21,5 +22,10 @@ export interface SpectralEngine {
   readonly kind: 'webgpu' | 'cpu';
   singularValues(m: Float32Array, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array>;
   topSingularValues?(m: Float32Array, rows: number, cols: number, k: number): Promise<{ top: Float64Array; bulk: BulkSketch }>;
+  /**
+   * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
+   * compute shader); it must pick the same xmin as core's fitPowerLaw. Without it, core fits.
+   */
+  powerLawFit?(sortedAscending: Float64Array): Promise<PowerLawFit>;
   dispose(): void;
 }

@@ -6,6 +6,7 @@ import { DeriveError, materialize, type ReadOperand } from '../core/scan/derive.
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
+import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import type { SpectralEngine } from '../engine/types.ts';
 
 export interface AnalyzeOptions {
@@ -33,11 +34,21 @@ export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: Spe
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
     const sv = await engine.singularValues(values, job.rows, job.cols, { signal: opts.signal });
-    return { ok: true, record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started) };
+    return { ok: true, record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)) };
   } catch (e) {
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
   }
+}
+
+/**
+ * The power-law fit on the engine when it has one (WebGPU's xmin shader; the same xmin as core's
+ * fitPowerLaw, which fits instead when there is none or the engine fails).
+ */
+async function enginePowerLaw(job: MatrixJob, sv: Float64Array, engine: SpectralEngine): Promise<PowerLawFit | undefined> {
+  if (!engine.powerLawFit || job.vector) return undefined;
+  const evals = Float64Array.from(sv, (s) => s * s).sort();
+  return engine.powerLawFit(evals).catch(() => undefined);
 }
 
 /**
@@ -53,6 +64,6 @@ async function analyzeDelta(job: DeltaJob, readOperand: ReadOperand, engine: Spe
   if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
   if (signal?.aborted) throw abortError();
   const sv = measured.energy === 0 ? new Float64Array(Math.min(job.rows, job.cols)) : await engine.singularValues(measured.values, job.rows, job.cols, { signal });
-  const record = recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started);
+  const record = recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine));
   return { ok: true, record: { ...record, delta: deltaMetrics(sv, measured, job.delta.heads) } };
 }

@@ -1,12 +1,10 @@
 import type { ByteSource } from '../core/formats/byte-source.ts';
-import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import type { JobOutcome, ScanMode } from '../core/scan/record.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
 import type { SpectralEngine } from '../engine/types.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { fastView } from '../engine/webgpu/fast/fast.ts';
-import { withPowerLawFit } from '../engine/webgpu/powerlaw-xmin.ts';
 import { analyzeJob } from './analyze.ts';
 
 /**
@@ -25,32 +23,8 @@ export interface Analyzer<Ref> {
   dispose(): Promise<void>;
 }
 
-/**
- * An engine that can say which backend it uses and why, and fit the power law on the GPU (the
- * WebGPU AutoEngine).
- */
-export type EngineWithStatus = SpectralEngine & {
-  status?(): Promise<EngineStatus>;
-  powerLawFit?(sortedAscending: Float64Array): Promise<PowerLawFit>;
-};
-
-/**
- * A record computed on the WebGPU engine gets its power-law fit (the xmin scan) from the GPU's
- * compute shader (shaders/powerlaw-xmin.wgsl), which picks the same xmin as core's fitPowerLaw;
- * if the GPU cannot do it, the record keeps core's fit, the reference and the fallback.
- */
-export async function powerLawOnGpu(outcome: JobOutcome, engine: EngineWithStatus): Promise<JobOutcome> {
-  if (!outcome.ok || !engine.powerLawFit) return outcome;
-  const { record } = outcome;
-  if (record.engine !== 'webgpu' || !record.htsr || !record.singularValues) return outcome;
-  const evals = Float64Array.from(record.singularValues, (s) => s * s).sort();
-  try {
-    const fit = await engine.powerLawFit(evals);
-    return { ok: true, record: { ...record, htsr: withPowerLawFit(record.htsr, evals, fit) } };
-  } catch {
-    return outcome;
-  }
-}
+/** An engine that can say which backend it uses and why (the WebGPU AutoEngine). */
+export type EngineWithStatus = SpectralEngine & { status?(): Promise<EngineStatus> };
 
 let defaultEngine: () => SpectralEngine = () => new CpuEngine();
 
@@ -85,8 +59,7 @@ export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Pro
     async analyze(job, ref, mode) {
       if (controller.signal.aborted) controller = new AbortController();
       // a derived job reads its operands through their own refs (a delta reads two checkpoints)
-      const outcome = await analyzeJob(job, await sourceFor(ref), mode === 'fast' ? fast : engine, { mode, signal: controller.signal, onBytes: bytesListener, sourceFor });
-      return powerLawOnGpu(outcome, engine);
+      return analyzeJob(job, await sourceFor(ref), mode === 'fast' ? fast : engine, { mode, signal: controller.signal, onBytes: bytesListener, sourceFor });
     },
     onBytes(listener) {
       bytesListener = listener;

@@ -4,7 +4,7 @@
 // A value that cannot be computed is null with a reason, never NaN or a sentinel like alpha = −1.
 
 import { fitMarchenkoPastur } from './marchenko-pastur.ts';
-import { fitPowerLaw } from './powerlaw.ts';
+import { fitPowerLaw, type PowerLawFit } from './powerlaw.ts';
 
 export type HtsrWarning = 'over-trained' | 'under-trained' | '';
 
@@ -90,7 +90,7 @@ export function wwSkipReason(N: number, M: number): string | null {
   return why.length > 0 ? `WeightWatcher skips this matrix: ${why.join('; ')}` : null;
 }
 
-export function htsrWarning(alpha: number | null): HtsrWarning {
+function htsrWarning(alpha: number | null): HtsrWarning {
   if (alpha === null) return '';
   if (alpha < 2) return 'over-trained';
   if (alpha > 6) return 'under-trained';
@@ -134,9 +134,10 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * The HT-SR metrics of a rows × cols matrix from all min(rows, cols) of its singular values
- * (any order; descending as the engines return them).
+ * (any order; descending as the engines return them). `powerLaw`: the fit of the same eigenvalues
+ * made on the engine (the GPU's xmin scan), used instead of fitting again here.
  */
-export function htsrMetrics(singularValues: Float64Array, rows: number, cols: number): HtsrMetrics {
+export function htsrMetrics(singularValues: Float64Array, rows: number, cols: number, powerLaw?: PowerLawFit): HtsrMetrics {
   const N = Math.max(rows, cols);
   const M = Math.min(rows, cols);
   const skip = wwSkipReason(N, M);
@@ -180,7 +181,7 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
     fail(['log_norm', 'log_spectral_norm', 'stable_rank', 'entropy'], 'all singular values are zero');
   }
 
-  const pl = fitPowerLaw(evals);
+  const pl = powerLaw ?? fitPowerLaw(evals);
   if (pl.status === 'success') {
     out.status = 'success';
     out.alpha = pl.alpha;

@@ -1,6 +1,7 @@
 import type { ErrorRecord } from '../errors.ts';
 import type { DeltaMetrics } from '../metrics/delta.ts';
 import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
+import type { PowerLawFit } from '../metrics/powerlaw.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
 import { matchName } from '../naming/map-tensor.ts';
 import type { MatrixJob } from './plan.ts';
@@ -78,12 +79,13 @@ function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: 
 }
 
 /** A record from a matrix's singular values: every metric is a pure function of them and the shape. */
-export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
+/** `powerLaw`: the engine's own fit of σ², when it made one (htsrMetrics fits otherwise). */
+export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array, engine: EngineKind, mode: ScanMode, millis: number, powerLaw?: PowerLawFit): MatrixRecord {
   return {
     ...baseRecord(job, engine, mode, millis),
     status: 'ok',
     spectrum: spectrumScore(singularValues, job.rows, job.cols),
-    htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols),
+    htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols, powerLaw),
     singularValues,
   };
 }

@@ -5,7 +5,6 @@ import { htsrMetrics } from '../../core/metrics/htsr.ts';
 import { fitPowerLaw } from '../../core/metrics/powerlaw.ts';
 import { singularValuesSync } from '../cpu/cpu-engine.ts';
 import { DEMO_PHASES, fixtureMatrices, ROOT } from '../conformance.ts';
-import { withPowerLawFit } from './powerlaw-xmin.ts';
 import { testEngine } from './testing.ts';
 import type { WebGpuEngine } from './webgpu-engine.ts';
 
@@ -113,7 +112,7 @@ describe('power-law xmin scan on the GPU (shaders/powerlaw-xmin.wgsl)', async ()
   }, 300_000);
 });
 
-describe('withPowerLawFit: the HT-SR metrics from a given power-law fit', () => {
+describe('htsrMetrics given a power-law fit made elsewhere (the GPU records’ path)', () => {
   it('gives htsrMetrics back unchanged from fitPowerLaw’s own fit, on every fixture and degenerate spectra', async () => {
     const cases: { sv: Float64Array; rows: number; cols: number }[] = [
       ...(await fixtureSpectra()),
@@ -124,7 +123,7 @@ describe('withPowerLawFit: the HT-SR metrics from a given power-law fit', () => 
     ];
     for (const { sv, rows, cols } of cases) {
       const h = htsrMetrics(sv, rows, cols);
-      expect(withPowerLawFit(h, evalsOf(sv), fitPowerLaw(evalsOf(sv)))).toEqual(h);
+      expect(htsrMetrics(sv, rows, cols, fitPowerLaw(evalsOf(sv)))).toEqual(h);
     }
   });
 
@@ -133,10 +132,10 @@ describe('withPowerLawFit: the HT-SR metrics from a given power-law fit', () => 
     const h = htsrMetrics(sv, 40, 90);
     const evals = evalsOf(sv);
     const fit = fitPowerLaw(evals.subarray(0, 0)); // a failed fit: no eigenvalues
-    const failed = withPowerLawFit(h, evals, fit);
+    const failed = htsrMetrics(sv, 40, 90, fit);
     expect(failed).toMatchObject({ status: 'failed', alpha: null, xmin: null, num_pl_spikes: null, warning: '', stable_rank: h.stable_rank });
     expect(failed.reasons.alpha).toMatch(/^power-law fit failed: fewer than 2 eigenvalues/);
-    // and back: the failed metrics, given a successful fit, are htsrMetrics' own again
-    expect(withPowerLawFit(failed, evals, fitPowerLaw(evals))).toEqual(h);
+    // the fit it makes itself is the one it is given
+    expect(htsrMetrics(sv, 40, 90, fitPowerLaw(evals))).toEqual(h);
   });
 });

@@ -1,4 +1,3 @@
-import { htsrWarning, logAlphaNorm, type HtsrMetricKey, type HtsrMetrics } from '../../core/metrics/htsr.ts';
 import { candidateAlphas, fitPowerLaw, ksDistance, logsOf, PL_EVAL_THRESHOLD, type PowerLawFit } from '../../core/metrics/powerlaw.ts';
 import { dispatch, type KernelDescriptor } from './pipelines.ts';
 import { readBack, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
@@ -99,36 +98,4 @@ export async function gpuPowerLawFit(kit: GpuKit, sortedAscending: Float64Array,
   } finally {
     pool.release(params, ...bufs, ds, best);
   }
-}
-
-/** The metrics of HtsrMetrics that come from the power-law fit (htsr.ts's PL_KEYS). */
-const POWER_LAW_KEYS: readonly HtsrMetricKey[] = ['alpha', 'xmin', 'xmin_index', 'D', 'sigma', 'num_pl_spikes', 'alpha_weighted', 'log_alpha_norm'];
-
-/**
- * `h` with its power-law part taken from `fit` (the GPU's xmin scan) and derived from it as
- * htsrMetrics derives it: alpha, xmin, D, sigma, the tail count, alpha-weighted, log alpha-norm,
- * the warning and the fit's status. `sortedAscending`: all the eigenvalues λ = σ² that `h` was
- * computed from. Metrics whose input was invalid (lambda_max null) are left as they are.
- * Given fitPowerLaw's own fit, it returns `h` unchanged (powerlaw-xmin.test.ts).
- */
-export function withPowerLawFit(h: HtsrMetrics, sortedAscending: Float64Array, fit: PowerLawFit): HtsrMetrics {
-  if (h.lambda_max === null) return h;
-  const reasons: Partial<Record<HtsrMetricKey, string>> = { ...h.reasons };
-  for (const k of POWER_LAW_KEYS) delete reasons[k];
-  const cleared = {
-    ...h, alpha: null, xmin: null, xmin_index: null, D: null, sigma: null, num_pl_spikes: null, alpha_weighted: null,
-    log_alpha_norm: null, warning: '' as const, status: 'failed' as const, reasons,
-  };
-  if (fit.status !== 'success') {
-    for (const k of POWER_LAW_KEYS) reasons[k] = `power-law fit failed: ${fit.reason}`;
-    return cleared;
-  }
-  // The count of all eigenvalues ≥ xmin (ties below the fitted index included), as htsrMetrics.
-  let spikes = 0;
-  for (let i = sortedAscending.length - 1; i >= 0 && sortedAscending[i] >= fit.xmin; i--) spikes++;
-  return {
-    ...cleared, status: 'success', alpha: fit.alpha, xmin: fit.xmin, xmin_index: fit.xminIndex, D: fit.D, sigma: fit.sigma,
-    num_pl_spikes: spikes, alpha_weighted: fit.alpha * Math.log10(h.lambda_max), log_alpha_norm: logAlphaNorm(sortedAscending, fit.alpha),
-    warning: htsrWarning(fit.alpha),
-  };
 }
