@@ -1,0 +1,50 @@
+import { ScanError, throwIfAborted } from '../errors.ts';
+import { MAX_READ_SLICE, type ByteSource } from './byte-source.ts';
+import { elementCount, type TensorInfo } from './tensor-info.ts';
+
+/** The largest tensor we decode at once: 2^31 f32 elements is beyond any typed array we can allocate. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
+
+export interface ReadProgress {
+  (bytesRead: number): void;
+}
+
+export interface TensorReadOptions {
+  signal?: AbortSignal;
+  onBytes?: ReadProgress;
+  /** a smaller slice than MAX_READ_SLICE (tests); never a larger one */
+  sliceBytes?: number;
+}
+
+/** The tensor's element count, refused (typed, before any read) beyond what one f32 array can hold. */
+export function decodableCount(info: TensorInfo): number {
+  const count = elementCount(info.shape);
+  if (count > MAX_TENSOR_ELEMENTS) throw new ScanError('TOO_LARGE', info.file, info.name, `${count} elements exceed the limit of ${MAX_TENSOR_ELEMENTS}`);
+  return count;
+}
+
+/**
+ * Read a tensor's byte range in slices of at most MAX_READ_SLICE bytes, each a whole number of
+ * `unit`s (an element, or a quantization block), handing each to `decode` as it arrives, so that the
+ * raw bytes of one slice only are held at a time. A failed or short read is a typed error naming
+ * the file and the tensor.
+ */
+export async function readInSlices(source: ByteSource, info: TensorInfo, unit: number, opts: TensorReadOptions, decode: (bytes: Uint8Array) => void): Promise<void> {
+  const slice = Math.max(1, Math.floor(Math.min(opts.sliceBytes ?? MAX_READ_SLICE, MAX_READ_SLICE) / unit)) * unit;
+  for (let pos = 0; pos < info.byteLength; pos += slice) {
+    throwIfAborted(opts.signal);
+    const length = Math.min(slice, info.byteLength - pos);
+    let bytes: Uint8Array;
+    try {
+      bytes = await source.read(info.begin + pos, length);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ScanError('READ_FAILED', info.file, info.name, `could not read bytes ${info.begin + pos}–${info.begin + pos + length}: ${why}`);
+    }
+    if (bytes.byteLength !== length) {
+      throw new ScanError('TRUNCATED', info.file, info.name, `read ${bytes.byteLength} of ${length} bytes at ${info.begin + pos}: the file is truncated`);
+    }
+    decode(bytes);
+    opts.onBytes?.(length);
+  }
+}
