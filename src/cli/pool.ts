@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { proxy, wrap, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { toErrorRecord } from '../core/errors.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import type { JobOutcome, ScanMode } from '../core/scan/record.ts';
 import type { EnginePreference, EngineStatus } from '../engine/webgpu/auto-engine.ts';
@@ -84,6 +85,9 @@ export class WorkerPool {
     w.busy++;
     try {
       return await w.api.analyze(job, path, mode);
+    } catch (e) {
+      // a worker that failed outside a job's own error handling: this job fails, the scan goes on
+      return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
     } finally {
       w.busy--;
     }

@@ -1,3 +1,4 @@
+import { ScanError } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import type { JobOutcome, ScanMode } from '../core/scan/record.ts';
@@ -48,8 +49,9 @@ export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Pro
   const sourceFor = (ref: string): Promise<ByteSource> => {
     let source = sources.get(ref as Ref);
     if (!source) {
-      // An empty read opens a lazily opened file here, once, before two jobs can race to open it.
-      source = Promise.resolve(openSource(ref as Ref)).then(async (src) => (await src.read(0, 0), src));
+      // An empty read opens a lazily opened file here, once, before two jobs can race to open it; an
+      // opener that throws at once rejects this promise too (the job fails typed, not the scan).
+      source = Promise.resolve(ref as Ref).then(openSource).then(async (src) => (await src.read(0, 0), src));
       sources.set(ref as Ref, source);
       source.catch(() => sources.delete(ref as Ref));
     }
@@ -59,7 +61,10 @@ export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Pro
     async analyze(job, ref, mode) {
       if (controller.signal.aborted) controller = new AbortController();
       // a derived job reads its operands through their own refs (a delta reads two checkpoints)
-      return analyzeJob(job, await sourceFor(ref), mode === 'fast' ? fast : engine, { mode, signal: controller.signal, onBytes: bytesListener, sourceFor });
+      // A file that cannot be opened (gone, no permission) fails this job, typed, not the scan.
+      const source = await sourceFor(ref).catch((e: unknown) => new ScanError('READ_FAILED', job.tensor.file, job.name, `could not open the file: ${e instanceof Error ? e.message : String(e)}`));
+      if (source instanceof ScanError) return { ok: false, error: source.toRecord() };
+      return analyzeJob(job, source, mode === 'fast' ? fast : engine, { mode, signal: controller.signal, onBytes: bytesListener, sourceFor });
     },
     onBytes(listener) {
       bytesListener = listener;
