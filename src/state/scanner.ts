@@ -27,6 +27,13 @@ function reportEngineChange({ kind, note }: { kind: EngineKind; note: string }):
 /** Ask the workers which engine they got (WebGPU or the CPU, and why) and show it, once. */
 const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
 let queue: Promise<void> = Promise.resolve();
+/**
+ * Scans run one after another. A scan that throws (a bug, a worker that died) is reported on its own
+ * checkpoint or view, and the scans queued after it still run.
+ */
+function enqueue(scan: () => Promise<void>, onFailure: (message: string) => void): void {
+  queue = queue.then(scan).catch((e: unknown) => onFailure(`the scan stopped: ${e instanceof Error ? e.message : String(e)}`));
+}
 const controllers = new Map<string, AbortController>();
 /** What each checkpoint's headers said, kept for ΔW plans (its files stay attached to the workers). */
 const infos = new Map<string, CheckpointInfo>();
@@ -60,7 +67,7 @@ export function addCheckpoint(files: File[], opts: { origin?: CheckpointState['o
   const store = appStore.getState();
   store.addCheckpoint(emptyCheckpoint(id, name, opts.origin ?? 'user'));
   if (!store.view.activeId || opts.origin !== 'demo') store.setView({ activeId: id, selected: null });
-  queue = queue.then(() => scanCheckpoint(id, files, opts.name ?? checkpointName(files)));
+  enqueue(() => scanCheckpoint(id, files, opts.name ?? checkpointName(files)), (message) => appStore.getState().updateCheckpoint(id, { status: 'failed', failure: message }));
   return id;
 }
 
@@ -217,7 +224,9 @@ export function computeDelta(fromId: string, toId: string): void {
   const run = ++deltaRun;
   const store = appStore.getState();
   store.setDelta({ computed: { fromId, toId }, status: 'queued', failure: null, progress: null, records: {}, errors: [], skipped: [], totalJobs: 0, selected: null, focused: null });
-  queue = queue.then(() => scanDelta(run, fromId, toId));
+  // A ΔW still running for an earlier pair would read two checkpoints for results nobody keeps.
+  if (controllers.has(DELTA_SCAN)) cancelScan(DELTA_SCAN);
+  enqueue(() => scanDelta(run, fromId, toId), (message) => appStore.getState().setDelta({ status: 'failed', failure: message }));
 }
 
 async function scanDelta(run: number, fromId: string, toId: string): Promise<void> {
