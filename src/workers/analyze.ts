@@ -1,7 +1,7 @@
 import { abortError, ScanError, toErrorRecord } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import { countNonFinite, readTensorAsF32 } from '../core/formats/read-tensor.ts';
-import { deltaMetrics, subtractMeasured } from '../core/metrics/delta.ts';
+import { deltaMetrics, subtractInPlaceMeasured } from '../core/metrics/delta.ts';
 import { DeriveError, materialize, type ReadOperand } from '../core/scan/derive.ts';
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
@@ -59,7 +59,7 @@ async function analyzeDelta(job: DeltaJob, readOperand: ReadOperand, engine: Spe
   const next = await materialize(job.derive.a, readOperand, signal);
   const prev = await materialize(job.derive.b, readOperand, signal);
   const heads = job.delta.heads && 'axis' in job.delta.heads ? job.delta.heads : null;
-  const measured = subtractMeasured(next, prev, heads);
+  const measured = subtractInPlaceMeasured(next, prev, heads);
   const bad = countNonFinite(measured.values);
   if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
   if (signal?.aborted) throw abortError();

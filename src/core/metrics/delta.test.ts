@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaMetrics, headLayout, largestHeadShare, subtractMeasured, type DeltaMetrics } from './delta.ts';
+import { deltaMetrics, headLayout, largestHeadShare, subtractInPlaceMeasured, type DeltaMetrics } from './delta.ts';
 
 /** rows × cols from a function of (i, j), in f32 (small integers: every sum and product below is exact). */
 const dense = (rows: number, cols: number, f: (i: number, j: number) => number) => ({
@@ -11,7 +11,7 @@ const dense = (rows: number, cols: number, f: (i: number, j: number) => number) 
 /** Every number of a metrics object, nested ones included. */
 const numbersOf = (d: DeltaMetrics): number[] => JSON.stringify(d).match(/-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|null/g)!.filter((t) => t !== 'null').map(Number);
 
-describe('subtractMeasured: ΔW and the entry sums', () => {
+describe('subtractInPlaceMeasured: ΔW and the entry sums', () => {
   const prev = dense(4, 6, (i, j) => i + j - 3);
   const baseEnergy = prev.values.reduce((a, v) => a + v * v, 0);
 
@@ -20,7 +20,7 @@ describe('subtractMeasured: ΔW and the entry sums', () => {
     const u = [1, 2, 0, 0];
     const v = [1, 0, -1, 0, 2, 0];
     const next = dense(4, 6, (i, j) => i + j - 3 + u[i] * v[j]);
-    const m = subtractMeasured(next, prev, { axis: 'rows', count: 2, size: 2 });
+    const m = subtractInPlaceMeasured(next, prev, { axis: 'rows', count: 2, size: 2 });
     expect(Array.from(m.values)).toEqual(Array.from(dense(4, 6, (i, j) => u[i] * v[j] || 0).values));
     expect(m.energy).toBe(30);
     expect(m.baseEnergy).toBe(baseEnergy);
@@ -30,7 +30,7 @@ describe('subtractMeasured: ΔW and the entry sums', () => {
   it('o_proj heads are column blocks', () => {
     // ΔW = 1 in column 1 (head 0 of size 3), 2 in column 4 (head 1): energies 4·1 and 4·4
     const next = dense(4, 6, (i, j) => i + j - 3 + (j === 1 ? 1 : j === 4 ? 2 : 0));
-    const m = subtractMeasured(next, prev, { axis: 'cols', count: 2, size: 3 });
+    const m = subtractInPlaceMeasured(next, prev, { axis: 'cols', count: 2, size: 3 });
     expect(m.energy).toBe(20);
     expect(Array.from(m.headEnergy!)).toEqual([4, 16]);
     const d = deltaMetrics(new Float64Array([Math.sqrt(20), 0, 0, 0]), m, { axis: 'cols', count: 2, size: 3 });
@@ -39,7 +39,9 @@ describe('subtractMeasured: ΔW and the entry sums', () => {
   });
 
   it('equal matrices give exactly zero: unchanged', () => {
-    const m = subtractMeasured(prev, prev, { axis: 'rows', count: 4, size: 1 });
+    const next = { ...prev, values: prev.values.slice() };
+    const m = subtractInPlaceMeasured(next, prev, { axis: 'rows', count: 4, size: 1 });
+    expect(m.values).toBe(next.values); // written over next's own copy: no third matrix
     expect(m.values.every((v) => v === 0)).toBe(true);
     expect(m.energy).toBe(0);
     expect(Array.from(m.headEnergy!)).toEqual([0, 0, 0, 0]);

@@ -65,13 +65,14 @@ interface Dense {
 }
 
 /**
- * ΔW = next − prev, rounded to f32 once (as the derivation's `sub` does), and in the same pass
- * ‖W_prev‖_F², ‖ΔW‖_F² and each head's ‖ΔW‖_F² (of the f32 ΔW the engine sees).
+ * ΔW = next − prev, rounded to f32 once (as the derivation's `sub` does), written over `next`'s
+ * values (the caller's own copy: a third matrix of an LM head's size would cost gigabytes), and in
+ * the same pass ‖W_prev‖_F², ‖ΔW‖_F² and each head's ‖ΔW‖_F² (of the f32 ΔW the engine sees).
  */
-export function subtractMeasured(next: Dense, prev: Dense, heads: HeadLayout | null): MeasuredDelta {
+export function subtractInPlaceMeasured(next: Dense, prev: Dense, heads: HeadLayout | null): MeasuredDelta {
   const { rows, cols } = next;
   if (prev.rows !== rows || prev.cols !== cols) throw new Error(`ΔW: shapes differ (${prev.rows} × ${prev.cols} and ${rows} × ${cols})`);
-  const values = new Float32Array(rows * cols);
+  const values = next.values;
   const headEnergy = heads ? new Float64Array(heads.count) : null;
   let energy = 0;
   let baseEnergy = 0;
@@ -81,7 +82,7 @@ export function subtractMeasured(next: Dense, prev: Dense, heads: HeadLayout | n
     for (let j = 0; j < cols; j++) {
       const at = i * cols + j;
       const p = prev.values[at];
-      values[at] = next.values[at] - p;
+      values[at] -= p;
       const d = values[at];
       baseEnergy += p * p;
       rowEnergy += d * d;
