@@ -11,6 +11,12 @@ import { CpuMachine } from './machine.ts';
 import { GpuMachine } from './gpu-machine.ts';
 import { exactSketch, expandSketch, type TopAndBulk } from './sketch.ts';
 
+/**
+ * GPU (f32) against float64 fast-mode SNRs, Krylov forced: measured 5e-5 at most on the reference
+ * model, 2e-3 on the demo's first 40 matrices (f32 roundoff moves a bulk quadrature node across τ).
+ */
+const GPU_SNR_TOLERANCE = 1e-2;
+
 /** A matrix with five spikes over a noise bulk (rows × cols). */
 function spiked(r: number, c: number): Float32Array {
   const m = gaussian(r * c, 9, 1 / Math.sqrt(c));
@@ -112,8 +118,9 @@ describe('fast mode below the Krylov threshold is exact mode', () => {
 
 /**
  * The Krylov path forced onto the fixtures' small matrices (n ≤ 128): b = 4 probes of n/8 steps,
- * a space of n/2 vectors, the largest the default maxFraction allows (bench/gpu.bench.ts's
- * --krylov / --krylov-fraction do the same for timings).
+ * a space of n/2 vectors and 2·n/2 products with W, the largest the default maxFraction allows
+ * (bench/gpu.bench.ts's --krylov / --krylov-fraction do the same for timings). At n ≥ 1024 fast
+ * mode uses DEFAULT_KRYLOV instead: a fixed 8 probes × 64 steps, whatever n.
  */
 const forced = (n: number): FastOptions => ({ size: { b: 4, s: Math.max(4, Math.floor(n / 8)) }, maxFraction: 0.5 });
 
@@ -122,10 +129,39 @@ interface FixtureComparison {
   krylov: number;
   matrices: number;
   jaccards: number[];
+  /** modules exact mode selects at each percent (0: the Jaccard of two empty sets, 1, says nothing) */
+  selected: number[];
+  /** per matrix, in file order: |SNR_fast − SNR_exact| / |SNR_exact| */
   snrErrors: number[];
+  /** per matrix, in file order: the fast mode's SNR */
+  fastSnr: number[];
+  /**
+   * The smallest relative SNR gap, in exact mode, between the last module a type keeps and the
+   * first it drops, over types and percents: an SNR error above half of it can swap the two, and
+   * one swap among a phase's selections puts its Jaccard below 0.95 on these fixtures.
+   */
+  cutGap: number;
 }
 
 const PERCENTS = [25, 20, 15];
+
+/** The smallest relative gap at the selection cuts of exact mode's records (Infinity if no type has a cut). */
+function smallestCutGap(records: readonly MatrixRecord[]): number {
+  const byType = new Map<string, number[]>();
+  for (const r of records) {
+    if (r.vector || !r.spectrum || r.spectrumType === null) continue;
+    byType.set(r.spectrumType, [...(byType.get(r.spectrumType) ?? []), r.spectrum.snr]);
+  }
+  let gap = Infinity;
+  for (const values of byType.values()) {
+    values.sort((a, b) => b - a);
+    for (const p of PERCENTS) {
+      const k = Math.floor((values.length * p) / 100);
+      if (k > 0 && k < values.length && Number.isFinite(values[k - 1])) gap = Math.min(gap, (values[k - 1] - values[k]) / Math.abs(values[k]));
+    }
+  }
+  return gap;
+}
 
 /** Exact and fast (Krylov forced) records of one checkpoint, and how their selections compare. */
 async function compareFast(file: string, fast: (m: Float32Array, r: number, c: number, o: FastOptions) => Promise<TopAndBulk>): Promise<FixtureComparison> {
@@ -138,16 +174,23 @@ async function compareFast(file: string, fast: (m: Float32Array, r: number, c: n
     exact.push(recordFromSpectrum(job, await cpu.singularValues(values, job.rows, job.cols), 'cpu', 'exact', 0));
     quick.push(recordFromSpectrum(job, expandSketch(await fast(values, job.rows, job.cols, forced(n))), 'cpu', 'fast', 0));
   }
-  const snrErrors = exact.map((e, i) => Math.abs(quick[i].spectrum!.snr - e.spectrum!.snr) / Math.abs(e.spectrum!.snr)).sort((a, b) => a - b);
+  const snrErrors = exact.map((e, i) => Math.abs(quick[i].spectrum!.snr - e.spectrum!.snr) / Math.abs(e.spectrum!.snr));
   return {
     fixture: file.split('/').pop()!.replace('.safetensors', ''), krylov, matrices: exact.filter((r) => !r.vector).length,
-    jaccards: PERCENTS.map((p) => jaccard(selection(exact, p), selection(quick, p))), snrErrors,
+    jaccards: PERCENTS.map((p) => jaccard(selection(exact, p), selection(quick, p))),
+    selected: PERCENTS.map((p) => selection(exact, p).size),
+    snrErrors, fastSnr: quick.map((r) => r.spectrum!.snr), cutGap: smallestCutGap(exact),
   };
 }
 
 function report(machine: string, c: FixtureComparison): void {
-  const median = c.snrErrors[c.snrErrors.length >> 1], worst = c.snrErrors[c.snrErrors.length - 1];
-  console.log(`fast mode (Krylov forced, ${machine}) vs exact, ${c.fixture}: Jaccard ${PERCENTS.map((p, i) => `${p}% ${c.jaccards[i].toFixed(3)}`).join(', ')}; SNR relative error median ${median.toExponential(1)}, worst ${worst.toExponential(1)}; ${c.krylov} of ${c.matrices} matrices on the Krylov path`);
+  const errors = c.snrErrors.filter((e) => Number.isFinite(e)).sort((a, b) => a - b);
+  const median = errors[errors.length >> 1], worst = errors[errors.length - 1];
+  console.log(
+    `fast mode (Krylov forced, ${machine}) vs exact, ${c.fixture}: Jaccard ${PERCENTS.map((p, i) => `${p}% ${c.jaccards[i].toFixed(3)} (${c.selected[i]} selected)`).join(', ')}; ` +
+      `SNR relative error median ${median.toExponential(1)}, worst ${worst.toExponential(1)}; smallest exact-mode gap at a cut ${c.cutGap.toExponential(1)}; ` +
+      `${c.krylov} of ${c.matrices} matrices on the Krylov path`,
+  );
 }
 
 const FILES = [...DEMO_PHASES.map((p) => `public/demo/${p}.safetensors`), 'test-fixtures/reference/reference-model.safetensors'];
@@ -169,9 +212,19 @@ describe('fast mode (Krylov path forced) selects the same layers as exact mode o
     }
   }, 600_000);
 
-  // KNOWN GAP (issue 5): on these fixtures (n ≤ 128, a Krylov space of n/2 vectors) the fast mode's
-  // bulk sketch moves Spectrum's τ enough to change the selections (Jaccard ≈ 0.3–0.6 on the demo,
-  // printed above). `it.fails` passes while the criterion fails; make it `it` once fast mode meets it.
+  // KNOWN GAP (issue 5), and why. On the demo, one swapped module puts a phase's Jaccard below 0.95
+  // (36 selected at 25 %: 35/37 = 0.946), and exact mode's SNRs at the cuts are 1e-4 to 1e-3 apart
+  // (printed above as the smallest gap): fast mode would need SNR errors below ~5e-5. Its errors
+  // are ~7e-2 (median), and they come from the bulk: τ lies inside it (about 70 % of σ ≤ τ), so the
+  // noise sum Σσ≤τ inherits the error of the quartiles in full. That error has a floor set by the
+  // number of probes b, not by the steps (Hutchinson's variance): with the exact spectral measure
+  // of each probe (infinitely many steps), the median SNR error measured on the demo's spectra is
+  // 9e-2 for b = 4 and still 2e-2 for b = n/2 = 64 orthogonal probes; on the same spectra stretched
+  // to n = 4096 it is 1.5e-2 for b = 8, 2.5e-3 for 128 and 7e-4 for 2048 = n/2. Spectrum's own
+  // result files for ten real models need SNR errors below ~3e-4 for Jaccard ≥ 0.95 in nearly every
+  // draw. No randomized bulk estimate with b ≪ n gets there; see the note of issue 5.
+  // `it.fails` passes while the criterion fails (the reference model's selections are empty: 3 layers
+  // per type keep int(3·p/100) = 0, so only the demo decides); make it `it` once fast mode meets it.
   it.fails('Jaccard ≥ 0.95 per phase at 25/20/15 % on every fixture (float64 machine)', async () => {
     for (const c of await onCpu()) c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
   }, 600_000);
@@ -184,12 +237,23 @@ describe('fast mode on the GPU (Krylov path forced) against exact mode', async (
   // A software GPU takes ≈ 1.6 s per demo matrix here: the demo's phases with SW_SLOW_TESTS=1 only.
   const files = slowTests ? FILES : ['test-fixtures/reference/reference-model.safetensors'];
 
-  it.skipIf(skip)('prints the Jaccards of the GPU’s fast mode, which runs the Krylov method on every matrix', async () => {
+  it.skipIf(skip)('prints the Jaccards of the GPU’s fast mode, which runs the Krylov method on every matrix and scores as the float64 one does', async () => {
     for (const f of files) {
       const c = await compareFast(f, (m, r, cols, o) => engine.topSingularValues(m, r, cols, FAST_TOP_K, o));
       report('WebGPU f32', c);
       expect(c.krylov, c.fixture).toBe(c.matrices);
-      if (f.includes('reference-model')) c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
+      // The f32 GPU machine runs the float64 machine's estimator: the same SNRs, up to f32 roundoff
+      // moving the bulk's quadrature nodes (the Jaccards of the reference model are those of empty
+      // selections; this is what checks its fast mode).
+      const ref = await compareFast(f, (m, r, cols, o) => cpuFastSpectrum(new CpuEngine(), m, r, cols, FAST_TOP_K, o));
+      let worst = 0;
+      c.fastSnr.forEach((v, i) => {
+        if (!Number.isFinite(ref.fastSnr[i])) return expect(v).toBe(ref.fastSnr[i]);
+        const d = Math.abs(v - ref.fastSnr[i]) / Math.abs(ref.fastSnr[i]);
+        worst = Math.max(worst, d);
+        expect(d, `${c.fixture} matrix ${i}`).toBeLessThan(GPU_SNR_TOLERANCE);
+      });
+      console.log(`fast mode, WebGPU f32 vs float64 CPU machine, ${c.fixture}: SNRs apart by ${worst.toExponential(1)} at most`);
     }
   }, 600_000);
 });
