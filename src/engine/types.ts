@@ -24,8 +24,9 @@ export interface SpectralEngine {
   topSingularValues?(m: Float32Array, rows: number, cols: number, k: number): Promise<{ top: Float64Array; bulk: BulkSketch }>;
   /**
    * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
-   * compute shader); it must pick the same xmin as core's fitPowerLaw. Without it, core fits.
+   * compute shader); it must pick the same xmin as core's fitPowerLaw. null (or no such method): the
+   * engine has no fit of its own at the moment, and core fits.
    */
-  powerLawFit?(sortedAscending: Float64Array): Promise<PowerLawFit>;
+  powerLawFit?(sortedAscending: Float64Array): Promise<PowerLawFit | null>;
   dispose(): void;
 }

@@ -6,6 +6,7 @@ import { DeriveError, materialize, type ReadOperand } from '../core/scan/derive.
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
+import { eigenvaluesAscending } from '../core/metrics/htsr.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import type { SpectralEngine } from '../engine/types.ts';
 
@@ -47,8 +48,8 @@ export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: Spe
  */
 async function enginePowerLaw(job: MatrixJob, sv: Float64Array, engine: SpectralEngine): Promise<PowerLawFit | undefined> {
   if (!engine.powerLawFit || job.vector) return undefined;
-  const evals = Float64Array.from(sv, (s) => s * s).sort();
-  return engine.powerLawFit(evals).catch(() => undefined);
+  const fit = await engine.powerLawFit(eigenvaluesAscending(sv)).catch(() => null);
+  return fit ?? undefined;
 }
 
 /**

@@ -130,6 +130,11 @@ export function spectralEntropy(eigenvalues: Float64Array, sum: number, rank: nu
   return h / Math.log(rank);
 }
 
+/** The ESD as WeightWatcher forms it: λ = σ² of the raw matrix (no 1/N), ascending. */
+export function eigenvaluesAscending(singularValues: Float64Array): Float64Array {
+  return Float64Array.from(singularValues, (s) => s * s).sort();
+}
+
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
@@ -162,9 +167,7 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
     return out;
   }
 
-  const evals = new Float64Array(M);
-  for (let i = 0; i < M; i++) evals[i] = singularValues[i] * singularValues[i];
-  evals.sort();
+  const evals = eigenvaluesAscending(singularValues);
   const lambdaMax = evals[M - 1];
   let sum = 0;
   for (let i = 0; i < M; i++) sum += evals[i];

@@ -1,4 +1,4 @@
-import { fitPowerLaw, type PowerLawFit } from '../../core/metrics/powerlaw.ts';
+import type { PowerLawFit } from '../../core/metrics/powerlaw.ts';
 import type { EngineKind } from '../../core/scan/record.ts';
 import { CpuEngine } from '../cpu/cpu-engine.ts';
 import { EngineError } from '../cpu/errors.ts';
@@ -146,13 +146,13 @@ export class AutoEngine implements SpectralEngine {
 
   /**
    * WeightWatcher's power-law fit of eigenvalues (sorted ascending): the xmin scan on the GPU
-   * (shaders/powerlaw-xmin.wgsl) while there is one, else core's fitPowerLaw, the reference; both
-   * pick the same xmin (powerlaw-xmin.test.ts).
+   * (shaders/powerlaw-xmin.wgsl) while there is one; on the CPU none (null), so that core's
+   * fitPowerLaw, the reference, fits once. Both pick the same xmin (powerlaw-xmin.test.ts).
    */
-  powerLawFit(sortedAscending: Float64Array): Promise<PowerLawFit> {
-    return this.either(
+  powerLawFit(sortedAscending: Float64Array): Promise<PowerLawFit | null> {
+    return this.either<PowerLawFit | null>(
       (g) => g.powerLawXmin(sortedAscending),
-      async () => fitPowerLaw(sortedAscending),
+      async () => null,
     );
   }
 
