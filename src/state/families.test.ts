@@ -29,6 +29,15 @@ describe('MoE heatmap', () => {
     expect(mean.spectrum!.n_signal).toBe(1);
   });
 
+  it('a cell whose first expert has non-finite weights is the mean of the others, not hatched; all non-finite is hatched', () => {
+    const nonFinite = (r: MatrixRecord): MatrixRecord => ({ ...r, status: 'non-finite', nonFinite: 3, spectrum: null, htsr: null, singularValues: null });
+    const [q, e0, e1, e2] = records;
+    const firstBad = aggregateExperts([q, nonFinite(e0), e1, e2], DEFAULT_EXPERT_VIEW, snr)[1];
+    expect([firstBad.status, firstBad.spectrum?.snr]).toEqual(['ok', 5.5]);
+    const allBad = aggregateExperts([q, ...[e0, e1, e2].map(nonFinite)], DEFAULT_EXPERT_VIEW, snr)[1];
+    expect([allBad.status, allBad.spectrum]).toEqual(['non-finite', null]);
+  });
+
   it('shows the strongest expert of each cell, as its own record', () => {
     const out = aggregateExperts(records, { ...DEFAULT_EXPERT_VIEW, aggregate: 'max' }, snr);
     expect(out.map((r) => r.name)).toEqual(['q0', 'l0.e2', 'l1.e1']);

@@ -74,6 +74,8 @@ export function aggregateExperts(records: readonly MatrixRecord[], view: ExpertV
         spectrumModule: null,
         spectrumType: null,
         source: group.map((r) => r.name),
+        // the mean is of the experts that have a spectrum: the cell is hatched only when none has
+        status: ok.length ? 'ok' : first.status,
         spectrum: ok.length ? meanFields<SpectrumScore>(ok.map((r) => r.spectrum!)) : null,
         htsr: ok.some((r) => r.htsr) ? meanFields<HtsrMetrics>(ok.flatMap((r) => (r.htsr ? [r.htsr] : []))) : null,
         singularValues: null,

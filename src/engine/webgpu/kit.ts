@@ -43,6 +43,7 @@ export async function readBack(kit: GpuKit, src: GPUBuffer, bytes: number, what:
   try {
     await staging.mapAsync(MAP_MODE_READ, 0, size);
   } catch (e) {
+    kit.pool.release(staging);
     // The lost promise may settle just after the map fails: give it a turn before deciding.
     await new Promise((r) => setTimeout(r, 0));
     checkDevice(kit.ctx, what);

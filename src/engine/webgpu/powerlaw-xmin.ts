@@ -86,6 +86,8 @@ export async function gpuPowerLawFit(kit: GpuKit, sortedAscending: Float64Array,
       stats.candidates += count;
       stats.recomputed += recomputed;
     }
+    // No candidate the GPU could rank (every distance NaN): the reference decides, as for degenerate inputs.
+    if (bestIndex < 0) return fitPowerLaw(sortedAscending, threshold);
     const alpha = alphas[bestIndex];
     if (!Number.isFinite(alpha)) {
       return { status: 'failed', reason: `alpha is not finite at the best xmin (${data[bestIndex]}): the tail's eigenvalues are all equal`, fitCount: n };
