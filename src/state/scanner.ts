@@ -77,7 +77,7 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
   await p.attach(id, files);
   let info: CheckpointInfo;
   try {
-    info = await p.slots[0].api.open(id, name);
+    info = await p.main.open(id, name);
   } catch (e) {
     const err = toErrorRecord(e, files.map((f) => f.name).join(', '));
     store.updateCheckpoint(id, { status: 'failed', failure: err.message, errors: [err] });
@@ -128,6 +128,7 @@ async function runOnPool(
   refPrefix: string,
   opts: { signal: AbortSignal; batch: RecordBatcher; done?: RunScanOptions['done'] },
 ): Promise<RunScanResult> {
+  await p.ready; // the pool's size is known once its engine is
   const result = await runScan(ckpt, plan, {
     engine: appStore.getState().engine.kind,
     mode: 'exact',
