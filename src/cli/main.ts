@@ -1,5 +1,6 @@
 import { ScanError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
+import { deltaCounts } from '../core/exports/delta-metrics.ts';
 import { option, parseArgs, UsageError } from './args.ts';
 import { memoryReport } from './memory.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
@@ -74,8 +75,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'compare': {
         const { result, files } = await compareCommand(args, cancelOnSigint().signal);
-        const changed = result.records.filter((r) => r.delta && !r.delta.unchanged).length;
-        const unchanged = result.records.filter((r) => r.delta?.unchanged).length;
+        const { changed, unchanged } = deltaCounts(result.records);
         const nonFinite = result.records.length - changed - unchanged;
         process.stderr.write(`${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`);
         if (result.cancelled) return 130;

@@ -57,6 +57,12 @@ export function deltaRow(r: MatrixRecord): DeltaRow {
   return row;
 }
 
+/** How many ΔW records changed and how many are exactly unchanged (the rest are non-finite). */
+export function deltaCounts(records: readonly MatrixRecord[]): { changed: number; unchanged: number } {
+  const changed = records.filter((r) => r.delta && !r.delta.unchanged).length;
+  return { changed, unchanged: records.filter((r) => r.delta?.unchanged).length };
+}
+
 /** delta.json: ΔW = W_to − W_from for every matrix the two checkpoints share. */
 export function writeDeltaJson(result: ScanResult, pair: { from: string; to: string }): string {
   return `${JSON.stringify(
@@ -68,8 +74,7 @@ export function writeDeltaJson(result: ScanResult, pair: { from: string; to: str
       to: pair.to,
       engine: result.engine,
       mode: result.mode,
-      changed: result.records.filter((r) => r.delta && !r.delta.unchanged).length,
-      unchanged: result.records.filter((r) => r.delta?.unchanged).length,
+      ...deltaCounts(result.records),
       matrices: result.records.map(deltaRow),
       skipped: result.skipped,
       unmapped: result.unmapped,
