@@ -17,24 +17,30 @@ function pythag(a: number, b: number): number {
   return absb * Math.sqrt(1 + r * r);
 }
 
-/**
- * All eigenvalues of the symmetric tridiagonal matrix with diagonal d (n) and off-diagonal e
- * (n − 1, e[i] couples i and i+1), ASCENDING, by the implicit QL method with Wilkinson shifts
- * (no eigenvectors). Inputs are not modified. O(n²).
- *
- * Throws EngineError 'NON_FINITE' if d or e holds NaN or ±Infinity, and 'ENGINE_FAILED' if the
- * iteration does not converge within 30·n sweeps (never seen on finite input; the cap exists so
- * that nothing can loop forever).
- */
-export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Array {
-  const n = dIn.length;
-  if (eIn.length < n - 1) throw new RangeError(`off-diagonal has ${eIn.length} values, needs ${n - 1}`);
-  const d = Float64Array.from(dIn);
-  const e = new Float64Array(n);
-  e.set(eIn.subarray(0, Math.max(0, n - 1)));
-  for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(d[i]) || !Number.isFinite(e[i])) throw new EngineError('NON_FINITE', 'tridiagonal eigenvalues: input holds NaN or Infinity');
+/** Rows of the eigenvector matrix kept through the QL rotations: q[row * n + j] for row < rows. */
+export interface KeptRows {
+  q: Float64Array;
+  rows: number;
+}
+
+/** Apply the plane rotation of columns i and i + 1 (EISPACK tql2's) to the kept rows. */
+function rotate({ q, rows }: KeptRows, n: number, i: number, s: number, c: number): void {
+  for (let row = 0; row < rows; row++) {
+    const o = row * n;
+    const f = q[o + i + 1];
+    q[o + i + 1] = s * q[o + i] + c * f;
+    q[o + i] = c * q[o + i] - s * f;
   }
+}
+
+/**
+ * The implicit QL method with Wilkinson shifts on d (diagonal, n) and e (off-diagonal, e[i] couples
+ * i and i+1, e[n−1] = 0), in place: d ends holding the eigenvalues, unsorted. With `vectors`, the
+ * same rotations are applied to its kept rows (the first rows of the eigenvectors, for Ritz
+ * weights). Throws EngineError 'ENGINE_FAILED' after 30·n sweeps (never seen on finite input).
+ */
+export function implicitQl(d: Float64Array, e: Float64Array, vectors?: KeptRows): void {
+  const n = d.length;
   let budget = MAX_SWEEPS_PER_EIGENVALUE * n;
   for (let l = 0; l < n; l++) {
     for (;;) {
@@ -69,6 +75,7 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
+        if (vectors) rotate(vectors, n, i, s, c);
       }
       if (r === 0 && i >= l) continue;
       d[l] -= p;
@@ -76,5 +83,26 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
       e[m] = 0;
     }
   }
+}
+
+/**
+ * All eigenvalues of the symmetric tridiagonal matrix with diagonal d (n) and off-diagonal e
+ * (n − 1, e[i] couples i and i+1), ASCENDING, by the implicit QL method with Wilkinson shifts
+ * (no eigenvectors). Inputs are not modified. O(n²).
+ *
+ * Throws EngineError 'NON_FINITE' if d or e holds NaN or ±Infinity, and 'ENGINE_FAILED' if the
+ * iteration does not converge within 30·n sweeps (never seen on finite input; the cap exists so
+ * that nothing can loop forever).
+ */
+export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Float64Array {
+  const n = dIn.length;
+  if (eIn.length < n - 1) throw new RangeError(`off-diagonal has ${eIn.length} values, needs ${n - 1}`);
+  const d = Float64Array.from(dIn);
+  const e = new Float64Array(n);
+  e.set(eIn.subarray(0, Math.max(0, n - 1)));
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(d[i]) || !Number.isFinite(e[i])) throw new EngineError('NON_FINITE', 'tridiagonal eigenvalues: input holds NaN or Infinity');
+  }
+  implicitQl(d, e);
   return d.sort();
 }

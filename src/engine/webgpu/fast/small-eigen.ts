@@ -1,3 +1,4 @@
+import { implicitQl } from '../../cpu/tridiagonal-eigenvalues.ts';
 /**
  * Eigenvalues of a small symmetric matrix (the Krylov projection, N ≤ a few hundred) with the
  * first `rows` components of each eigenvector: what Gauss quadrature needs for its weights, at
@@ -74,58 +75,11 @@ export function smallEigen(h: Float64Array, N: number, rows: number): SmallEigen
   }
   if (N >= 1) d[N - 1] = a[(N - 1) * N + N - 1];
   e[N - 1] = 0;
-  ql(d, e, q, N, rows);
+  implicitQl(d, e, { q, rows });
   // Sort ascending, carrying the head columns.
   const order = Array.from({ length: N }, (_, i) => i).sort((x, y) => d[x] - d[y]);
   const values = Float64Array.from(order, (i) => d[i]);
   const head = new Float64Array(rows * N);
   for (let r = 0; r < rows; r++) for (let l = 0; l < N; l++) head[r * N + l] = q[r * N + order[l]];
   return { values, head };
-}
-
-/** Implicit QL with Wilkinson shifts (EISPACK tql2), rotating the kept rows of q. */
-function ql(d: Float64Array, e: Float64Array, q: Float64Array, N: number, rows: number): void {
-  const EPS = 2 ** -52;
-  for (let l = 0; l < N; l++) {
-    let iter = 0;
-    for (;;) {
-      let m = l;
-      for (; m < N - 1; m++) if (Math.abs(e[m]) <= EPS * (Math.abs(d[m]) + Math.abs(d[m + 1]))) break;
-      if (m === l) break;
-      if (++iter > 60) throw new Error('small eigensolver: QL did not converge');
-      let g = (d[l + 1] - d[l]) / (2 * e[l]);
-      let r = hypot(g, 1);
-      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
-      let s = 1, c = 1, p = 0;
-      let i = m - 1;
-      for (; i >= l; i--) {
-        let f = s * e[i];
-        const b = c * e[i];
-        r = hypot(f, g);
-        e[i + 1] = r;
-        if (r === 0) {
-          d[i + 1] -= p;
-          e[m] = 0;
-          break;
-        }
-        s = f / r;
-        c = g / r;
-        g = d[i + 1] - p;
-        r = (d[i] - g) * s + 2 * c * b;
-        p = s * r;
-        d[i + 1] = g + p;
-        g = c * r - b;
-        for (let row = 0; row < rows; row++) {
-          const o = row * N;
-          f = q[o + i + 1];
-          q[o + i + 1] = s * q[o + i] + c * f;
-          q[o + i] = c * q[o + i] - s * f;
-        }
-      }
-      if (r === 0 && i >= l) continue;
-      d[l] -= p;
-      e[l] = g;
-      e[m] = 0;
-    }
-  }
 }
