@@ -64,4 +64,35 @@ test.describe('multi-phase', () => {
     await page.getByRole('dialog', { name: 'Session' }).getByRole('button', { name: 'Open', exact: true }).first().click();
     await expect(grids).toHaveCount(4);
   });
+
+  test('a session opened while the demo is still loading replaces it: no demo checkpoint arrives after it', async ({ page }) => {
+    await page.goto('/');
+    await waitForScan(page, 'phase3-15pct');
+    await page.getByRole('button', { name: 'Phases' }).click();
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+    const path = await download.path();
+
+    // Hold the demo's last file until the session is open, then let it arrive.
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    await page.route('**/demo/phase3-15pct.safetensors', async (route) => {
+      await held;
+      await route.continue();
+    });
+    const lastFileAsked = page.waitForRequest('**/demo/phase3-15pct.safetensors');
+    await page.reload();
+    await lastFileAsked;
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    await page.getByTestId('session-input').setInputFiles(path);
+    await expect(page.getByRole('status')).toContainText('Opened');
+    release();
+    await page.waitForResponse('**/demo/phase3-15pct.safetensors');
+    await page.waitForTimeout(1000);
+    const grids = page.getByTestId('phase-grid');
+    await expect(grids).toHaveCount(4);
+    await expect(grids.nth(3).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
+    await page.getByRole('button', { name: 'Checkpoint', exact: true }).click();
+    await expect(page.getByRole('tab')).toHaveCount(4);
+  });
 });

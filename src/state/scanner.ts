@@ -7,7 +7,7 @@ import { importedRecord, type EngineKind, type MatrixRecord } from '../core/scan
 import type { ScanProgress } from '../core/scan/progress.ts';
 import { runScan, type RunScanOptions, type RunScanResult } from '../core/scan/run.ts';
 import { cacheAvailable, loadScan, saveRecords, saveScanMeta } from './cache.ts';
-import { appStore } from './store.ts';
+import { appStore, type AppState } from './store.ts';
 import type { CheckpointState } from './types.ts';
 import { BrowserWorkerPool } from './worker-pool.ts';
 
@@ -27,12 +27,28 @@ function reportEngineChange({ kind, note }: { kind: EngineKind; note: string }):
 /** Ask the workers which engine they got (WebGPU or the CPU, and why) and show it, once. */
 const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
 let queue: Promise<void> = Promise.resolve();
+/** Bumped when a session replaces what is open: scans queued or loading for the old one never land in the new. */
+let workspace = 0;
 /**
  * Scans run one after another. A scan that throws (a bug, a worker that died) is reported on its own
  * checkpoint or view, and the scans queued after it still run.
  */
 function enqueue(scan: () => Promise<void>, onFailure: (message: string) => void): void {
-  queue = queue.then(scan).catch((e: unknown) => onFailure(`the scan stopped: ${e instanceof Error ? e.message : String(e)}`));
+  const of = workspace;
+  queue = queue
+    .then(() => (of === workspace ? scan() : undefined))
+    .catch((e: unknown) => onFailure(`the scan stopped: ${e instanceof Error ? e.message : String(e)}`));
+}
+
+/**
+ * Open a saved session in place of what is open: scans in progress stop, those queued and the demo
+ * still loading are dropped (their checkpoints are gone, and their ids may be the session's).
+ */
+export function openSession(session: Parameters<AppState['loadSession']>[0]): void {
+  workspace++;
+  for (const c of controllers.values()) c.abort();
+  pool?.cancelAll();
+  appStore.getState().loadSession(session);
 }
 const controllers = new Map<string, AbortController>();
 /** What each checkpoint's headers said, kept for ΔW plans (its files stay attached to the workers). */
@@ -72,7 +88,12 @@ export function addCheckpoint(files: File[], opts: { origin?: CheckpointState['o
 }
 
 async function scanCheckpoint(id: string, files: File[], name: string | undefined): Promise<void> {
+  // Writes go to the store only while no session has replaced this checkpoint (its id may be reused
+  // there); the cache still gets every finished matrix.
+  const of = workspace;
+  const live = () => of === workspace;
   const store = appStore.getState();
+  const update = (patch: Partial<CheckpointState>) => live() && store.updateCheckpoint(id, patch);
   const p = getPool();
   await p.attach(id, files);
   let info: CheckpointInfo;
@@ -80,13 +101,13 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
     info = await p.main.open(id, name);
   } catch (e) {
     const err = toErrorRecord(e, files.map((f) => f.name).join(', '));
-    store.updateCheckpoint(id, { status: 'failed', failure: err.message, errors: [err] });
+    update({ status: 'failed', failure: err.message, errors: [err] });
     return;
   }
   infos.set(id, info);
   const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
   await syncEngine(p);
-  store.updateCheckpoint(id, {
+  update({
     engine: appStore.getState().engine.kind,
     name: info.name, fingerprint: info.fingerprint, status: 'scanning', totalJobs: plan.jobs.length + plan.aliases.length,
     skipped: plan.skipped, unmapped: plan.unmapped, missing: info.missing,
@@ -96,7 +117,7 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
   if (cacheAvailable()) {
     const cached = await loadScan(info.fingerprint).catch(() => null);
     for (const r of cached?.records ?? []) done.set(r.name, r);
-    if (done.size > 0) store.updateCheckpoint(id, { records: Object.fromEntries(done), fromCache: true });
+    if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
   }
   const meta = { fingerprint: info.fingerprint, name: info.name, complete: false, errors: info.errors, skipped: plan.skipped, unmapped: plan.unmapped, missing: info.missing, savedAt: Date.now() };
   void saveScanMeta(meta).catch(() => {});
@@ -105,15 +126,15 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
   controllers.set(id, controller);
   const batch = new RecordBatcher({
     records: (rs) => {
-      store.addRecords(id, rs);
+      if (live()) store.addRecords(id, rs);
       if (cacheAvailable()) void saveRecords(info.fingerprint, rs).catch(() => {});
     },
-    errors: (es) => store.addErrors(id, es),
-    progress: (pr) => store.setProgress(id, pr),
+    errors: (es) => live() && store.addErrors(id, es),
+    progress: (pr) => live() && store.setProgress(id, pr),
   });
   const result = await runOnPool(p, info, plan, `${id}/`, { signal: controller.signal, done, batch });
   controllers.delete(id);
-  store.updateCheckpoint(id, { status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
+  update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
   void saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }).catch(() => {});
 }
 
@@ -287,11 +308,13 @@ export async function loadDemo(): Promise<void> {
   const base = import.meta.env.BASE_URL;
   const phases = ['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'];
   const config = await fetch(`${base}demo/config.json`).then((r) => r.blob());
+  const of = workspace;
   for (const phase of phases) {
     const blob = await fetch(`${base}demo/${phase}.safetensors`).then((r) => {
       if (!r.ok) throw new Error(`demo/${phase}.safetensors: HTTP ${r.status}`);
       return r.blob();
     });
+    if (of !== workspace) return; // a session was opened meanwhile: it replaces the demo
     addCheckpoint([new File([blob], `${phase}.safetensors`), new File([config], 'config.json')], { origin: 'demo' });
   }
 }

@@ -1,6 +1,7 @@
 import { useRef, useState } from 'react';
 import { deleteSession, listSessions, saveSession, type SavedSession } from '../state/cache.ts';
-import { appStore, useApp } from '../state/store.ts';
+import { appStore } from '../state/store.ts';
+import { openSession } from '../state/scanner.ts';
 import { parseSession, serializeSession } from '../state/session.ts';
 import { download } from './download.ts';
 
@@ -15,11 +16,10 @@ export function SessionMenu() {
   const [saved, setSaved] = useState<SavedSession[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
-  const loadSession = useApp((s) => s.loadSession);
 
   const reopen = (text: string, name: string) => {
     try {
-      loadSession(parseSession(text, name));
+      openSession(parseSession(text, name));
       setMessage(`Opened ${name}`);
       setOpen(false);
     } catch (e) {
