@@ -9,20 +9,12 @@ best of --reps after a warm-up, with torch.cuda.synchronize() around each.
 """
 import argparse, json, sys, time
 
-import numpy as np
 import torch
 
+# The bench's matrix, the same numbers as bench/hash-matrix.ts (the script's folder is on sys.path).
+from numpy_svdvals import hash_matrix
+
 SHAPES = "896x4864,2048x5632,4096x4096,4096x14336,5120x13824"
-
-
-def hash_matrix(rows, cols):
-    h = np.arange(rows * cols, dtype=np.uint32) * np.uint32(0x9E3779B1)
-    h ^= h >> np.uint32(16)
-    h *= np.uint32(0x85EBCA6B)
-    h ^= h >> np.uint32(13)
-    h *= np.uint32(0xC2B2AE35)
-    h ^= h >> np.uint32(16)
-    return (h.astype(np.float64) / 2147483648.0 - 1.0).astype(np.float32).reshape(rows, cols)
 
 
 def best_ms(fn, reps):

@@ -2,7 +2,7 @@ import { ENERGY_LEVELS } from '../metrics/delta.ts';
 import type { MatrixRecord } from '../scan/record.ts';
 import type { ScanResult } from '../scan/result.ts';
 import { csvText } from './csv.ts';
-import { recordIdentity, TOOL_VERSION, type RecordIdentity } from './metrics-json.ts';
+import { notAnalysed, recordIdentity, TOOL_VERSION, type RecordIdentity } from './metrics-json.ts';
 
 type Num = number | null;
 
@@ -76,10 +76,7 @@ export function writeDeltaJson(result: ScanResult, pair: { from: string; to: str
       mode: result.mode,
       ...deltaCounts(result.records),
       matrices: result.records.map(deltaRow),
-      skipped: result.skipped,
-      unmapped: result.unmapped,
-      missing: result.missing,
-      errors: result.errors,
+      ...notAnalysed(result),
     },
     null,
     2,

@@ -108,6 +108,11 @@ function htsrFields(r: MatrixRecord, reasons: Record<string, string>) {
   return out;
 }
 
+/** What a result file lists besides its matrices: everything not analysed, and why (design.md §5). */
+export function notAnalysed(result: ScanResult): Pick<ScanResult, 'skipped' | 'unmapped' | 'missing' | 'errors'> {
+  return { skipped: result.skipped, unmapped: result.unmapped, missing: result.missing, errors: result.errors };
+}
+
 export function writeMetricsJson(result: ScanResult, variant: SpectrumVariant): string {
   return `${JSON.stringify(
     {
@@ -118,10 +123,7 @@ export function writeMetricsJson(result: ScanResult, variant: SpectrumVariant): 
       mode: result.mode,
       spectrum_variant: variant,
       matrices: result.records.map((r) => metricsRow(r, variant)),
-      skipped: result.skipped,
-      unmapped: result.unmapped,
-      missing: result.missing,
-      errors: result.errors,
+      ...notAnalysed(result),
     },
     null,
     2,
