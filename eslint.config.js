@@ -16,12 +16,27 @@ const coreRestrictions = {
     { name: 'node:fs/promises', message: 'core reads through ByteSource' },
   ],
   patterns: [
-    { group: ['**/engine/**', '**/workers/**', '**/state/**', '**/ui/**', '**/cli/**', 'd3*', 'react-dom/*'], message: 'core imports nothing of the layers above it' },
+    {
+      group: ['**/engine/**', '**/workers/**', '**/state/**', '**/ui/**', '**/cli/**', 'd3*', 'react-dom/*'],
+      message: 'core imports nothing of the layers above it',
+    },
   ],
 };
 
 // Browser globals that core must not touch (it runs in Node and workers).
-const domGlobals = ['window', 'document', 'navigator', 'localStorage', 'indexedDB', 'HTMLElement', 'GPUDevice', 'GPUBuffer', 'File', 'FileReader', 'Blob'].map((name) => ({
+const domGlobals = [
+  'window',
+  'document',
+  'navigator',
+  'localStorage',
+  'indexedDB',
+  'HTMLElement',
+  'GPUDevice',
+  'GPUBuffer',
+  'File',
+  'FileReader',
+  'Blob',
+].map((name) => ({
   name,
   message: 'core must not use DOM or GPU globals',
 }));

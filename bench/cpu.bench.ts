@@ -39,7 +39,8 @@ function loadNumpy(file: string): NumpyResults | null {
 
 /** Largest |ours − numpy| relative to each σ, and relative to σ_max. */
 function accuracy(ours: Float64Array, ref: number[]): [number, number] {
-  let rel = 0, abs = 0;
+  let rel = 0,
+    abs = 0;
   for (let i = 0; i < ref.length; i++) {
     const d = Math.abs(ours[i] - ref[i]);
     rel = Math.max(rel, d / ref[i]);
@@ -49,7 +50,9 @@ function accuracy(ours: Float64Array, ref: number[]): [number, number] {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const shapes = arg('shapes', SHAPES).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+const shapes = arg('shapes', SHAPES)
+  .split(',')
+  .map((s) => s.split('x').map(Number) as [number, number]);
 const which = arg('kernels', 'wasm');
 const reps = Number(arg('reps', '1'));
 const workers = Number(arg('workers', '0'));
@@ -59,9 +62,27 @@ const numpySigma = existsSync(sigmaFile) ? (JSON.parse(readFileSync(sigmaFile, '
 const kernels: Kernels = which === 'ts' ? tsKernels : ((await createWasmKernels()) ?? tsKernels);
 
 const f = (x: number, d = 2) => x.toFixed(d);
-const header = ['shape', 'time s', 'gram s', 'gram GF/s', 'tridiag s', 'tridiag GF/s', 'QL s', 'np 1t s', 'ratio 1t', 'np 2t s', 'ratio 2t', 'np64 1t s', 'max rel err', 'err/σmax', ...(workers > 0 ? [`${workers} workers s`] : [])];
+const header = [
+  'shape',
+  'time s',
+  'gram s',
+  'gram GF/s',
+  'tridiag s',
+  'tridiag GF/s',
+  'QL s',
+  'np 1t s',
+  'ratio 1t',
+  'np 2t s',
+  'ratio 2t',
+  'np64 1t s',
+  'max rel err',
+  'err/σmax',
+  ...(workers > 0 ? [`${workers} workers s`] : []),
+];
 const rows: string[][] = [];
-console.log(`CPU engine, kernels: ${kernels.name}, single thread, best of ${reps}; NumPy: ${numpy ? `numpy ${numpy.numpy ?? '?'}` : 'no results file (run python3 bench/numpy_svdvals.py)'}`);
+console.log(
+  `CPU engine, kernels: ${kernels.name}, single thread, best of ${reps}; NumPy: ${numpy ? `numpy ${numpy.numpy ?? '?'}` : 'no results file (run python3 bench/numpy_svdvals.py)'}`,
+);
 for (const [r, c] of shapes) {
   const m = hashMatrix(r * c);
   let best: ReturnType<typeof singularValuesTimed> | undefined;
@@ -73,7 +94,8 @@ for (const [r, c] of shapes) {
     if (t < bestTime) [best, bestTime] = [res, t];
   }
   const { timings } = best!;
-  const n = Math.min(r, c), k = Math.max(r, c);
+  const n = Math.min(r, c),
+    k = Math.max(r, c);
   // Flops actually needed: the Gram's upper triangle, n(n+1)/2·k multiply-adds of 2 flops;
   // Householder tridiagonalization, 4/3·n³.
   const gramFlops = n * (n + 1) * k;
@@ -82,8 +104,18 @@ for (const [r, c] of shapes) {
   const np1 = numpy?.threads['1']?.[key];
   const np2 = numpy?.threads['2']?.[key];
   rows.push([
-    key, f(bestTime), f(timings.gram), f(gramFlops / timings.gram / 1e9, 1), f(timings.tridiagonalize), f(triFlops / timings.tridiagonalize / 1e9, 1), f(timings.eigenvalues),
-    np1 ? f(np1.svd_f32) : '-', np1 ? f(bestTime / np1.svd_f32) : '-', np2 ? f(np2.svd_f32) : '-', np2 ? f(bestTime / np2.svd_f32) : '-', np1 ? f(np1.svd_f64) : '-',
+    key,
+    f(bestTime),
+    f(timings.gram),
+    f(gramFlops / timings.gram / 1e9, 1),
+    f(timings.tridiagonalize),
+    f(triFlops / timings.tridiagonalize / 1e9, 1),
+    f(timings.eigenvalues),
+    np1 ? f(np1.svd_f32) : '-',
+    np1 ? f(bestTime / np1.svd_f32) : '-',
+    np2 ? f(np2.svd_f32) : '-',
+    np2 ? f(bestTime / np2.svd_f32) : '-',
+    np1 ? f(np1.svd_f64) : '-',
     ...(numpySigma[key] ? accuracy(best!.sigma, numpySigma[key]).map((x) => x.toExponential(1)) : ['-', '-']),
     ...(workers > 0 ? [f(await poolThroughput(r, c, workers))] : []),
   ]);
@@ -95,5 +127,10 @@ console.log(line(header));
 for (const row of rows) console.log(line(row));
 console.log('ratio = our single-thread time / numpy.linalg.svd(float32 A, compute_uv=False) with OPENBLAS_NUM_THREADS=1 (1t) or 2 (2t).');
 console.log('The CLI runs one matrix per worker on every core, so per-core throughput compares with the 1t column.');
-if (workers > 0) console.log(`${workers} workers s: seconds until ${workers} matrices of the shape, one per worker thread at once, are done (the CLI's pool).`);
-console.log('max rel err: max |σ − σ_numpy| / σ_numpy against float64 LAPACK on the same matrix (python3 bench/numpy_svdvals.py --accuracy).');
+if (workers > 0)
+  console.log(
+    `${workers} workers s: seconds until ${workers} matrices of the shape, one per worker thread at once, are done (the CLI's pool).`,
+  );
+console.log(
+  'max rel err: max |σ − σ_numpy| / σ_numpy against float64 LAPACK on the same matrix (python3 bench/numpy_svdvals.py --accuracy).',
+);

@@ -63,7 +63,9 @@ async function best<T>(reps: number, run: () => Promise<T>): Promise<{ ms: numbe
 const fmt = (ms: number) => (ms >= 100 ? ms.toFixed(0) : ms.toPrecision(3));
 
 async function main(): Promise<void> {
-  const shapes = arg('shapes', SHAPES).split(',').map((s) => s.split('x').map(Number) as [number, number]);
+  const shapes = arg('shapes', SHAPES)
+    .split(',')
+    .map((s) => s.split('x').map(Number) as [number, number]);
   const reps = Math.max(1, Number(arg('reps', '3')));
   const torchFile = arg('torch', '');
   const torch = torchFile && existsSync(torchFile) ? (JSON.parse(readFileSync(torchFile, 'utf8')) as TorchResults) : null;
@@ -81,13 +83,20 @@ async function main(): Promise<void> {
   const engine = made;
   const { limits } = engine.kit.ctx;
   console.log(`adapter: ${engine.adapter.description}${engine.adapter.fallback ? ' (SOFTWARE: these times say nothing about a GPU)' : ''}`);
-  console.log(`limits: maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}, maxComputeWorkgroupStorageSize ${limits.maxComputeWorkgroupStorageSize}`);
+  console.log(
+    `limits: maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}, maxBufferSize ${limits.maxBufferSize}, maxComputeWorkgroupStorageSize ${limits.maxComputeWorkgroupStorageSize}`,
+  );
   if (torch) console.log(`torch ${torch.torch} on ${torch.device}`);
-  console.log('shape         exact ms  upload   Gram  Gram GFLOP/s  eigensolver   fast ms  exact/fast' + (torch ? '  svdvals ms  ×svdvals  gram+eigvalsh ms  ×(gram+eigvalsh)' : '') + (flag('check') ? '  SNR err exact  SNR err fast' : ''));
+  console.log(
+    'shape         exact ms  upload   Gram  Gram GFLOP/s  eigensolver   fast ms  exact/fast' +
+      (torch ? '  svdvals ms  ×svdvals  gram+eigvalsh ms  ×(gram+eigvalsh)' : '') +
+      (flag('check') ? '  SNR err exact  SNR err fast' : ''),
+  );
   for (const [r, c] of shapes) {
     const key = `${r}x${c}`;
     const m = hashMatrix(r * c);
-    const n = Math.min(r, c), k = Math.max(r, c);
+    const n = Math.min(r, c),
+      k = Math.max(r, c);
     // Whole calls, as a scan makes them (no waits between stages)...
     const exact = await best(reps, () => engine.singularValues(m, r, c));
     // ...and the same with a wait after each stage, for the split.
@@ -99,7 +108,8 @@ async function main(): Promise<void> {
     const fastKind = usesKrylov(n, fastOptions) ? 'K' : '=';
     let line = `${key.padEnd(12)} ${fmt(exact.ms).padStart(9)} ${fmt(t.upload * 1e3).padStart(7)} ${fmt(t.gram * 1e3).padStart(6)} ${gflops.toPrecision(3).padStart(13)} ${fmt(t.eigen * 1e3).padStart(12)} ${fmt(fast.ms).padStart(8)}${fastKind} ${(exact.ms / fast.ms).toFixed(1).padStart(11)}`;
     const tr = torch?.shapes[key];
-    if (tr) line += `  ${fmt(tr.svdvals_ms).padStart(10)} ${(tr.svdvals_ms / exact.ms).toFixed(1).padStart(9)} ${fmt(tr.gram_ms + tr.eigvalsh_ms).padStart(17)} ${((tr.gram_ms + tr.eigvalsh_ms) / exact.ms).toFixed(2).padStart(17)}`;
+    if (tr)
+      line += `  ${fmt(tr.svdvals_ms).padStart(10)} ${(tr.svdvals_ms / exact.ms).toFixed(1).padStart(9)} ${fmt(tr.gram_ms + tr.eigvalsh_ms).padStart(17)} ${((tr.gram_ms + tr.eigvalsh_ms) / exact.ms).toFixed(2).padStart(17)}`;
     if (flag('check')) {
       const ref = spectrumScore(singularValuesSync(m, r, c), r, c).snr;
       const err = (s: Float64Array) => (Math.abs(spectrumScore(s, r, c).snr - ref) / ref).toExponential(1);

@@ -28,14 +28,19 @@ const root = join(import.meta.dirname, '..');
 /** 128 MiB bf16 tensors, their bytes a 16 MiB block of random data repeated. */
 function writeBenchFile(path: string): number {
   const count = Math.round(gib * 8);
-  const tensors = Array.from({ length: count }, (_, i) => ({ name: `model.layers.${i}.mlp.up_proj.weight`, dtype: 'BF16' as const, shape: [8192, 8192] }));
+  const tensors = Array.from({ length: count }, (_, i) => ({
+    name: `model.layers.${i}.mlp.up_proj.weight`,
+    dtype: 'BF16' as const,
+    shape: [8192, 8192],
+  }));
   const file = writeSparseSafetensors(path, tensors, () => false);
   const block = new Uint16Array(8 * 2 ** 20);
   for (let i = 0; i < block.length; i++) block[i] = 0x3c00 | ((Math.random() * 0x3ff) & 0x3ff) | (i & 1 ? 0x8000 : 0); // finite bf16 values
   const bytes = new Uint8Array(block.buffer);
   const fd = openSync(path, 'r+');
   try {
-    for (let at = file.size - count * 2 ** 27; at < file.size; at += bytes.byteLength) writeSync(fd, bytes, 0, Math.min(bytes.byteLength, file.size - at), at);
+    for (let at = file.size - count * 2 ** 27; at < file.size; at += bytes.byteLength)
+      writeSync(fd, bytes, 0, Math.min(bytes.byteLength, file.size - at), at);
   } finally {
     closeSync(fd);
   }
@@ -63,7 +68,9 @@ async function page(path: string): Promise<ReadRates[]> {
       const p = await browser.newPage();
       await p.goto(url);
       await p.locator('#file').setInputFiles(path);
-      const handle = await p.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, { timeout: 600_000 });
+      const handle = await p.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, {
+        timeout: 600_000,
+      });
       const r = (await handle.jsonValue()) as ReadRates | { error: string };
       if ('error' in r) throw new Error(`page: ${r.error}`);
       out.push(r);
@@ -80,12 +87,15 @@ const dir = mkdtempSync(join(tmpdir(), 'sw-read-bench-'));
 try {
   const path = join(dir, 'read-bench.safetensors');
   const size = writeBenchFile(path);
-  console.log(`streaming reader: ${(size / 2 ** 30).toFixed(2)} GiB file, ${Math.round(gib * 8)} bf16 tensors of 8192 × 8192, 64 MiB slices; ${passes} passes`);
+  console.log(
+    `streaming reader: ${(size / 2 ** 30).toFixed(2)} GiB file, ${Math.round(gib * 8)} bf16 tensors of 8192 × 8192, 64 MiB slices; ${passes} passes`,
+  );
   const rows: [string, ReadRates[]][] = [['CLI (Node file, positional reads)', await cli(path)]];
   if (!process.argv.includes('--no-page')) rows.push(['page (File/Blob slices in a Web Worker)', await page(path)]);
   const f = (x: number) => x.toFixed(2).padStart(6);
   console.log(`${'where'.padEnd(42)}  raw GB/s (per pass)   read + decode to f32 GB/s (per pass)`);
-  for (const [where, rs] of rows) console.log(`${where.padEnd(42)}  ${rs.map((r) => f(r.rawGBps)).join(' ')}          ${rs.map((r) => f(r.decodeGBps)).join(' ')}`);
+  for (const [where, rs] of rows)
+    console.log(`${where.padEnd(42)}  ${rs.map((r) => f(r.rawGBps)).join(' ')}          ${rs.map((r) => f(r.decodeGBps)).join(' ')}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -27,14 +27,22 @@ function moeFile(): SparseTensor[] {
   const out: SparseTensor[] = [];
   for (let layer = 0; layer < 4; layer++) {
     const p = `model.layers.${layer}`;
-    out.push(t(`${p}.self_attn.q_proj.weight`, 256, 256), t(`${p}.self_attn.k_proj.weight`, 64, 256), t(`${p}.self_attn.v_proj.weight`, 64, 256), t(`${p}.self_attn.o_proj.weight`, 256, 256));
+    out.push(
+      t(`${p}.self_attn.q_proj.weight`, 256, 256),
+      t(`${p}.self_attn.k_proj.weight`, 64, 256),
+      t(`${p}.self_attn.v_proj.weight`, 64, 256),
+      t(`${p}.self_attn.o_proj.weight`, 256, 256),
+    );
     out.push(t(`${p}.mlp.experts.weight`, 10, 8192, 8192)); // 1.25 GiB, 3-D: listed, not analysed
   }
   out.push(t('model.layers.3.mlp.down_proj.weight', 64, 1 << 20)); // at the far end of the file
   return out;
 }
 
-test('a 5 GB file: its header and analysed byte ranges are read, and the tab grows by at most 4 × its largest matrix', async ({ page, browser }, info) => {
+test('a 5 GB file: its header and analysed byte ranges are read, and the tab grows by at most 4 × its largest matrix', async ({
+  page,
+  browser,
+}, info) => {
   test.skip(process.platform !== 'linux', 'reads process memory from /proc');
   test.setTimeout(300_000);
   const dir = tmp();
@@ -59,7 +67,10 @@ test('a 5 GB file: its header and analysed byte ranges are read, and the tab gro
     await expect(problems).toContainText('4 skipped tensors');
 
     const growth = (s: ProcessSample) => s.rssMiB - (baseline.get(s.pid)?.rssMiB ?? 0);
-    const lines = [...peaks.values()].map((s) => `${s.type} ${s.pid}: ${(baseline.get(s.pid)?.rssMiB ?? 0).toFixed(0)} → peak ${s.rssMiB.toFixed(0)} MiB (+${growth(s).toFixed(0)})`);
+    const lines = [...peaks.values()].map(
+      (s) =>
+        `${s.type} ${s.pid}: ${(baseline.get(s.pid)?.rssMiB ?? 0).toFixed(0)} → peak ${s.rssMiB.toFixed(0)} MiB (+${growth(s).toFixed(0)})`,
+    );
     info.annotations.push({ type: 'memory while scanning the 5 GB file', description: lines.join('; ') });
     console.log(`5 GB file (${(file.size / 1e9).toFixed(2)} GB): ${lines.join('; ')}`);
     const renderers = [...peaks.values()].filter((s) => s.type === 'renderer');

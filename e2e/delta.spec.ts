@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { root, waitForScan } from './helpers.ts';
 
-const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase1: { selected: Record<string, number[]> } };
+const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as {
+  phase1: { selected: Record<string, number[]> };
+};
 
 test.describe('the ΔW view', () => {
   test("phase 1 − base marks as changed exactly the layers the demo's training log lists for phase 1", async ({ page }, info) => {
@@ -11,12 +13,17 @@ test.describe('the ΔW view', () => {
     await waitForScan(page, 'phase3-15pct');
     await page.getByRole('button', { name: 'ΔW' }).click();
     // the default pair: the plan's first two checkpoints
-    await expect(page.getByLabel('Earlier checkpoint')).toHaveValue(await page.getByLabel('Earlier checkpoint').locator('option', { hasText: 'phase0-base' }).getAttribute('value') as string);
+    await expect(page.getByLabel('Earlier checkpoint')).toHaveValue(
+      (await page.getByLabel('Earlier checkpoint').locator('option', { hasText: 'phase0-base' }).getAttribute('value')) as string,
+    );
     await expect(page.getByLabel('Later checkpoint').locator('option:checked')).toHaveText('phase1-25pct');
     const started = Date.now();
     await page.getByRole('button', { name: 'Compute ΔW' }).click();
     await expect(page.getByTestId('delta-progress').locator('strong')).toHaveText('Done', { timeout: 60_000 });
-    info.annotations.push({ type: 'ΔW phase 1 − base (147 matrices), click to done', description: `${((Date.now() - started) / 1000).toFixed(1)} s` });
+    info.annotations.push({
+      type: 'ΔW phase 1 − base (147 matrices), click to done',
+      description: `${((Date.now() - started) / 1000).toFixed(1)} s`,
+    });
 
     const canvas = page.getByRole('region', { name: 'ΔW heatmap' }).locator('canvas[role="grid"]');
     await expect(canvas).toHaveAttribute('data-cells', '112');
@@ -64,7 +71,10 @@ test.describe('the ΔW view', () => {
     await page.getByRole('button', { name: 'Compute ΔW' }).click();
     await expect(status).toHaveText('Done', { timeout: 60_000 });
     const table = page.getByRole('table', { name: 'Changed layers per module type' });
-    const phase3 = (JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase3: { selected: Record<string, number[]> } }).phase3.selected;
-    for (const [module, layers] of Object.entries(phase3)) await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
+    const phase3 = (
+      JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase3: { selected: Record<string, number[]> } }
+    ).phase3.selected;
+    for (const [module, layers] of Object.entries(phase3))
+      await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
   });
 });

@@ -30,8 +30,19 @@ test('a Mixtral checkpoint: expert cells aggregate (mean, one expert) and one la
 test('a GGUF file opens with llama.cpp names mapped onto the grid', async ({ page }) => {
   const dir = tmp();
   const path = join(dir, 'tiny.Q8_0.gguf');
-  const t = (name: string, rows: number, cols: number, seed: number) => ({ name, type: 'Q8_0', shape: [rows, cols], values: gaussianMatrix(rows, cols, seed) });
-  writeFileSync(path, buildGguf([0, 1, 2].flatMap((l) => [t(`blk.${l}.attn_q.weight`, 32, 32, l), t(`blk.${l}.ffn_down.weight`, 32, 64, 10 + l)]), { 'general.architecture': { type: 'string', value: 'llama' } }));
+  const t = (name: string, rows: number, cols: number, seed: number) => ({
+    name,
+    type: 'Q8_0',
+    shape: [rows, cols],
+    values: gaussianMatrix(rows, cols, seed),
+  });
+  writeFileSync(
+    path,
+    buildGguf(
+      [0, 1, 2].flatMap((l) => [t(`blk.${l}.attn_q.weight`, 32, 32, l), t(`blk.${l}.ffn_down.weight`, 32, 64, 10 + l)]),
+      { 'general.architecture': { type: 'string', value: 'llama' } },
+    ),
+  );
   await page.goto('/');
   await waitForScan(page, 'phase3-15pct');
   await page.getByTestId('file-input').setInputFiles(path);

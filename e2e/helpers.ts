@@ -11,7 +11,9 @@ export const tmp = () => mkdtempSync(join(tmpdir(), 'sw-e2e-'));
 /** Run the CLI, as a user would, and return the bytes of one file it writes. */
 export async function cliOutput(args: string[], file: string): Promise<string> {
   const out = tmp();
-  await promisify(execFile)(process.execPath, [join(root, 'bin/spectral-workbench.js'), ...args, '--out', out, '--quiet'], { cwd: root }).catch((e: { code?: number }) => {
+  await promisify(execFile)(process.execPath, [join(root, 'bin/spectral-workbench.js'), ...args, '--out', out, '--quiet'], {
+    cwd: root,
+  }).catch((e: { code?: number }) => {
     if (e.code !== 2) throw e;
   });
   return readFileSync(join(out, file), 'utf8');

@@ -17,28 +17,50 @@ async function cellCenter(canvas: Locator, row: number, col: number) {
 /** How many pixels of a cell's interior are near white and near black (the hatch has both; a colour neither). */
 async function cellInk(page: Page, canvas: Locator, row: number, col: number) {
   const { x, y, cellW } = await cellCenter(canvas, row, col);
-  return canvas.evaluate((c: HTMLCanvasElement, r) => {
-    const dpr = c.width / c.getBoundingClientRect().width;
-    const ctx = c.getContext('2d')!;
-    const img = ctx.getImageData(Math.round((r.x - r.w / 2 + 3) * dpr), Math.round((r.y - 8) * dpr), Math.round((r.w - 6) * dpr), Math.round(16 * dpr));
-    let white = 0, black = 0;
-    for (let i = 0; i < img.data.length; i += 4) {
-      const [R, G, B] = [img.data[i], img.data[i + 1], img.data[i + 2]];
-      if (R > 220 && G > 220 && B > 220) white++;
-      if (R < 70 && G < 70 && B < 70) black++;
-    }
-    return { white, black, total: img.data.length / 4 };
-  }, { x, y, w: cellW });
+  return canvas.evaluate(
+    (c: HTMLCanvasElement, r) => {
+      const dpr = c.width / c.getBoundingClientRect().width;
+      const ctx = c.getContext('2d')!;
+      const img = ctx.getImageData(
+        Math.round((r.x - r.w / 2 + 3) * dpr),
+        Math.round((r.y - 8) * dpr),
+        Math.round((r.w - 6) * dpr),
+        Math.round(16 * dpr),
+      );
+      let white = 0,
+        black = 0;
+      for (let i = 0; i < img.data.length; i += 4) {
+        const [R, G, B] = [img.data[i], img.data[i + 1], img.data[i + 2]];
+        if (R > 220 && G > 220 && B > 220) white++;
+        if (R < 70 && G < 70 && B < 70) black++;
+      }
+      return { white, black, total: img.data.length / 4 };
+    },
+    { x, y, w: cellW },
+  );
 }
 
 async function download(page: Page, button: string): Promise<string> {
-  const [d] = await Promise.all([page.waitForEvent('download'), page.getByRole('region', { name: 'Export' }).getByRole('button', { name: button, exact: true }).click()]);
+  const [d] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('region', { name: 'Export' }).getByRole('button', { name: button, exact: true }).click(),
+  ]);
   return readFileSync(await d.path(), 'utf8');
 }
 
-const MODULES = ['self_attn.q_proj', 'self_attn.k_proj', 'self_attn.v_proj', 'self_attn.o_proj', 'mlp.gate_proj', 'mlp.up_proj', 'mlp.down_proj'];
+const MODULES = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+];
 
-test('NaN and Infinity weights: "non-finite (k values)" in the tip and the detail, a hatched cell, and the scan goes on', async ({ page }) => {
+test('NaN and Infinity weights: "non-finite (k values)" in the tip and the detail, a hatched cell, and the scan goes on', async ({
+  page,
+}) => {
   const nan = 'model.layers.0.mlp.up_proj.weight';
   const inf = 'model.layers.1.self_attn.k_proj.weight';
   let seed = 1;
@@ -52,7 +74,9 @@ test('NaN and Infinity weights: "non-finite (k values)" in the tip and the detai
     }),
   );
   await page.goto('/');
-  await page.getByTestId('file-input').setInputFiles({ name: 'nonfinite.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(buildSafetensors(tensors)) });
+  await page
+    .getByTestId('file-input')
+    .setInputFiles({ name: 'nonfinite.safetensors', mimeType: 'application/octet-stream', buffer: Buffer.from(buildSafetensors(tensors)) });
   await expect(page.getByRole('tab', { name: /nonfinite/ })).toHaveAttribute('aria-selected', 'true');
   const canvas = await expectGrid(page, 7, 2);
   await expect(page.locator('.progress strong')).toHaveText('Done', { timeout: 60_000 });
@@ -72,7 +96,10 @@ test('NaN and Infinity weights: "non-finite (k values)" in the tip and the detai
   await page.mouse.move(0, 0);
 
   // hatched: black stripes on white, unlike any colour of the scale; the finite cells are plain colours
-  for (const [row, col] of [[upRow, 0], [kRow, 1]]) {
+  for (const [row, col] of [
+    [upRow, 0],
+    [kRow, 1],
+  ]) {
     const ink = await cellInk(page, canvas, row, col);
     expect(ink.white / ink.total, `cell ${row},${col} white`).toBeGreaterThan(0.2);
     expect(ink.black / ink.total, `cell ${row},${col} black`).toBeGreaterThan(0.1);
@@ -82,7 +109,9 @@ test('NaN and Infinity weights: "non-finite (k values)" in the tip and the detai
 
   // and in the SVG export: the two cells, and only they, filled with the hatch pattern
   const svg = await download(page, 'SVG');
-  expect([...svg.matchAll(/<rect [^>]*fill="url\(#hatch\)">\s*<title>([^<]*)<\/title>/g)].map((m) => m[1]).sort()).toEqual([nan, inf].sort());
+  expect([...svg.matchAll(/<rect [^>]*fill="url\(#hatch\)">\s*<title>([^<]*)<\/title>/g)].map((m) => m[1]).sort()).toEqual(
+    [nan, inf].sort(),
+  );
 
   const metrics = JSON.parse(await download(page, 'metrics.json'));
   const row = (n: string) => metrics.matrices.find((m: { name: string }) => m.name === n);
@@ -113,9 +142,13 @@ test('names and metadata that are markup show as text in every view and export; 
   // a CSP violation would mean markup got as far as the DOM and was stopped only by the policy
   await page.evaluate(() => {
     (window as unknown as { violations: string[] }).violations = [];
-    document.addEventListener('securitypolicyviolation', (e) => (window as unknown as { violations: string[] }).violations.push(`${e.violatedDirective} ${e.sample}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      (window as unknown as { violations: string[] }).violations.push(`${e.violatedDirective} ${e.sample}`),
+    );
   });
-  await page.getByTestId('file-input').setInputFiles({ name: `${img}.safetensors`, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  await page
+    .getByTestId('file-input')
+    .setInputFiles({ name: `${img}.safetensors`, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
   const tab = page.getByRole('tab', { name: img });
   await expect(tab).toHaveAttribute('aria-selected', 'true');
   await expect(tab).toContainText(img);
@@ -158,7 +191,11 @@ test('names and metadata that are markup show as text in every view and export; 
   expect(svg).toContain('&lt;img src=x onerror=alert(1)&gt;');
   const parsed = await page.evaluate((text) => {
     const doc = new DOMParser().parseFromString(text, 'image/svg+xml');
-    return { error: doc.querySelector('parsererror') !== null, foreign: doc.querySelectorAll('img, script, foreignObject').length, titles: [...doc.querySelectorAll('title')].map((t) => t.textContent) };
+    return {
+      error: doc.querySelector('parsererror') !== null,
+      foreign: doc.querySelectorAll('img, script, foreignObject').length,
+      titles: [...doc.querySelectorAll('title')].map((t) => t.textContent),
+    };
   }, svg);
   expect(parsed).toMatchObject({ error: false, foreign: 0 });
   expect(parsed.titles).toContain(inGrid);
@@ -172,7 +209,14 @@ test('names and metadata that are markup show as text in every view and export; 
 
 test('a sharded checkpoint with a shard missing and one cut short: the rest is analysed, the absent tensors listed', async ({ page }) => {
   let seed = 1;
-  const tensors = [0, 1, 2, 3].flatMap((layer) => MODULES.map((m) => ({ name: `model.layers.${layer}.${m}.weight`, dtype: 'F32', shape: [16, 24], values: gaussianMatrix(16, 24, seed++) })));
+  const tensors = [0, 1, 2, 3].flatMap((layer) =>
+    MODULES.map((m) => ({
+      name: `model.layers.${layer}.${m}.weight`,
+      dtype: 'F32',
+      shape: [16, 24],
+      values: gaussianMatrix(16, 24, seed++),
+    })),
+  );
   const files = await shardSafetensors(buildSafetensors(tensors), 3);
   const index = JSON.parse(new TextDecoder().decode(files.get('model.safetensors.index.json'))).weight_map as Record<string, string>;
   const inShard = (f: string) => Object.keys(index).filter((t) => index[t] === f);
@@ -181,7 +225,9 @@ test('a sharded checkpoint with a shard missing and one cut short: the rest is a
   const cut = files.get('model-00003-of-00003.safetensors')!;
   files.set('model-00003-of-00003.safetensors', cut.subarray(0, cut.byteLength - 1000)); // the last 1000 bytes: one or two tensors
   await page.goto('/');
-  await page.getByTestId('file-input').setInputFiles([...files].map(([name, bytes]) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([...files].map(([name, bytes]) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) })));
   await expect(page.getByRole('tab', { name: /^model/ })).toHaveAttribute('aria-selected', 'true');
   await expect(page.locator('.progress strong')).toHaveText('Done', { timeout: 60_000 });
 
@@ -194,7 +240,9 @@ test('a sharded checkpoint with a shard missing and one cut short: the rest is a
   await expect(page.locator('.progress')).toContainText(`${tensors.length - missing.length} / ${tensors.length - missing.length} matrices`);
 
   const problems = page.getByRole('region', { name: 'Problems and skipped tensors' });
-  await expect(problems).toContainText(`model-00002-of-00003.safetensors: shard named by the index is missing: ${absent.length} tensors not analysed`);
+  await expect(problems).toContainText(
+    `model-00002-of-00003.safetensors: shard named by the index is missing: ${absent.length} tensors not analysed`,
+  );
   for (const t of truncated) await expect(problems).toContainText(`model-00003-of-00003.safetensors: tensor "${t}": data_offsets`);
   await problems.locator('summary', { hasText: 'missing' }).click();
   for (const t of missing) await expect(problems.locator('details li', { hasText: t })).toBeVisible();

@@ -46,10 +46,21 @@ test.describe('the page', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'YAML (20%)' }).click()]);
     expect(download.suggestedFilename()).toBe('snr_results_phase0-base_unfrozenparameters_20percent.yaml');
     const fromPage = readFileSync(await download.path(), 'utf8');
-    const fromCli = await cliOutput(['scan', 'public/demo/phase0-base.safetensors', '--percent', '20'], 'snr_results_phase0-base_unfrozenparameters_20percent.yaml');
+    const fromCli = await cliOutput(
+      ['scan', 'public/demo/phase0-base.safetensors', '--percent', '20'],
+      'snr_results_phase0-base_unfrozenparameters_20percent.yaml',
+    );
     expect(fromPage).toBe(fromCli);
     // and both are Spectrum's own file for this checkpoint (its name aside)
-    expect(fromPage).toBe(readFileSync(join(root, 'test-fixtures/expected/demo-phases/spectrum-phase0-base/snr_results_spectral-workbench-demo-phase0-base_unfrozenparameters_20percent.yaml'), 'utf8'));
+    expect(fromPage).toBe(
+      readFileSync(
+        join(
+          root,
+          'test-fixtures/expected/demo-phases/spectrum-phase0-base/snr_results_spectral-workbench-demo-phase0-base_unfrozenparameters_20percent.yaml',
+        ),
+        'utf8',
+      ),
+    );
   });
 
   test('a picked file is scanned and its heatmap appears', async ({ page }, info) => {
@@ -77,7 +88,9 @@ test.describe('the page', () => {
     await expect(page.getByRole('tab', { name: /corrupt/ })).toHaveAttribute('aria-selected', 'true');
     const problems = page.getByRole('region', { name: 'Problems and skipped tensors' });
     await expect(problems).toContainText('corrupt.safetensors: tensor "model.layers.0.mlp.down_proj.weight": unknown dtype "F4_MAGIC"');
-    await expect(problems).toContainText('corrupt.safetensors: tensor "model.layers.1.mlp.up_proj.weight": data_offsets [3072, 1000000] reach beyond the end');
+    await expect(problems).toContainText(
+      'corrupt.safetensors: tensor "model.layers.1.mlp.up_proj.weight": data_offsets [3072, 1000000] reach beyond the end',
+    );
     await expect(page.locator('.progress')).toContainText('2 / 2 matrices');
     await expectGrid(page, 2, 2);
     await page.screenshot({ path: info.outputPath('corrupt.png'), fullPage: true });
@@ -98,7 +111,9 @@ test.describe('the page', () => {
     expect(requests.slice(afterLoad), 'requests after load').toEqual([]);
     // A connection to another origin is refused by the CSP, not just absent.
     const blocked = await page.evaluate(async () => {
-      const violation = new Promise<string>((resolve) => document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true }));
+      const violation = new Promise<string>((resolve) =>
+        document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true }),
+      );
       await fetch('https://example.com/telemetry').catch(() => undefined);
       return violation;
     });

@@ -22,7 +22,9 @@ test.describe('multi-phase', () => {
     await page.screenshot({ path: info.outputPath('phases.png'), fullPage: true });
   });
 
-  test("imports Spectrum's own Qwen2.5-14B result: at 25% its down_proj selection has layers 1, 11, 15 and 35–38", async ({ page }, info) => {
+  test("imports Spectrum's own Qwen2.5-14B result: at 25% its down_proj selection has layers 1, 11, 15 and 35–38", async ({
+    page,
+  }, info) => {
     await page.goto('/');
     await page.getByTestId('file-input').setInputFiles(join(root, 'test-fixtures/spectrum-results/snr_results_Qwen-Qwen2.5-14B.json'));
     await expect(page.getByRole('tab', { name: /Qwen-Qwen2\.5-14B/ })).toHaveAttribute('aria-selected', 'true');

@@ -45,7 +45,8 @@ function cachedCount(page: Page): Promise<number> {
   );
 }
 
-const shownDone = async (page: Page) => Number(/(\d+) \/ \d+ matrices/.exec((await page.locator('.progress').textContent()) ?? '')?.[1] ?? -1);
+const shownDone = async (page: Page) =>
+  Number(/(\d+) \/ \d+ matrices/.exec((await page.locator('.progress').textContent()) ?? '')?.[1] ?? -1);
 
 async function startScan(page: Page): Promise<void> {
   await page.goto('/');

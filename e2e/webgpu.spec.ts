@@ -20,7 +20,9 @@ const sessionRecords = async (page: Page) => (await saveSession(page)).checkpoin
 function tensorNames(path: string): string[] {
   const bytes = readFileSync(path);
   const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8')) as Record<string, unknown>;
-  return Object.keys(header).filter((k) => k !== '__metadata__').sort();
+  return Object.keys(header)
+    .filter((k) => k !== '__metadata__')
+    .sort();
 }
 
 // The WebGPU engine in the page's workers, on Chromium's SwiftShader (a software GPU: slow, so one
@@ -40,9 +42,15 @@ test.describe('the page on the WebGPU engine', () => {
       await waitForScan(page, phase);
       for (const percent of [25, 20, 15]) {
         await page.getByLabel('Percent selected', { exact: true }).fill(String(percent));
-        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `YAML (${percent}%)` }).click()]);
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('button', { name: `YAML (${percent}%)` }).click(),
+        ]);
         const fromPage = readFileSync(await download.path(), 'utf8');
-        const spectrum = join(root, `test-fixtures/expected/demo-phases/spectrum-${phase}/snr_results_spectral-workbench-demo-${phase}_unfrozenparameters_${percent}percent.yaml`);
+        const spectrum = join(
+          root,
+          `test-fixtures/expected/demo-phases/spectrum-${phase}/snr_results_spectral-workbench-demo-${phase}_unfrozenparameters_${percent}percent.yaml`,
+        );
         expect(fromPage, `${phase} at ${percent} %`).toBe(readFileSync(spectrum, 'utf8'));
       }
     }
@@ -54,7 +62,9 @@ test.describe('the page on the WebGPU engine', () => {
     info.annotations.push({ type: 'whole demo on WebGPU (SwiftShader)', description: `${((Date.now() - started) / 1000).toFixed(0)} s` });
   });
 
-  test('the GPU device is lost mid-scan (test hook): the scan goes on on the CPU, loses nothing, and the page says why', async ({ page }, info) => {
+  test('the GPU device is lost mid-scan (test hook): the scan goes on on the CPU, loses nothing, and the page says why', async ({
+    page,
+  }, info) => {
     test.setTimeout(300_000);
     const started = Date.now();
     // TEST HOOK (engine-request.ts): the worker destroys its device while its 4th matrix is on the
@@ -69,14 +79,23 @@ test.describe('the page on the WebGPU engine', () => {
       await waitForScan(page, phase);
       for (const percent of [25, 20, 15]) {
         await page.getByLabel('Percent selected', { exact: true }).fill(String(percent));
-        const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: `YAML (${percent}%)` }).click()]);
-        const spectrum = join(root, `test-fixtures/expected/demo-phases/spectrum-${phase}/snr_results_spectral-workbench-demo-${phase}_unfrozenparameters_${percent}percent.yaml`);
+        const [download] = await Promise.all([
+          page.waitForEvent('download'),
+          page.getByRole('button', { name: `YAML (${percent}%)` }).click(),
+        ]);
+        const spectrum = join(
+          root,
+          `test-fixtures/expected/demo-phases/spectrum-${phase}/snr_results_spectral-workbench-demo-${phase}_unfrozenparameters_${percent}percent.yaml`,
+        );
         expect(readFileSync(await download.path(), 'utf8'), `${phase} at ${percent} %`).toBe(readFileSync(spectrum, 'utf8'));
       }
     }
     // The page says that it fell back to the CPU, and why.
     await expect(badge).toHaveText('CPU engine');
-    await expect(badge).toHaveAttribute('title', /^CPU engine \(float64\): the WebGPU device was lost \(.*destroyed.*\); the scan went on on the CPU$/);
+    await expect(badge).toHaveAttribute(
+      'title',
+      /^CPU engine \(float64\): the WebGPU device was lost \(.*destroyed.*\); the scan went on on the CPU$/,
+    );
     // said aloud, not only in the badge's title
     await expect(page.getByRole('status').filter({ hasText: 'the WebGPU device was lost' })).toContainText('the scan went on on the CPU');
 
@@ -89,11 +108,16 @@ test.describe('the page on the WebGPU engine', () => {
       expect(ckpt.name, phase).toMatch(new RegExp(phase));
       expect(ckpt.status, phase).toBe('done');
       expect(ckpt.errors, phase).toEqual([]);
-      expect(ckpt.records.map((r) => r.name).sort(), `${phase}: every tensor`).toEqual(tensorNames(join(root, `public/demo/${phase}.safetensors`)));
+      expect(ckpt.records.map((r) => r.name).sort(), `${phase}: every tensor`).toEqual(
+        tensorNames(join(root, `public/demo/${phase}.safetensors`)),
+      );
       engines.push(...ckpt.records.map((r) => r.engine));
     }
     expect(engines).toEqual(engines.map((_, i) => (i < loseAfter ? 'webgpu' : 'cpu')));
-    info.annotations.push({ type: 'device lost mid-scan', description: `${engines.filter((e) => e === 'webgpu').length} records on WebGPU, ${engines.filter((e) => e === 'cpu').length} on the CPU, ${((Date.now() - started) / 1000).toFixed(0)} s` });
+    info.annotations.push({
+      type: 'device lost mid-scan',
+      description: `${engines.filter((e) => e === 'webgpu').length} records on WebGPU, ${engines.filter((e) => e === 'cpu').length} on the CPU, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    });
   });
 
   test('auto turns a software adapter down for the CPU engine, and says why', async ({ page }) => {

@@ -12,4 +12,6 @@ createRoot(document.getElementById('root')!).render(
 );
 
 // Open on the embedded demo, so that the page shows something at once.
-loadDemo().catch((e: unknown) => appStore.getState().setEngine({ note: `demo could not be loaded: ${e instanceof Error ? e.message : String(e)}` }));
+loadDemo().catch((e: unknown) =>
+  appStore.getState().setEngine({ note: `demo could not be loaded: ${e instanceof Error ? e.message : String(e)}` }),
+);

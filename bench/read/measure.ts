@@ -20,7 +20,8 @@ export async function measureReads(source: ByteSource): Promise<ReadRates> {
   const bytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   let t0 = performance.now();
   for (const t of tensors) {
-    for (let pos = 0; pos < t.byteLength; pos += MAX_READ_SLICE) await source.read(t.begin + pos, Math.min(MAX_READ_SLICE, t.byteLength - pos));
+    for (let pos = 0; pos < t.byteLength; pos += MAX_READ_SLICE)
+      await source.read(t.begin + pos, Math.min(MAX_READ_SLICE, t.byteLength - pos));
   }
   const raw = (performance.now() - t0) / 1000;
   t0 = performance.now();

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allocatedBytes, qwen25_14b, QWEN25_14B_CONFIG, writeSparseCheckpoint, type SparseCheckpoint } from '../../test-fixtures/builders/sparse.ts';
+import {
+  allocatedBytes,
+  qwen25_14b,
+  QWEN25_14B_CONFIG,
+  writeSparseCheckpoint,
+  type SparseCheckpoint,
+} from '../../test-fixtures/builders/sparse.ts';
 
 const root = join(import.meta.dirname, '../..');
 const ONLY = process.env.SW_BIG_ONLY ?? String.raw`layers\.(0|47)\.(self_attn\.[kv]_proj|input_layernorm|post_attention_layernorm)\.`;
@@ -30,7 +36,11 @@ describe('a sparse 29.5 GB checkpoint with Qwen2.5-14B shapes', () => {
   beforeAll(() => {
     tmp = mkdtempSync(join(tmpdir(), 'sw-big-'));
     // real values only where the scan looks, so that its matrices are not all zero
-    ckpt = writeSparseCheckpoint(join(tmp, 'qwen2.5-14b'), qwen25_14b(), { shards: 8, fill: (t) => only.test(t.name), config: QWEN25_14B_CONFIG });
+    ckpt = writeSparseCheckpoint(join(tmp, 'qwen2.5-14b'), qwen25_14b(), {
+      shards: 8,
+      fill: (t) => only.test(t.name),
+      config: QWEN25_14B_CONFIG,
+    });
   });
   afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -41,7 +51,18 @@ describe('a sparse 29.5 GB checkpoint with Qwen2.5-14B shapes', () => {
     expect(onDisk, 'bytes allocated on disk').toBeLessThan(2e9);
 
     const out = join(tmp, 'out');
-    const args = [join(root, 'bin/spectral-workbench.js'), 'scan', ckpt.dir, '--out', out, '--only', ONLY, '--threads', '2', '--report-memory'];
+    const args = [
+      join(root, 'bin/spectral-workbench.js'),
+      'scan',
+      ckpt.dir,
+      '--out',
+      out,
+      '--only',
+      ONLY,
+      '--threads',
+      '2',
+      '--report-memory',
+    ];
     const { code, stderr } = await promisify(execFile)(process.execPath, args, { cwd: root, maxBuffer: 64 * 2 ** 20 }).then(
       (r) => ({ code: 0, ...r }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
@@ -63,7 +84,9 @@ describe('a sparse 29.5 GB checkpoint with Qwen2.5-14B shapes', () => {
     expect(memory, stderr).not.toBeNull();
     const peakMiB = Number(memory![1]);
     const scannedMiB = expected.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1) * 2, 0) / 2 ** 20;
-    console.log(`29.5 GB checkpoint, ${expected.length} tensors scanned (${scannedMiB.toFixed(1)} MiB of weights): peak RSS ${peakMiB} MiB, read ${memory![2] ?? '?'} MiB`);
+    console.log(
+      `29.5 GB checkpoint, ${expected.length} tensors scanned (${scannedMiB.toFixed(1)} MiB of weights): peak RSS ${peakMiB} MiB, read ${memory![2] ?? '?'} MiB`,
+    );
     expect(peakMiB).toBeLessThan(PEAK_RSS_LIMIT_MIB);
     if (process.platform === 'linux') {
       expect(memory![2], 'bytes read (Linux /proc/self/io)').toBeDefined();

@@ -26,7 +26,20 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'sw-cli-'));
 describe('spectral-workbench scan', () => {
   it.each(['phase0-base', 'phase3-15pct'])("reproduces Spectrum's own YAML files for the demo's %s, byte for byte", async (phase) => {
     const out = tmp();
-    const r = await cli(['scan', `public/demo/${phase}.safetensors`, '--out', out, '--percent', '25', '20', '15', '--model-name', `spectral-workbench/demo-${phase}`, '--threads', '2']);
+    const r = await cli([
+      'scan',
+      `public/demo/${phase}.safetensors`,
+      '--out',
+      out,
+      '--percent',
+      '25',
+      '20',
+      '15',
+      '--model-name',
+      `spectral-workbench/demo-${phase}`,
+      '--threads',
+      '2',
+    ]);
     expect(r.stderr).toMatch(/\[147\/147\] 100%/);
     expect(r.code).toBe(0);
     const expectedDir = join(root, 'test-fixtures/expected/demo-phases', `spectrum-${phase}`);
@@ -50,13 +63,16 @@ describe('spectral-workbench scan', () => {
     const dir = tmp();
     const folder = join(dir, 'demo-sharded');
     mkdirSync(folder);
-    for (const [name, bytes] of await shardSafetensors(readFileSync(join(root, 'public/demo/phase0-base.safetensors')), 3)) writeFileSync(join(folder, name), bytes);
+    for (const [name, bytes] of await shardSafetensors(readFileSync(join(root, 'public/demo/phase0-base.safetensors')), 3))
+      writeFileSync(join(folder, name), bytes);
     const [a, b] = [join(dir, 'single'), join(dir, 'sharded')];
     const r1 = await cli(['scan', 'public/demo/phase0-base.safetensors', '--out', a, '--model-name', 'm', '--quiet']);
     const r2 = await cli(['scan', folder, '--out', b, '--model-name', 'm', '--quiet']);
     expect([r1.code, r2.code]).toEqual([0, 0]);
-    for (const f of ['snr_results_m.json', 'snr_results_m_unfrozenparameters_25percent.yaml']) expect(readFileSync(join(b, f), 'utf8')).toBe(readFileSync(join(a, f), 'utf8'));
-    const rows = (d: string) => JSON.parse(readFileSync(join(d, 'metrics.json'), 'utf8')).matrices.map(({ file: _f, ...rest }: { file: string }) => rest);
+    for (const f of ['snr_results_m.json', 'snr_results_m_unfrozenparameters_25percent.yaml'])
+      expect(readFileSync(join(b, f), 'utf8')).toBe(readFileSync(join(a, f), 'utf8'));
+    const rows = (d: string) =>
+      JSON.parse(readFileSync(join(d, 'metrics.json'), 'utf8')).matrices.map(({ file: _f, ...rest }: { file: string }) => rest);
     expect(rows(b)).toEqual(rows(a));
   });
 
@@ -75,7 +91,9 @@ describe('spectral-workbench scan', () => {
     const errorLines = r.stderr.split('\n').filter((l) => l.startsWith('error: '));
     expect(errorLines).toEqual([
       'error: broken.safetensors: tensor "model.layers.0.mlp.down_proj.weight": unknown dtype "F4_MAGIC"',
-      expect.stringMatching(/^error: broken\.safetensors: tensor "model\.layers\.1\.mlp\.up_proj\.weight": data_offsets \[384, 99999\] reach beyond the end/),
+      expect.stringMatching(
+        /^error: broken\.safetensors: tensor "model\.layers\.1\.mlp\.up_proj\.weight": data_offsets \[384, 99999\] reach beyond the end/,
+      ),
     ]);
     const metrics = JSON.parse(readFileSync(join(dir, 'out', 'metrics.json'), 'utf8'));
     expect(metrics.matrices.map((m: { name: string }) => m.name)).toEqual(['model.layers.0.mlp.up_proj.weight']);

@@ -77,7 +77,9 @@ export async function main(argv: string[]): Promise<number> {
         const { result, files } = await compareCommand(args, cancelOnSigint().signal);
         const { changed, unchanged } = deltaCounts(result.records);
         const nonFinite = result.records.length - changed - unchanged;
-        process.stderr.write(`${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`);
+        process.stderr.write(
+          `${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`,
+        );
         if (result.cancelled) return 130;
         return result.errors.length > 0 ? 2 : 0;
       }

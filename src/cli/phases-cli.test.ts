@@ -13,7 +13,24 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'sw-phases-'));
 describe('spectral-workbench phases', () => {
   it("writes each phase's files and a transitions report that matches the demo's training log", async () => {
     const out = tmp();
-    await promisify(execFile)(process.execPath, [bin, 'phases', demo('phase0-base'), demo('phase1-25pct'), demo('phase2-20pct'), '--percent', '25', '20', '15', '--out', out, '--quiet'], { cwd: root });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        bin,
+        'phases',
+        demo('phase0-base'),
+        demo('phase1-25pct'),
+        demo('phase2-20pct'),
+        '--percent',
+        '25',
+        '20',
+        '15',
+        '--out',
+        out,
+        '--quiet',
+      ],
+      { cwd: root },
+    );
     const report = JSON.parse(readFileSync(join(out, 'transitions.json'), 'utf8'));
     const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8'));
     expect(report.phases.map((p: { percent: number }) => p.percent)).toEqual([25, 20, 15]);
@@ -24,11 +41,21 @@ describe('spectral-workbench phases', () => {
       }
     });
     const t = report.phases[1].transition;
-    expect(t.kept + t.newly_selected).toBe(report.phases[1].selected ? Object.values(report.phases[1].selected as Record<string, string[]>).flat().length : -1);
-    expect(readFileSync(join(out, 'transitions.md'), 'utf8')).toMatch(/## phase0-base → phase1-25pct\n\n\d+ kept, \d+ newly selected, \d+ dropped; Jaccard 0\.\d{3}\./);
+    expect(t.kept + t.newly_selected).toBe(
+      report.phases[1].selected ? Object.values(report.phases[1].selected as Record<string, string[]>).flat().length : -1,
+    );
+    expect(readFileSync(join(out, 'transitions.md'), 'utf8')).toMatch(
+      /## phase0-base → phase1-25pct\n\n\d+ kept, \d+ newly selected, \d+ dropped; Jaccard 0\.\d{3}\./,
+    );
     // each phase folder holds that phase's YAML, byte for byte Spectrum's (as the scan test shows for single files)
     expect(readFileSync(join(out, 'phase-2-phase1-25pct', 'snr_results_phase1-25pct_unfrozenparameters_20percent.yaml'), 'utf8')).toBe(
-      readFileSync(join(root, 'test-fixtures/expected/demo-phases/spectrum-phase1-25pct/snr_results_spectral-workbench-demo-phase1-25pct_unfrozenparameters_20percent.yaml'), 'utf8'),
+      readFileSync(
+        join(
+          root,
+          'test-fixtures/expected/demo-phases/spectrum-phase1-25pct/snr_results_spectral-workbench-demo-phase1-25pct_unfrozenparameters_20percent.yaml',
+        ),
+        'utf8',
+      ),
     );
   });
 });
@@ -37,7 +64,9 @@ describe('spectral-workbench watch', () => {
   it('rescans each new checkpoint that appears in a training run folder and writes its YAML', async () => {
     const run = tmp();
     const out = tmp();
-    const child = spawn(process.execPath, [bin, 'watch', run, '--percent', '20', '--out', out, '--interval', '1', '--quiet'], { cwd: root });
+    const child = spawn(process.execPath, [bin, 'watch', run, '--percent', '20', '--out', out, '--interval', '1', '--quiet'], {
+      cwd: root,
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     const waitFor = async (path: string) => {
@@ -58,6 +87,14 @@ describe('spectral-workbench watch', () => {
     expect(stderr).toContain('new checkpoint: checkpoint-400');
     // the phase-1 checkpoint at 20% selects what the demo's phase 2 trained
     const yaml = readFileSync(join(out, 'checkpoint-200', 'snr_results_checkpoint-200_unfrozenparameters_20percent.yaml'), 'utf8');
-    expect(yaml).toBe(readFileSync(join(root, 'test-fixtures/expected/demo-phases/spectrum-phase1-25pct/snr_results_spectral-workbench-demo-phase1-25pct_unfrozenparameters_20percent.yaml'), 'utf8'));
+    expect(yaml).toBe(
+      readFileSync(
+        join(
+          root,
+          'test-fixtures/expected/demo-phases/spectrum-phase1-25pct/snr_results_spectral-workbench-demo-phase1-25pct_unfrozenparameters_20percent.yaml',
+        ),
+        'utf8',
+      ),
+    );
   });
 });

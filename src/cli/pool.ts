@@ -39,7 +39,10 @@ export class WorkerPool {
   private readonly perWorker: number;
 
   /** `size`: jobs at once (the scan runner's concurrency); workers = size / jobsPerWorker. */
-  constructor(readonly size = availableParallelism(), opts: PoolOptions = {}) {
+  constructor(
+    readonly size = availableParallelism(),
+    opts: PoolOptions = {},
+  ) {
     const shim = new URL('./ts-worker.mjs', import.meta.url);
     const entry = new URL('./scan-worker.ts', import.meta.url).href;
     this.perWorker = Math.max(1, opts.jobsPerWorker ?? 1);

@@ -25,14 +25,29 @@ async function scan(input: string, ...extra: string[]) {
   return { ...r, out, metrics: JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as Metrics };
 }
 
-interface Row { name: string; status: string; non_finite?: number; snr: number | null; reasons?: Record<string, string> }
-interface Metrics { matrices: Row[]; missing: { name: string; file: string }[]; errors: { file: string; tensor?: string; code: string; message: string }[] }
+interface Row {
+  name: string;
+  status: string;
+  non_finite?: number;
+  snr: number | null;
+  reasons?: Record<string, string>;
+}
+interface Metrics {
+  matrices: Row[];
+  missing: { name: string; file: string }[];
+  errors: { file: string; tensor?: string; code: string; message: string }[];
+}
 
 /** Two layers of a small Llama-like block: q, k, v, o and the MLP, Gaussian. */
 function layers(count: number, poison: (name: string, values: Float32Array) => void = () => {}) {
   const shapes: Record<string, [number, number]> = {
-    'self_attn.q_proj': [32, 32], 'self_attn.k_proj': [16, 32], 'self_attn.v_proj': [16, 32], 'self_attn.o_proj': [32, 32],
-    'mlp.gate_proj': [48, 32], 'mlp.up_proj': [48, 32], 'mlp.down_proj': [32, 48],
+    'self_attn.q_proj': [32, 32],
+    'self_attn.k_proj': [16, 32],
+    'self_attn.v_proj': [16, 32],
+    'self_attn.o_proj': [32, 32],
+    'mlp.gate_proj': [48, 32],
+    'mlp.up_proj': [48, 32],
+    'mlp.down_proj': [32, 48],
   };
   let seed = 1;
   return Array.from({ length: count }, (_, layer) =>
@@ -83,7 +98,9 @@ describe('a sharded checkpoint with a shard missing or cut short', () => {
     return dir;
   }
   const tensorsOf = (files: Map<string, Uint8Array>, shard: string) =>
-    Object.entries(JSON.parse(new TextDecoder().decode(files.get('model.safetensors.index.json'))).weight_map as Record<string, string>).filter(([, f]) => f === shard).map(([t]) => t);
+    Object.entries(JSON.parse(new TextDecoder().decode(files.get('model.safetensors.index.json'))).weight_map as Record<string, string>)
+      .filter(([, f]) => f === shard)
+      .map(([t]) => t);
 
   it('missing: the other shards are analysed and the absent tensors listed, with their shard', async () => {
     let absent: string[] = [];
@@ -93,7 +110,9 @@ describe('a sharded checkpoint with a shard missing or cut short', () => {
     });
     const r = await scan(dir);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`error: model-00002-of-00003.safetensors: shard named by the index is missing: ${absent.length} tensors not analysed`);
+    expect(r.stderr).toContain(
+      `error: model-00002-of-00003.safetensors: shard named by the index is missing: ${absent.length} tensors not analysed`,
+    );
     expect(r.metrics.missing.map((m) => m.name).sort()).toEqual([...absent].sort());
     expect(r.metrics.missing.every((m) => m.file === 'model-00002-of-00003.safetensors')).toBe(true);
     expect(r.metrics.matrices.map((m) => m.name).sort()).toEqual(names.filter((n) => !absent.includes(n)).sort());
@@ -111,7 +130,9 @@ describe('a sharded checkpoint with a shard missing or cut short', () => {
     const cut = r.metrics.missing.map((m) => m.name);
     expect(cut.length).toBeGreaterThan(0);
     // each cut tensor has one error, saying why (not a second "missing" one)
-    expect(r.metrics.errors.map((e) => [e.code, e.file, e.tensor]).sort()).toEqual(cut.map((t) => ['OFFSET_OUT_OF_RANGE', shard, t]).sort());
+    expect(r.metrics.errors.map((e) => [e.code, e.file, e.tensor]).sort()).toEqual(
+      cut.map((t) => ['OFFSET_OUT_OF_RANGE', shard, t]).sort(),
+    );
     expect(r.metrics.matrices.map((m) => m.name).sort()).toEqual(names.filter((n) => !cut.includes(n)).sort());
     expect(r.metrics.matrices.some((m) => (m as Row & { file: string }).file === shard)).toBe(true);
   });

@@ -13,5 +13,11 @@ import { fileSource } from './file-source.ts';
 if (!parentPort) throw new Error('scan-worker must run in a worker thread');
 // --engine, passed by the pool: the CPU engine, or WebGPU through Dawn when it finds an adapter.
 const preference = parsePreference((workerData as { engine?: string } | null)?.engine ?? 'cpu');
-const engine = preference === 'cpu' ? new CpuEngine() : new AutoEngine({ preference, gpu: nodeGpu, hardwarePresent: gpuDevicePresent, shaders: () => nodeShaders() });
-expose(createAnalyzer((path: string) => fileSource(path), engine), nodeEndpoint(parentPort));
+const engine =
+  preference === 'cpu'
+    ? new CpuEngine()
+    : new AutoEngine({ preference, gpu: nodeGpu, hardwarePresent: gpuDevicePresent, shaders: () => nodeShaders() });
+expose(
+  createAnalyzer((path: string) => fileSource(path), engine),
+  nodeEndpoint(parentPort),
+);

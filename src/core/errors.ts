@@ -65,10 +65,12 @@ const NEEDS_CLEANING = /[\n\r\v\f\u0085\u2028\u2029\u0000-\u0008\u000e-\u001f\u0
  */
 export function oneLineText(s: string): string {
   if (!NEEDS_CLEANING.test(s)) return s;
-  return s
-    .replace(/\s*[\n\r\v\f\u0085\u2028\u2029]\s*/g, ' ')
-    // eslint-disable-next-line no-control-regex -- matching control characters is the point
-    .replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return (
+    s
+      .replace(/\s*[\n\r\v\f\u0085\u2028\u2029]\s*/g, ' ')
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  );
 }
 
 /** The plain-data form that crosses worker boundaries and goes into metrics.json `errors`. */

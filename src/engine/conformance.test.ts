@@ -9,6 +9,14 @@ import { slowTests, testEngine } from './webgpu/testing.ts';
 
 describeConformance('cpu (float64)', async () => new CpuEngine(), { eps: 2 ** -53, snrTolerance: 1e-6, demo: 'all' });
 
-describeConformance('webgpu (Dawn), one-workgroup reduction', () => testEngine(), { eps: 2 ** -24, snrTolerance: 1e-4, demo: slowTests ? 'all' : 6 });
+describeConformance('webgpu (Dawn), one-workgroup reduction', () => testEngine(), {
+  eps: 2 ** -24,
+  snrTolerance: 1e-4,
+  demo: slowTests ? 'all' : 6,
+});
 
-describeConformance('webgpu (Dawn), blocked reduction', () => testEngine({ smallN: 0 }), { eps: 2 ** -24, snrTolerance: 1e-4, demo: slowTests ? 'all' : 2 });
+describeConformance('webgpu (Dawn), blocked reduction', () => testEngine({ smallN: 0 }), {
+  eps: 2 ** -24,
+  snrTolerance: 1e-4,
+  demo: slowTests ? 'all' : 2,
+});

@@ -55,7 +55,8 @@ export function expectSpectrum(got: Float64Array, want: ArrayLike<number>, eps: 
     expect(Math.abs(got[i] ** 2 - want[i] ** 2), `${what}: σ${i} = ${got[i]} vs ${want[i]}`).toBeLessThanOrEqual(bound);
   }
   // The largest σ is far better than the bound above: relative, a few roundoffs times √n.
-  if (n > 0 && want[0] > 0) expect(Math.abs(got[0] - want[0]) / want[0], `${what}: σmax`).toBeLessThanOrEqual(32 * Math.sqrt(Math.max(n, 4)) * eps);
+  if (n > 0 && want[0] > 0)
+    expect(Math.abs(got[0] - want[0]) / want[0], `${what}: σmax`).toBeLessThanOrEqual(32 * Math.sqrt(Math.max(n, 4)) * eps);
 }
 
 export interface FixtureMatrix {
@@ -94,7 +95,13 @@ export function jaccard(a: Set<string>, b: Set<string>): number {
 }
 
 /** Spectrum's SNR of each matrix against the float64 reference file; returns the worst relative error. */
-async function checkAgainstReference(engine: SpectralEngine, file: string, expectedFile: string, limit: number, opts: ConformanceOptions): Promise<{ worst: number; records: MatrixRecord[] }> {
+async function checkAgainstReference(
+  engine: SpectralEngine,
+  file: string,
+  expectedFile: string,
+  limit: number,
+  opts: ConformanceOptions,
+): Promise<{ worst: number; records: MatrixRecord[] }> {
   const expected = expectedSpectra(expectedFile);
   const matrices = (await fixtureMatrices(file)).filter((x) => expected.tensors[x.job.name]);
   // A spread-out subset when limited: every module type and both ends of the model.
@@ -111,7 +118,9 @@ async function checkAgainstReference(engine: SpectralEngine, file: string, expec
     expect(err, `${job.name}: SNR ${score.snr} vs ${want.snr}`).toBeLessThanOrEqual(opts.snrTolerance);
     expect(score.n_signal, `${job.name}: n_signal`).toBe(want.n_signal);
     const lmax = want.singular_values_head[0] ** 2;
-    want.singular_values_head.forEach((v, i) => expect(Math.abs(sv[i] ** 2 - v * v), `${job.name}: σ${i}`).toBeLessThanOrEqual(16 * sv.length * opts.eps * lmax));
+    want.singular_values_head.forEach((v, i) =>
+      expect(Math.abs(sv[i] ** 2 - v * v), `${job.name}: σ${i}`).toBeLessThanOrEqual(16 * sv.length * opts.eps * lmax),
+    );
     records.push(recordFromSpectrum(job, sv, engine.kind, 'exact', 0));
   }
   return { worst, records };
@@ -136,21 +145,35 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
     });
 
     const test = (title: string, body: (e: SpectralEngine) => Promise<void>, timeout?: number) =>
-      it(title, async (ctx) => {
-        const e = await get();
-        if (!e) ctx.skip((engine as { skip: string }).skip);
-        await body(e!);
-      }, timeout ?? 300_000);
+      it(
+        title,
+        async (ctx) => {
+          const e = await get();
+          if (!e) ctx.skip((engine as { skip: string }).skip);
+          await body(e!);
+        },
+        timeout ?? 300_000,
+      );
 
     test('returns min(rows, cols) values, descending, for empty and degenerate shapes', async (e) => {
-      for (const [r, c] of [[0, 5], [5, 0], [1, 1], [1, 9], [9, 1]]) {
+      for (const [r, c] of [
+        [0, 5],
+        [5, 0],
+        [1, 1],
+        [1, 9],
+        [9, 1],
+      ]) {
         const s = await e.singularValues(gaussian(r * c, r + 7 * c), r, c);
         expect(s).toBeInstanceOf(Float64Array);
         expect(s).toHaveLength(Math.min(r, c));
       }
       expect(Array.from(await e.singularValues(Float32Array.of(-3), 1, 1))).toEqual([3]);
       const v = Float32Array.of(3, 4, 12);
-      for (const [r, c] of [[1, 3], [3, 1]]) expectSpectrum(await e.singularValues(v, r, c), [13], opts.eps, `${r}x${c} vector`);
+      for (const [r, c] of [
+        [1, 3],
+        [3, 1],
+      ])
+        expectSpectrum(await e.singularValues(v, r, c), [13], opts.eps, `${r}x${c} vector`);
     });
 
     test('orthogonal: Hadamard, [H H], its transpose and a signed permutation', async (e) => {
@@ -171,7 +194,10 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
     test('diagonal: σ are the sorted |d|, tall and wide', async (e) => {
       const diag = [3, -0.5, 7.25, 0, 2, -11, 1.5];
       const want = diag.map(Math.abs).sort((a, b) => b - a);
-      for (const [r, c] of [[7, 12], [12, 7]]) {
+      for (const [r, c] of [
+        [7, 12],
+        [12, 7],
+      ]) {
         const m = new Float32Array(r * c);
         diag.forEach((x, i) => (m[i * c + i] = x));
         expectSpectrum(await e.singularValues(m, r, c), want, opts.eps, `diagonal ${r}x${c}`);
@@ -179,13 +205,15 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
     });
 
     test('rank 1, and rank 1 plus noise', async (e) => {
-      const u = gaussian(23, 1), v = gaussian(41, 2);
+      const u = gaussian(23, 1),
+        v = gaussian(41, 2);
       const m = new Float32Array(23 * 41);
       for (let i = 0; i < 23; i++) for (let j = 0; j < 41; j++) m[i * 41 + j] = u[i] * v[j];
       expectSpectrum(await e.singularValues(m, 23, 41), jacobiSingularValues(m, 23, 41), opts.eps, 'rank 1');
       const noise = gaussian(60 * 90, 3, 0.01);
       const w = new Float32Array(60 * 90);
-      const a = gaussian(60, 4), b = gaussian(90, 5);
+      const a = gaussian(60, 4),
+        b = gaussian(90, 5);
       for (let i = 0; i < 60; i++) for (let j = 0; j < 90; j++) w[i * 90 + j] = a[i] * b[j] + noise[i * 90 + j];
       const got = await e.singularValues(w, 60, 90);
       expectSpectrum(got, jacobiSingularValues(w, 60, 90), opts.eps, 'rank 1 + noise');
@@ -193,11 +221,26 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
     });
 
     test('zeros give exact zeros', async (e) => {
-      for (const [r, c] of [[6, 10], [10, 6]]) expect(Array.from(await e.singularValues(new Float32Array(r * c), r, c))).toEqual(new Array(6).fill(0));
+      for (const [r, c] of [
+        [6, 10],
+        [10, 6],
+      ])
+        expect(Array.from(await e.singularValues(new Float32Array(r * c), r, c))).toEqual(new Array(6).fill(0));
     });
 
     test('odd shapes against one-sided Jacobi: vectors, primes, long thin', async (e) => {
-      for (const [r, c] of [[1, 50], [50, 1], [2, 3], [37, 53], [53, 37], [97, 31], [5, 300], [127, 131], [3, 4097], [4097, 3]]) {
+      for (const [r, c] of [
+        [1, 50],
+        [50, 1],
+        [2, 3],
+        [37, 53],
+        [53, 37],
+        [97, 31],
+        [5, 300],
+        [127, 131],
+        [3, 4097],
+        [4097, 3],
+      ]) {
         const m = gaussian(r * c, r * 131 + c);
         expectSpectrum(await e.singularValues(m, r, c), jacobiSingularValues(m, r, c), opts.eps, `${r}x${c}`);
       }
@@ -221,24 +264,42 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
     });
 
     test('reference model: Spectrum SNR against the float64 reference', async (e) => {
-      const { worst } = await checkAgainstReference(e, 'test-fixtures/reference/reference-model.safetensors', 'test-fixtures/expected/reference-model.json', Infinity, opts);
+      const { worst } = await checkAgainstReference(
+        e,
+        'test-fixtures/reference/reference-model.safetensors',
+        'test-fixtures/expected/reference-model.json',
+        Infinity,
+        opts,
+      );
       console.log(`${name}: reference model, worst relative SNR error ${worst.toExponential(2)}`);
     }, 300_000);
 
-    test(opts.demo === 'all' ? 'demo: SNR of every matrix, and the same selection at 25/20/15 % per phase' : `demo: SNR of ${opts.demo} matrices per phase`, async (e) => {
-      let worst = 0;
-      for (const phase of DEMO_PHASES) {
-        const limit = opts.demo === 'all' ? Infinity : opts.demo;
-        const got = await checkAgainstReference(e, `public/demo/${phase}.safetensors`, `test-fixtures/expected/demo-phases/${phase}.json`, limit, opts);
-        worst = Math.max(worst, got.worst);
-        if (opts.demo !== 'all') continue;
-        const expected = expectedSpectra(`test-fixtures/expected/demo-phases/${phase}.json`);
-        const reference = got.records.map((r) => ({ ...r, spectrum: { ...r.spectrum!, snr: expected.tensors[r.name].spectrum.snr } }));
-        for (const p of [25, 20, 15]) expect(jaccard(selection(got.records, p), selection(reference, p)), `${phase} at ${p} %`).toBe(1);
-      }
-      const stats = (e as { stats?: object }).stats;
-      console.log(`${name}: demo, worst relative SNR error ${worst.toExponential(2)}${stats ? `; ${JSON.stringify(stats)}` : ''}`);
-    }, 1_800_000);
+    test(
+      opts.demo === 'all'
+        ? 'demo: SNR of every matrix, and the same selection at 25/20/15 % per phase'
+        : `demo: SNR of ${opts.demo} matrices per phase`,
+      async (e) => {
+        let worst = 0;
+        for (const phase of DEMO_PHASES) {
+          const limit = opts.demo === 'all' ? Infinity : opts.demo;
+          const got = await checkAgainstReference(
+            e,
+            `public/demo/${phase}.safetensors`,
+            `test-fixtures/expected/demo-phases/${phase}.json`,
+            limit,
+            opts,
+          );
+          worst = Math.max(worst, got.worst);
+          if (opts.demo !== 'all') continue;
+          const expected = expectedSpectra(`test-fixtures/expected/demo-phases/${phase}.json`);
+          const reference = got.records.map((r) => ({ ...r, spectrum: { ...r.spectrum!, snr: expected.tensors[r.name].spectrum.snr } }));
+          for (const p of [25, 20, 15]) expect(jaccard(selection(got.records, p), selection(reference, p)), `${phase} at ${p} %`).toBe(1);
+        }
+        const stats = (e as { stats?: object }).stats;
+        console.log(`${name}: demo, worst relative SNR error ${worst.toExponential(2)}${stats ? `; ${JSON.stringify(stats)}` : ''}`);
+      },
+      1_800_000,
+    );
 
     it('disposes', async () => {
       if (engine && !('skip' in engine)) engine.dispose();

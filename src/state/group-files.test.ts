@@ -6,12 +6,23 @@ const names = (groups: ReturnType<typeof groupCheckpoints>) => groups.map((g) =>
 
 describe('grouping dropped files into checkpoints', () => {
   it('keeps a folder together under its name', () => {
-    expect(names(groupCheckpoints([f('Qwen/model-00001-of-00002.safetensors'), f('Qwen/model-00002-of-00002.safetensors'), f('Qwen/model.safetensors.index.json'), f('Qwen/config.json')]))).toEqual([
+    expect(
+      names(
+        groupCheckpoints([
+          f('Qwen/model-00001-of-00002.safetensors'),
+          f('Qwen/model-00002-of-00002.safetensors'),
+          f('Qwen/model.safetensors.index.json'),
+          f('Qwen/config.json'),
+        ]),
+      ),
+    ).toEqual([
       ['Qwen', ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors', 'model.safetensors.index.json', 'config.json']],
     ]);
   });
   it('keeps loose shards with their index together', () => {
-    expect(groupCheckpoints([f('model-00001-of-00002.safetensors'), f('model-00002-of-00002.safetensors'), f('model.safetensors.index.json')])).toHaveLength(1);
+    expect(
+      groupCheckpoints([f('model-00001-of-00002.safetensors'), f('model-00002-of-00002.safetensors'), f('model.safetensors.index.json')]),
+    ).toHaveLength(1);
   });
   it('splits unrelated single-file checkpoints, sharing a config', () => {
     expect(names(groupCheckpoints([f('base.safetensors'), f('phase1.safetensors'), f('config.json')]))).toEqual([
@@ -26,16 +37,31 @@ describe('grouping dropped files into checkpoints', () => {
     ]);
   });
   it('takes .gguf files, one checkpoint each, and GGUF shards together', () => {
-    expect(names(groupCheckpoints([f('a.Q4_K_M.gguf'), f('b.Q8_0.gguf')]))).toEqual([['', ['a.Q4_K_M.gguf']], ['', ['b.Q8_0.gguf']]]);
+    expect(names(groupCheckpoints([f('a.Q4_K_M.gguf'), f('b.Q8_0.gguf')]))).toEqual([
+      ['', ['a.Q4_K_M.gguf']],
+      ['', ['b.Q8_0.gguf']],
+    ]);
     expect(groupCheckpoints([f('m-00001-of-00002.gguf'), f('m-00002-of-00002.gguf')])).toHaveLength(1);
   });
   it('keeps a LoRA adapter with its config, and merges it into the one base dropped with it', () => {
-    expect(names(groupCheckpoints([f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([['', ['adapter_model.safetensors', 'adapter_config.json']]]);
-    expect(names(groupCheckpoints([f('model.safetensors'), f('config.json'), f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([
-      ['', ['model.safetensors', 'config.json', 'adapter_model.safetensors', 'adapter_config.json']],
+    expect(names(groupCheckpoints([f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([
+      ['', ['adapter_model.safetensors', 'adapter_config.json']],
     ]);
+    expect(
+      names(groupCheckpoints([f('model.safetensors'), f('config.json'), f('adapter_model.safetensors'), f('adapter_config.json')])),
+    ).toEqual([['', ['model.safetensors', 'config.json', 'adapter_model.safetensors', 'adapter_config.json']]]);
     // with two bases it cannot tell which: the adapter stands alone, and only it gets adapter_config.json
-    expect(names(groupCheckpoints([f('base.safetensors'), f('phase1.safetensors'), f('config.json'), f('adapter_model.safetensors'), f('adapter_config.json')]))).toEqual([
+    expect(
+      names(
+        groupCheckpoints([
+          f('base.safetensors'),
+          f('phase1.safetensors'),
+          f('config.json'),
+          f('adapter_model.safetensors'),
+          f('adapter_config.json'),
+        ]),
+      ),
+    ).toEqual([
       ['', ['base.safetensors', 'config.json']],
       ['', ['phase1.safetensors', 'config.json']],
       ['', ['adapter_model.safetensors', 'adapter_config.json']],

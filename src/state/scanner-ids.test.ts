@@ -9,7 +9,9 @@ const root = join(import.meta.dirname, '../..');
 
 describe('checkpoint ids', () => {
   it('never reuse an id that a reopened session brought', async () => {
-    const restored = ['c1', 'c2', 'c4'].map((id) => ({ id, name: `restored ${id}`, origin: 'session', status: 'done', records: {}, errors: [] }) as unknown as CheckpointState);
+    const restored = ['c1', 'c2', 'c4'].map(
+      (id) => ({ id, name: `restored ${id}`, origin: 'session', status: 'done', records: {}, errors: [] }) as unknown as CheckpointState,
+    );
     appStore.getState().loadSession({ checkpoints: restored, plan: [], view: appStore.getState().view });
     const text = readFileSync(join(root, 'test-fixtures/spectrum-results/snr_results_Qwen-Qwen2.5-14B.json'), 'utf8');
     const ids = [];

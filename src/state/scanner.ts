@@ -25,7 +25,11 @@ function reportEngineChange({ kind, note }: { kind: EngineKind; note: string }):
   appStore.getState().setEngine({ kind, note, ...(before === 'webgpu' && kind === 'cpu' ? { fallback: note } : {}) });
 }
 /** Ask the workers which engine they got (WebGPU or the CPU, and why) and show it, once. */
-const syncEngine = (p: BrowserWorkerPool) => (engineKnown ??= p.engineStatus().then(({ kind, note }) => appStore.getState().setEngine({ kind, note }), () => {}));
+const syncEngine = (p: BrowserWorkerPool) =>
+  (engineKnown ??= p.engineStatus().then(
+    ({ kind, note }) => appStore.getState().setEngine({ kind, note }),
+    () => {},
+  ));
 let queue: Promise<void> = Promise.resolve();
 /** Bumped when a session replaces what is open: scans queued or loading for the old one never land in the new. */
 let workspace = 0;
@@ -65,8 +69,21 @@ function newCheckpointId(): string {
 
 function emptyCheckpoint(id: string, name: string, origin: CheckpointState['origin']): CheckpointState {
   return {
-    id, name, fingerprint: null, origin, status: 'opening', failure: null, progress: null, records: {}, errors: [],
-    skipped: [], unmapped: [], missing: [], totalJobs: 0, engine: appStore.getState().engine.kind, fromCache: false,
+    id,
+    name,
+    fingerprint: null,
+    origin,
+    status: 'opening',
+    failure: null,
+    progress: null,
+    records: {},
+    errors: [],
+    skipped: [],
+    unmapped: [],
+    missing: [],
+    totalJobs: 0,
+    engine: appStore.getState().engine.kind,
+    fromCache: false,
   };
 }
 
@@ -79,11 +96,19 @@ export function checkpointName(files: readonly File[]): string | undefined {
 /** Add a checkpoint from files and scan it (after the scans already queued). Returns its id. */
 export function addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string } = {}): string {
   const id = newCheckpointId();
-  const name = opts.name ?? checkpointName(files) ?? files.find((f) => /\.safetensors$/i.test(f.name))?.name.replace(/\.safetensors$/i, '') ?? files[0]?.name ?? 'checkpoint';
+  const name =
+    opts.name ??
+    checkpointName(files) ??
+    files.find((f) => /\.safetensors$/i.test(f.name))?.name.replace(/\.safetensors$/i, '') ??
+    files[0]?.name ??
+    'checkpoint';
   const store = appStore.getState();
   store.addCheckpoint(emptyCheckpoint(id, name, opts.origin ?? 'user'));
   if (!store.view.activeId || opts.origin !== 'demo') store.setView({ activeId: id, selected: null });
-  enqueue(() => scanCheckpoint(id, files, opts.name ?? checkpointName(files)), (message) => appStore.getState().updateCheckpoint(id, { status: 'failed', failure: message }));
+  enqueue(
+    () => scanCheckpoint(id, files, opts.name ?? checkpointName(files)),
+    (message) => appStore.getState().updateCheckpoint(id, { status: 'failed', failure: message }),
+  );
   return id;
 }
 
@@ -109,8 +134,13 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
   await syncEngine(p);
   update({
     engine: appStore.getState().engine.kind,
-    name: info.name, fingerprint: info.fingerprint, status: 'scanning', totalJobs: plan.jobs.length + plan.aliases.length,
-    skipped: plan.skipped, unmapped: plan.unmapped, missing: info.missing,
+    name: info.name,
+    fingerprint: info.fingerprint,
+    status: 'scanning',
+    totalJobs: plan.jobs.length + plan.aliases.length,
+    skipped: plan.skipped,
+    unmapped: plan.unmapped,
+    missing: info.missing,
   });
 
   const done = new Map<string, MatrixRecord>();
@@ -119,7 +149,16 @@ async function scanCheckpoint(id: string, files: File[], name: string | undefine
     for (const r of cached?.records ?? []) done.set(r.name, r);
     if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
   }
-  const meta = { fingerprint: info.fingerprint, name: info.name, complete: false, errors: info.errors, skipped: plan.skipped, unmapped: plan.unmapped, missing: info.missing, savedAt: Date.now() };
+  const meta = {
+    fingerprint: info.fingerprint,
+    name: info.name,
+    complete: false,
+    errors: info.errors,
+    skipped: plan.skipped,
+    unmapped: plan.unmapped,
+    missing: info.missing,
+    savedAt: Date.now(),
+  };
   void saveScanMeta(meta).catch(() => {});
 
   const controller = new AbortController();
@@ -245,19 +284,37 @@ let deltaRun = 0;
 export function computeDelta(fromId: string, toId: string): void {
   const run = ++deltaRun;
   const store = appStore.getState();
-  store.setDelta({ computed: { fromId, toId }, status: 'queued', failure: null, progress: null, records: {}, errors: [], skipped: [], totalJobs: 0, selected: null, focused: null });
+  store.setDelta({
+    computed: { fromId, toId },
+    status: 'queued',
+    failure: null,
+    progress: null,
+    records: {},
+    errors: [],
+    skipped: [],
+    totalJobs: 0,
+    selected: null,
+    focused: null,
+  });
   // A ΔW still running for an earlier pair would read two checkpoints for results nobody keeps.
   if (controllers.has(DELTA_SCAN)) cancelScan(DELTA_SCAN);
-  enqueue(() => scanDelta(run, fromId, toId), (message) => appStore.getState().setDelta({ status: 'failed', failure: message }));
+  enqueue(
+    () => scanDelta(run, fromId, toId),
+    (message) => appStore.getState().setDelta({ status: 'failed', failure: message }),
+  );
 }
 
 async function scanDelta(run: number, fromId: string, toId: string): Promise<void> {
-  const current = () => run === deltaRun && appStore.getState().delta.computed?.fromId === fromId && appStore.getState().delta.computed?.toId === toId;
+  const current = () =>
+    run === deltaRun && appStore.getState().delta.computed?.fromId === fromId && appStore.getState().delta.computed?.toId === toId;
   if (!current()) return;
   const store = appStore.getState();
   const [prev, next] = [infos.get(fromId), infos.get(toId)];
   if (!prev || !next) {
-    store.setDelta({ status: 'failed', failure: 'ΔW needs the weights of both checkpoints: one could not be opened, or came from a session or a Spectrum JSON' });
+    store.setDelta({
+      status: 'failed',
+      failure: 'ΔW needs the weights of both checkpoints: one could not be opened, or came from a session or a Spectrum JSON',
+    });
     return;
   }
   const plan = planDelta({ ckpt: prev, refOf: (f) => `${fromId}/${f}` }, { ckpt: next, refOf: (f) => `${toId}/${f}` });
@@ -295,7 +352,12 @@ export async function importSpectrumJson(file: File): Promise<string> {
   try {
     const entries = parseSpectrumJson(await file.text(), file.name);
     const records = entries.map((e) => importedRecord(e, file.name));
-    store.updateCheckpoint(id, { status: 'done', records: Object.fromEntries(records.map((r) => [r.name, r])), totalJobs: records.length, fingerprint: `import:${file.name}:${file.size}` });
+    store.updateCheckpoint(id, {
+      status: 'done',
+      records: Object.fromEntries(records.map((r) => [r.name, r])),
+      totalJobs: records.length,
+      fingerprint: `import:${file.name}:${file.size}`,
+    });
   } catch (e) {
     const message = `${file.name}: ${e instanceof Error ? e.message : String(e)}`.replace(/^(.+?): \1: /, '$1: ');
     store.updateCheckpoint(id, { status: 'failed', failure: message });

@@ -4,7 +4,16 @@ import { scanFile } from '../../test-fixtures/builders/scan-file.ts';
 import { base64ToF64, f64ToBase64, parseSession, serializeSession, SessionError } from './session.ts';
 import type { CheckpointState, ViewState } from './types.ts';
 
-const view: ViewState = { page: 'phases', mode: 'metric', metric: 'alpha', percent: 20, variant: 'legacy', activeId: 'c1', selected: null, focused: null };
+const view: ViewState = {
+  page: 'phases',
+  mode: 'metric',
+  metric: 'alpha',
+  percent: 20,
+  variant: 'legacy',
+  activeId: 'c1',
+  selected: null,
+  focused: null,
+};
 
 describe('sessions', () => {
   it('keep float64 singular values bit for bit', () => {
@@ -15,9 +24,21 @@ describe('sessions', () => {
   it('round-trip a scanned checkpoint, the plan and the view', async () => {
     const records = await scanFile(join(import.meta.dirname, '../../test-fixtures/reference/reference-model.safetensors'));
     const c: CheckpointState = {
-      id: 'c1', name: 'reference-model', fingerprint: 'abc', origin: 'user', status: 'scanning', failure: null, progress: null,
-      records: Object.fromEntries(records), errors: [{ file: 'f', tensor: 't', code: 'UNKNOWN_DTYPE', message: 'f: tensor "t": unknown dtype' }],
-      skipped: [], unmapped: [], missing: [], totalJobs: records.size, engine: 'cpu', fromCache: false,
+      id: 'c1',
+      name: 'reference-model',
+      fingerprint: 'abc',
+      origin: 'user',
+      status: 'scanning',
+      failure: null,
+      progress: null,
+      records: Object.fromEntries(records),
+      errors: [{ file: 'f', tensor: 't', code: 'UNKNOWN_DTYPE', message: 'f: tensor "t": unknown dtype' }],
+      skipped: [],
+      unmapped: [],
+      missing: [],
+      totalJobs: records.size,
+      engine: 'cpu',
+      fromCache: false,
     };
     const back = parseSession(serializeSession([c], [{ checkpointId: 'c1', percent: 20, included: true }], view));
     expect(back.view).toEqual(view);

@@ -84,7 +84,9 @@ export function parseSession(text: string, fileName = 'session'): { checkpoints:
     ...c,
     origin: c.origin === 'import' ? 'import' : 'session',
     progress: null,
-    records: Object.fromEntries(c.records.map((r) => [r.name, { ...r, singularValues: r.singularValues ? base64ToF64(r.singularValues) : null }])),
+    records: Object.fromEntries(
+      c.records.map((r) => [r.name, { ...r, singularValues: r.singularValues ? base64ToF64(r.singularValues) : null }]),
+    ),
   }));
   return { checkpoints, plan: s.plan, view: s.view as ViewState };
 }

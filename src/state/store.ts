@@ -58,7 +58,9 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
       set((s) => ({
         checkpoints: { ...s.checkpoints, [c.id]: c },
         order: s.order.includes(c.id) ? s.order : [...s.order, c.id],
-        plan: s.plan.some((p) => p.checkpointId === c.id) ? s.plan : [...s.plan, { checkpointId: c.id, percent: defaultPercent(s.plan.length), included: true }],
+        plan: s.plan.some((p) => p.checkpointId === c.id)
+          ? s.plan
+          : [...s.plan, { checkpointId: c.id, percent: defaultPercent(s.plan.length), included: true }],
       })),
     updateCheckpoint: (id, p) => patch(id, () => p),
     addRecords: (id, records) =>
@@ -71,17 +73,29 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
     setProgress: (id, progress) => patch(id, () => ({ progress })),
     loadSession: ({ checkpoints, plan, view }) =>
       // ΔW results refer to the checkpoints being replaced (a session keeps no weights to compare)
-      set((s) => ({ checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])), order: checkpoints.map((c) => c.id), plan, view, delta: { ...EMPTY_DELTA, metric: s.delta.metric } })),
+      set((s) => ({
+        checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])),
+        order: checkpoints.map((c) => c.id),
+        plan,
+        view,
+        delta: { ...EMPTY_DELTA, metric: s.delta.metric },
+      })),
     removeCheckpoint: (id) =>
       set((s) => {
         const { [id]: _gone, ...rest } = s.checkpoints;
-        return { checkpoints: rest, order: s.order.filter((x) => x !== id), plan: s.plan.filter((p) => p.checkpointId !== id), view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view };
+        return {
+          checkpoints: rest,
+          order: s.order.filter((x) => x !== id),
+          plan: s.plan.filter((p) => p.checkpointId !== id),
+          view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view,
+        };
       }),
   };
 };
 
 const createPlanSlice: StateCreator<AppState, [], [], PlanSlice> = (set) => {
-  const update = (id: string, patch: Partial<PlanStep>) => set((s) => ({ plan: s.plan.map((p) => (p.checkpointId === id ? { ...p, ...patch } : p)) }));
+  const update = (id: string, patch: Partial<PlanStep>) =>
+    set((s) => ({ plan: s.plan.map((p) => (p.checkpointId === id ? { ...p, ...patch } : p)) }));
   return {
     plan: [],
     setPlanPercent: (id, percent) => update(id, { percent }),
@@ -101,24 +115,50 @@ const createPlanSlice: StateCreator<AppState, [], [], PlanSlice> = (set) => {
 };
 
 const createViewSlice: StateCreator<AppState, [], [], ViewSlice> = (set) => ({
-  view: { page: 'checkpoint', mode: 'selection', metric: 'snr', percent: 25, variant: 'current', activeId: null, selected: null, focused: null },
+  view: {
+    page: 'checkpoint',
+    mode: 'selection',
+    metric: 'snr',
+    percent: 25,
+    variant: 'current',
+    activeId: null,
+    selected: null,
+    focused: null,
+  },
   setView: (p) => set((s) => ({ view: { ...s.view, ...p } })),
 });
 
 const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => ({
-  engine: { kind: 'cpu', note: 'CPU engine (float64)', fallback: null, online: typeof navigator === 'undefined' ? false : navigator.onLine },
+  engine: {
+    kind: 'cpu',
+    note: 'CPU engine (float64)',
+    fallback: null,
+    online: typeof navigator === 'undefined' ? false : navigator.onLine,
+  },
   setEngine: (p) => set((s) => ({ engine: { ...s.engine, ...p } })),
 });
 
 export const EMPTY_DELTA: DeltaState = {
-  fromId: null, toId: null, computed: null, status: 'idle', failure: null, progress: null, records: {}, errors: [], skipped: [], totalJobs: 0,
-  metric: 'relative_norm', selected: null, focused: null,
+  fromId: null,
+  toId: null,
+  computed: null,
+  status: 'idle',
+  failure: null,
+  progress: null,
+  records: {},
+  errors: [],
+  skipped: [],
+  totalJobs: 0,
+  metric: 'relative_norm',
+  selected: null,
+  focused: null,
 };
 
 const createDeltaSlice: StateCreator<AppState, [], [], DeltaSlice> = (set) => ({
   delta: EMPTY_DELTA,
   setDelta: (p) => set((s) => ({ delta: { ...s.delta, ...p } })),
-  addDeltaRecords: (records) => set((s) => ({ delta: { ...s.delta, records: { ...s.delta.records, ...Object.fromEntries(records.map((r) => [r.name, r])) } } })),
+  addDeltaRecords: (records) =>
+    set((s) => ({ delta: { ...s.delta, records: { ...s.delta.records, ...Object.fromEntries(records.map((r) => [r.name, r])) } } })),
   addDeltaErrors: (errors) => set((s) => ({ delta: { ...s.delta, errors: [...s.delta.errors, ...errors] } })),
 });
 

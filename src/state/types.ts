@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../core/errors.ts';
-import type { ExpertView } from './families.ts';
+import type { ExpertView } from './moe-lora-view.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
@@ -31,7 +31,8 @@ export interface CheckpointState {
 }
 
 export type HeatmapMode = 'selection' | 'metric';
-export type HeatmapMetric = 'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius' | 'alpha' | 'alpha_weighted' | 'stable_rank' | 'entropy' | 'num_spikes';
+export type HeatmapMetric =
+  'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius' | 'alpha' | 'alpha_weighted' | 'stable_rank' | 'entropy' | 'num_spikes';
 
 export interface Cell {
   module: string;

@@ -47,13 +47,20 @@ export function App() {
         {engine.fallback && (
           <p className="engine-notice" role="status">
             {engine.fallback}
-            <button aria-label="Dismiss" onClick={() => setEngine({ fallback: null })}>×</button>
+            <button aria-label="Dismiss" onClick={() => setEngine({ fallback: null })}>
+              ×
+            </button>
           </p>
         )}
         <DropZone />
         <nav className="pages" aria-label="Views">
           {pages.map((p) => (
-            <button key={p.id} aria-pressed={page === p.id} className={page === p.id ? 'active' : ''} onClick={() => setView({ page: p.id })}>
+            <button
+              key={p.id}
+              aria-pressed={page === p.id}
+              className={page === p.id ? 'active' : ''}
+              onClick={() => setView({ page: p.id })}
+            >
               {p.label}
             </button>
           ))}

@@ -23,7 +23,13 @@ export function CheckpointTabs() {
           >
             <span className="tab-name">{c.name}</span>
             <span className={`tab-status ${c.status}`}>
-              {c.status === 'failed' ? 'error' : c.status === 'done' ? `${done} matrices` : c.status === 'cancelled' ? `${done} · cancelled` : `${done}/${c.totalJobs || '…'}`}
+              {c.status === 'failed'
+                ? 'error'
+                : c.status === 'done'
+                  ? `${done} matrices`
+                  : c.status === 'cancelled'
+                    ? `${done} · cancelled`
+                    : `${done}/${c.totalJobs || '…'}`}
               {c.errors.length > 0 && c.status !== 'failed' ? ` · ${c.errors.length} ⚠` : ''}
             </span>
           </button>

@@ -1,8 +1,8 @@
 import { useMemo, useRef } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { cellKey, heatmapGrid, layerAverages, metricReason, metricValue, METRICS, selectionOf } from '../state/derive.ts';
-import { aggregateExperts, DEFAULT_EXPERT_VIEW, expandedExperts, expertIndices } from '../state/families.ts';
+import { cellKey, heatmapGrid, layerAverages, metricReason, metricValue, METRICS, selectionOf } from '../state/heatmap-data.ts';
+import { aggregateExperts, DEFAULT_EXPERT_VIEW, expandedExperts, expertIndices } from '../state/moe-lora-view.ts';
 import { useApp } from '../state/store.ts';
 import type { CheckpointState } from '../state/types.ts';
 import { MatrixDetail } from './detail/MatrixDetail.tsx';
@@ -27,11 +27,23 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   // MoE: one cell per module and layer, over the experts (mean, max or one), as the view says
   const experts = view.experts ?? DEFAULT_EXPERT_VIEW;
   const expertIds = useMemo(() => expertIndices(all), [all]);
-  const records = useMemo(() => (expertIds.length ? aggregateExperts(all, experts, (r) => metricValue(r, view.mode === 'metric' ? view.metric : 'snr', view.variant)) : all), [all, expertIds, experts, view.mode, view.metric, view.variant]);
-  const expanded = useMemo(() => (experts.expandLayer === null ? null : heatmapGrid(expandedExperts(all, experts.expandLayer))), [all, experts.expandLayer]);
+  const records = useMemo(
+    () =>
+      expertIds.length
+        ? aggregateExperts(all, experts, (r) => metricValue(r, view.mode === 'metric' ? view.metric : 'snr', view.variant))
+        : all,
+    [all, expertIds, experts, view.mode, view.metric, view.variant],
+  );
+  const expanded = useMemo(
+    () => (experts.expandLayer === null ? null : heatmapGrid(expandedExperts(all, experts.expandLayer))),
+    [all, experts.expandLayer],
+  );
   const grid = useMemo(() => heatmapGrid(records, checkpoint.errors), [records, checkpoint.errors]);
   const selected = useMemo(() => selectionOf(all, view.percent, view.variant), [all, view.percent, view.variant]);
-  const painter = useMemo(() => makePainter(records, view.mode, view.metric, view.variant, selected), [records, view.mode, view.metric, view.variant, selected]);
+  const painter = useMemo(
+    () => makePainter(records, view.mode, view.metric, view.variant, selected),
+    [records, view.mode, view.metric, view.variant, selected],
+  );
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
   const outside = records.filter((r) => r.layer === null && !r.vector);
   const detailRecord = view.selected ? grid.cells.get(cellKey(view.selected.module, view.selected.layer)) : undefined;
@@ -42,33 +54,53 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     ) : r ? (
       <>
         <div className="tip-name">{r.name}</div>
-        <div>{shape(r.shape)} · {r.dtype}</div>
+        <div>
+          {shape(r.shape)} · {r.dtype}
+        </div>
         {r.status === 'non-finite' ? (
           <div className="warn">non-finite ({r.nonFinite} values)</div>
         ) : (
           <>
             <div>Spectrum SNR {num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</div>
-            <div>signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}</div>
+            <div>
+              signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}
+            </div>
             <div>{selected.has(r.spectrumModule ?? '') ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
               <div>
-                {metricLabel}: {metricValue(r, view.metric, view.variant) === null ? `not fitted (${metricReason(r, view.metric) ?? 'no value'})` : num(metricValue(r, view.metric, view.variant))}
+                {metricLabel}:{' '}
+                {metricValue(r, view.metric, view.variant) === null
+                  ? `not fitted (${metricReason(r, view.metric) ?? 'no value'})`
+                  : num(metricValue(r, view.metric, view.variant))}
               </div>
             )}
           </>
         )}
       </>
     ) : (
-      <div>{cell.module} · layer {cell.layer}: not analysed yet</div>
+      <div>
+        {cell.module} · layer {cell.layer}: not analysed yet
+      </div>
     );
 
-  const exportSvg = () => heatmapSvg(grid, heatmapLayout(grid, Math.max(600, grid.layers.length * 16 + 140)), painter, `${checkpoint.name} · ${view.mode === 'selection' ? `top ${view.percent}% by Spectrum SNR` : metricLabel}`);
-  const exportPng = () => new Promise<Blob | null>((resolve) => (canvas.current ? canvas.current.toBlob(resolve, 'image/png') : resolve(null)));
+  const exportSvg = () =>
+    heatmapSvg(
+      grid,
+      heatmapLayout(grid, Math.max(600, grid.layers.length * 16 + 140)),
+      painter,
+      `${checkpoint.name} · ${view.mode === 'selection' ? `top ${view.percent}% by Spectrum SNR` : metricLabel}`,
+    );
+  const exportPng = () =>
+    new Promise<Blob | null>((resolve) => (canvas.current ? canvas.current.toBlob(resolve, 'image/png') : resolve(null)));
 
   return (
     <div className="checkpoint-view">
       <ScanProgress checkpoint={checkpoint} />
-      {checkpoint.failure && <p className="error-line" role="alert">{checkpoint.failure}</p>}
+      {checkpoint.failure && (
+        <p className="error-line" role="alert">
+          {checkpoint.failure}
+        </p>
+      )}
       {/* the detail sits beside the grid on a wide screen, so that a click shows it without scrolling */}
       <div className={view.selected ? 'workspace with-detail' : 'workspace'}>
         <div className="workspace-main">
@@ -84,26 +116,59 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                 onOpen={(cell) => setView({ selected: cell })}
                 renderTip={tip}
                 canvasRef={canvas}
-                below={view.mode === 'metric' ? (layout) => <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} /> : undefined}
+                below={
+                  view.mode === 'metric'
+                    ? (layout) => (
+                        <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} />
+                      )
+                    : undefined
+                }
               />
               <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
-              {expertIds.length > 0 && <ExpertControls experts={experts} ids={expertIds} layers={grid.layers.filter((l) => all.some((r) => r.layer === l && r.expert !== undefined))} onChange={(e) => setView({ experts: e })} />}
+              {expertIds.length > 0 && (
+                <ExpertControls
+                  experts={experts}
+                  ids={expertIds}
+                  layers={grid.layers.filter((l) => all.some((r) => r.layer === l && r.expert !== undefined))}
+                  onChange={(e) => setView({ experts: e })}
+                />
+              )}
             </section>
           )}
           {expanded && experts.expandLayer !== null && (
             <section aria-label={`Experts of layer ${experts.expandLayer}`}>
               <h3>Layer {experts.expandLayer}: one column per expert</h3>
-              <Heatmap grid={expanded} painter={painter} label={`${checkpoint.name} layer ${experts.expandLayer} experts`} focused={null} selected={null} onFocus={() => {}} onOpen={() => {}} renderTip={tip} />
+              <Heatmap
+                grid={expanded}
+                painter={painter}
+                label={`${checkpoint.name} layer ${experts.expandLayer} experts`}
+                focused={null}
+                selected={null}
+                onFocus={() => {}}
+                onOpen={() => {}}
+                renderTip={tip}
+              />
             </section>
           )}
           {outside.length > 0 && (
             <table className="outside">
               <caption>Outside the blocks</caption>
-              <thead><tr><th>Matrix</th><th>Shape</th><th>Spectrum SNR</th><th>signal/noise</th><th>Selected</th></tr></thead>
+              <thead>
+                <tr>
+                  <th>Matrix</th>
+                  <th>Shape</th>
+                  <th>Spectrum SNR</th>
+                  <th>signal/noise</th>
+                  <th>Selected</th>
+                </tr>
+              </thead>
               <tbody>
                 {outside.map((r) => (
                   <tr key={r.name}>
-                    <td>{r.name}{r.source ? <span className="muted"> (= {r.source.join(', ')})</span> : null}</td>
+                    <td>
+                      {r.name}
+                      {r.source ? <span className="muted"> (= {r.source.join(', ')})</span> : null}
+                    </td>
                     <td>{shape(r.shape)}</td>
                     <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
                     <td>{num(r.spectrum?.signal_to_noise)}</td>
@@ -115,7 +180,12 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           )}
         </div>
         {view.selected && (
-          <MatrixDetail record={detailRecord} selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')} percent={view.percent} onClose={() => setView({ selected: null })} />
+          <MatrixDetail
+            record={detailRecord}
+            selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')}
+            percent={view.percent}
+            onClose={() => setView({ selected: null })}
+          />
         )}
       </div>
       <ExportPanel checkpoint={checkpoint} view={view} heatmapSvg={exportSvg} heatmapPng={exportPng} />

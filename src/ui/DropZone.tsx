@@ -24,7 +24,8 @@ const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
 
 function open(picked: PickedFile[]): void {
   for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void importSpectrumJson(p.file);
-  for (const group of groupCheckpoints(picked.filter((x) => !isSpectrumJson(x.file.name)))) addCheckpoint(group.files, group.name ? { name: group.name } : {});
+  for (const group of groupCheckpoints(picked.filter((x) => !isSpectrumJson(x.file.name))))
+    addCheckpoint(group.files, group.name ? { name: group.name } : {});
 }
 
 /** Drop files or a folder anywhere on the page, or pick them; each checkpoint found is scanned. */
@@ -51,7 +52,10 @@ export function DropZone() {
       setDragging(false);
       const items = [...(e.dataTransfer?.items ?? [])].filter((i) => i.kind === 'file');
       const entries = items.map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
-      const picked = entries.length > 0 ? (await Promise.all(entries.map((en) => entryFiles(en)))).flat() : [...(e.dataTransfer?.files ?? [])].map((file) => ({ file, path: file.name }));
+      const picked =
+        entries.length > 0
+          ? (await Promise.all(entries.map((en) => entryFiles(en)))).flat()
+          : [...(e.dataTransfer?.files ?? [])].map((file) => ({ file, path: file.name }));
       open(picked);
     };
     window.addEventListener('dragenter', enter);
@@ -75,14 +79,31 @@ export function DropZone() {
   return (
     <div className="dropzone">
       <p>
-        Drop a <code>.safetensors</code> or <code>.gguf</code> file, shards with their <code>model.safetensors.index.json</code>, a LoRA adapter with its <code>adapter_config.json</code> (with its base model too: the merged weights), a whole folder, or Spectrum's own <code>snr_results_*.json</code> anywhere on this page.
+        Drop a <code>.safetensors</code> or <code>.gguf</code> file, shards with their <code>model.safetensors.index.json</code>, a LoRA
+        adapter with its <code>adapter_config.json</code> (with its base model too: the merged weights), a whole folder, or Spectrum's own{' '}
+        <code>snr_results_*.json</code> anywhere on this page.
       </p>
       <div className="buttons">
         <button onClick={() => files.current?.click()}>Open files…</button>
         <button onClick={() => folder.current?.click()}>Open folder…</button>
       </div>
-      <input ref={files} type="file" multiple accept=".safetensors,.gguf,.json" hidden data-testid="file-input" onChange={(e) => fromInput(e.currentTarget)} />
-      <input ref={folder} type="file" hidden data-testid="folder-input" {...{ webkitdirectory: '' }} onChange={(e) => fromInput(e.currentTarget)} />
+      <input
+        ref={files}
+        type="file"
+        multiple
+        accept=".safetensors,.gguf,.json"
+        hidden
+        data-testid="file-input"
+        onChange={(e) => fromInput(e.currentTarget)}
+      />
+      <input
+        ref={folder}
+        type="file"
+        hidden
+        data-testid="folder-input"
+        {...{ webkitdirectory: '' }}
+        onChange={(e) => fromInput(e.currentTarget)}
+      />
       {dragging && <div className="drop-overlay">Drop to analyse: nothing leaves this machine</div>}
     </div>
   );

@@ -8,7 +8,9 @@ export function ErrorList({ checkpoint }: { checkpoint: CheckpointState }) {
     <section className="problems" aria-label="Problems and skipped tensors">
       {errors.length > 0 && (
         <>
-          <h3>{errors.length} error{errors.length === 1 ? '' : 's'} (every other tensor is analysed)</h3>
+          <h3>
+            {errors.length} error{errors.length === 1 ? '' : 's'} (every other tensor is analysed)
+          </h3>
           <ul className="errors">
             {errors.map((e, i) => (
               <li key={i}>
@@ -21,19 +23,35 @@ export function ErrorList({ checkpoint }: { checkpoint: CheckpointState }) {
       {missing.length > 0 && (
         <details>
           <summary>{missing.length} tensors missing (their shard is absent)</summary>
-          <ul>{missing.map((m) => <li key={m.name}>{m.name} <span className="muted">({m.file})</span></li>)}</ul>
+          <ul>
+            {missing.map((m) => (
+              <li key={m.name}>
+                {m.name} <span className="muted">({m.file})</span>
+              </li>
+            ))}
+          </ul>
         </details>
       )}
       {unmapped.length > 0 && (
         <details>
           <summary>{unmapped.length} unmapped tensors (no naming rule knows them; analysed under Spectrum's generic type)</summary>
-          <ul>{unmapped.map((n) => <li key={n}>{n}</li>)}</ul>
+          <ul>
+            {unmapped.map((n) => (
+              <li key={n}>{n}</li>
+            ))}
+          </ul>
         </details>
       )}
       {skipped.length > 0 && (
         <details>
           <summary>{skipped.length} skipped tensors</summary>
-          <ul>{skipped.map((s) => <li key={s.name}>{s.name} <span className="muted">— {s.reason}</span></li>)}</ul>
+          <ul>
+            {skipped.map((s) => (
+              <li key={s.name}>
+                {s.name} <span className="muted">— {s.reason}</span>
+              </li>
+            ))}
+          </ul>
         </details>
       )}
     </section>

@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { writeMetricsCsv } from '../core/exports/csv.ts';
 import { writeMetricsJson } from '../core/exports/metrics-json.ts';
 import { spectrumFiles, spectrumYamlFor } from '../core/exports/spectrum-bundle.ts';
-import { scanResultOf } from '../state/derive.ts';
+import { scanResultOf } from '../state/heatmap-data.ts';
 import type { CheckpointState, ViewState } from '../state/types.ts';
 import { download } from './download.ts';
 
@@ -29,7 +29,13 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
       <h2>Export</h2>
       {checkpoint.status === 'scanning' && <p className="note">The scan is still running: exports hold the matrices done so far.</p>}
       <div className="buttons">
-        <button disabled={busy} onClick={() => { const f = yaml(); download(f.name, f.text, 'application/yaml'); }}>
+        <button
+          disabled={busy}
+          onClick={() => {
+            const f = yaml();
+            download(f.name, f.text, 'application/yaml');
+          }}
+        >
           YAML ({view.percent}%)
         </button>
         <button
@@ -42,13 +48,41 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
         >
           {copied ? 'Copied' : 'Copy YAML'}
         </button>
-        <button disabled={busy} onClick={() => { const [json] = spectrumFiles(result(), [], view.variant); download(json.name, json.text, 'application/json'); }}>
+        <button
+          disabled={busy}
+          onClick={() => {
+            const [json] = spectrumFiles(result(), [], view.variant);
+            download(json.name, json.text, 'application/json');
+          }}
+        >
           Spectrum JSON
         </button>
-        <button disabled={busy || imported} title={noSpectra} onClick={() => download(`${base}-metrics.json`, writeMetricsJson(result(), view.variant), 'application/json')}>metrics.json</button>
-        <button disabled={busy || imported} title={noSpectra} onClick={() => download(`${base}-metrics.csv`, writeMetricsCsv(Object.values(checkpoint.records), view.variant), 'text/csv')}>CSV</button>
-        <button disabled={busy} onClick={async () => { const png = await heatmapPng(); if (png) download(`${base}-heatmap.png`, png); }}>PNG</button>
-        <button disabled={busy} onClick={() => download(`${base}-heatmap.svg`, heatmapSvg(), 'image/svg+xml')}>SVG</button>
+        <button
+          disabled={busy || imported}
+          title={noSpectra}
+          onClick={() => download(`${base}-metrics.json`, writeMetricsJson(result(), view.variant), 'application/json')}
+        >
+          metrics.json
+        </button>
+        <button
+          disabled={busy || imported}
+          title={noSpectra}
+          onClick={() => download(`${base}-metrics.csv`, writeMetricsCsv(Object.values(checkpoint.records), view.variant), 'text/csv')}
+        >
+          CSV
+        </button>
+        <button
+          disabled={busy}
+          onClick={async () => {
+            const png = await heatmapPng();
+            if (png) download(`${base}-heatmap.png`, png);
+          }}
+        >
+          PNG
+        </button>
+        <button disabled={busy} onClick={() => download(`${base}-heatmap.svg`, heatmapSvg(), 'image/svg+xml')}>
+          SVG
+        </button>
       </div>
     </section>
   );

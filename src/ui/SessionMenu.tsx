@@ -7,7 +7,11 @@ import { download } from './download.ts';
 
 function currentSessionText(): string {
   const s = appStore.getState();
-  return serializeSession(s.order.map((id) => s.checkpoints[id]), s.plan, s.view);
+  return serializeSession(
+    s.order.map((id) => s.checkpoints[id]),
+    s.plan,
+    s.view,
+  );
 }
 
 /** Save the plan, the results and the view (a file, and in this browser); reopen either. */
@@ -30,11 +34,29 @@ export function SessionMenu() {
 
   return (
     <div className="session-menu">
-      <button aria-expanded={open} onClick={() => { setOpen(!open); void refresh(); }}>Session ▾</button>
+      <button
+        aria-expanded={open}
+        onClick={() => {
+          setOpen(!open);
+          void refresh();
+        }}
+      >
+        Session ▾
+      </button>
       {open && (
         <div className="session-panel" role="dialog" aria-label="Session">
           <div className="buttons">
-            <button onClick={() => download(`spectral-workbench-session-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.swb.json`, currentSessionText(), 'application/json')}>Save as file</button>
+            <button
+              onClick={() =>
+                download(
+                  `spectral-workbench-session-${new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-')}.swb.json`,
+                  currentSessionText(),
+                  'application/json',
+                )
+              }
+            >
+              Save as file
+            </button>
             <button
               onClick={async () => {
                 const name = `Session ${new Date().toLocaleString()}`;
@@ -47,21 +69,44 @@ export function SessionMenu() {
             </button>
             <button onClick={() => input.current?.click()}>Open file…</button>
           </div>
-          <input ref={input} type="file" accept=".json" hidden data-testid="session-input" onChange={async (e) => { const f = e.currentTarget.files?.[0]; if (f) reopen(await f.text(), f.name); e.currentTarget.value = ''; }} />
+          <input
+            ref={input}
+            type="file"
+            accept=".json"
+            hidden
+            data-testid="session-input"
+            onChange={async (e) => {
+              const f = e.currentTarget.files?.[0];
+              if (f) reopen(await f.text(), f.name);
+              e.currentTarget.value = '';
+            }}
+          />
           {saved.length > 0 && (
             <ul className="saved-sessions">
               {saved.map((s) => (
                 <li key={s.name}>
                   <span>{s.name}</span>
                   <button onClick={() => reopen(s.text, s.name)}>Open</button>
-                  <button aria-label={`Delete ${s.name}`} onClick={async () => { await deleteSession(s.name); await refresh(); }}>Delete</button>
+                  <button
+                    aria-label={`Delete ${s.name}`}
+                    onClick={async () => {
+                      await deleteSession(s.name);
+                      await refresh();
+                    }}
+                  >
+                    Delete
+                  </button>
                 </li>
               ))}
             </ul>
           )}
         </div>
       )}
-      {message && <span className="muted session-message" role="status">{message}</span>}
+      {message && (
+        <span className="muted session-message" role="status">
+          {message}
+        </span>
+      )}
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { METRICS } from '../state/derive.ts';
+import { METRICS } from '../state/heatmap-data.ts';
 import { useApp } from '../state/store.ts';
 import type { HeatmapMetric } from '../state/types.ts';
 
@@ -16,7 +16,11 @@ export function Toolbar() {
         <label>
           <input type="radio" name="mode" checked={view.mode === 'metric'} onChange={() => setView({ mode: 'metric' })} /> Metric
         </label>
-        <select aria-label="Metric to colour by" value={view.metric} onChange={(e) => setView({ mode: 'metric', metric: e.target.value as HeatmapMetric })}>
+        <select
+          aria-label="Metric to colour by"
+          value={view.metric}
+          onChange={(e) => setView({ mode: 'metric', metric: e.target.value as HeatmapMetric })}
+        >
           {METRICS.map((m) => (
             <option key={m.id} value={m.id} title={m.help}>
               {m.label}
@@ -26,7 +30,14 @@ export function Toolbar() {
       </fieldset>
       <label className="percent">
         Top
-        <input type="range" min={1} max={100} value={view.percent} aria-label="Percent selected (slider)" onChange={(e) => setView({ percent: Number(e.target.value) })} />
+        <input
+          type="range"
+          min={1}
+          max={100}
+          value={view.percent}
+          aria-label="Percent selected (slider)"
+          onChange={(e) => setView({ percent: Number(e.target.value) })}
+        />
         <input
           type="number"
           min={0}

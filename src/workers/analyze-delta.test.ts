@@ -10,7 +10,8 @@ import { analyzeJob } from './analyze.ts';
 // Two 1-layer Llama checkpoints whose weights are small integers and whose ΔW are small integers too:
 // next − prev is exact in f32, so every ΔW metric has a closed form. Heads: 2 of size 4 (hidden 8).
 const config = { hidden_size: 8, num_attention_heads: 2, num_key_value_heads: 2 };
-const base = (rows: number, cols: number) => Float32Array.from({ length: rows * cols }, (_, k) => ((Math.floor(k / cols) * 7 + (k % cols) * 3) % 11) - 5);
+const base = (rows: number, cols: number) =>
+  Float32Array.from({ length: rows * cols }, (_, k) => ((Math.floor(k / cols) * 7 + (k % cols) * 3) % 11) - 5);
 const withDelta = (w: Float32Array, cols: number, d: Record<string, number>) => {
   const out = w.slice();
   for (const [ij, v] of Object.entries(d)) {
@@ -36,10 +37,13 @@ const nextW: Record<string, Float32Array> = {
 };
 
 async function deltaRecords(): Promise<Map<string, MatrixRecord>> {
-  const file = (w: Record<string, Float32Array>) => buildSafetensors(Object.entries(shapes).map(([m, s]) => ({ name: name(m), dtype: 'F32', shape: s, values: w[m] })));
+  const file = (w: Record<string, Float32Array>) =>
+    buildSafetensors(Object.entries(shapes).map(([m, s]) => ({ name: name(m), dtype: 'F32', shape: s, values: w[m] })));
   const cfg = new TextEncoder().encode(JSON.stringify(config));
   const sides = { a: file(prevW), b: file(nextW) };
-  const sources = new Map<string, ByteSource>(Object.entries(sides).map(([k, bytes]) => [`${k}/model.safetensors`, memorySource('model.safetensors', bytes)]));
+  const sources = new Map<string, ByteSource>(
+    Object.entries(sides).map(([k, bytes]) => [`${k}/model.safetensors`, memorySource('model.safetensors', bytes)]),
+  );
   const open = (k: 'a' | 'b') => openCheckpoint([memorySource('model.safetensors', sides[k]), memorySource('config.json', cfg)], k);
   const plan = planDelta({ ckpt: await open('a'), refOf: (f) => `a/${f}` }, { ckpt: await open('b'), refOf: (f) => `b/${f}` });
   const engine = new CpuEngine();

@@ -6,7 +6,10 @@ import { scanFile } from '../../test-fixtures/builders/scan-file.ts';
 const root = join(import.meta.dirname, '../..');
 
 interface Expected {
-  tensors: Record<string, { shape: number[]; dtype: string; spectrum: Record<string, number | number[]>; htsr: Record<string, number | string> }>;
+  tensors: Record<
+    string,
+    { shape: number[]; dtype: string; spectrum: Record<string, number | number[]>; htsr: Record<string, number | string> }
+  >;
 }
 
 function relErr(a: number, b: number): number {
@@ -16,7 +19,10 @@ function relErr(a: number, b: number): number {
 
 const cases: [string, string][] = [
   ['test-fixtures/reference/reference-model.safetensors', 'test-fixtures/expected/reference-model.json'],
-  ...['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'].map((p): [string, string] => [`public/demo/${p}.safetensors`, `test-fixtures/expected/demo-phases/${p}.json`]),
+  ...['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'].map((p): [string, string] => [
+    `public/demo/${p}.safetensors`,
+    `test-fixtures/expected/demo-phases/${p}.json`,
+  ]),
 ];
 
 describe('CPU engine against the float64 reference values (relative error ≤ 1e-6)', () => {
@@ -33,7 +39,17 @@ describe('CPU engine against the float64 reference values (relative error ≤ 1e
       expect(r!.shape).toEqual(e.shape);
       expect(r!.dtype).toBe(e.dtype);
       const s = r!.spectrum!;
-      for (const key of ['sigma_max', 'iqr_sigma', 'tau', 'signal', 'noise', 'snr', 'snr_legacy', 'signal_to_noise', 'frobenius'] as const) {
+      for (const key of [
+        'sigma_max',
+        'iqr_sigma',
+        'tau',
+        'signal',
+        'noise',
+        'snr',
+        'snr_legacy',
+        'signal_to_noise',
+        'frobenius',
+      ] as const) {
         const err = relErr(s[key], e.spectrum[key] as number);
         worst = Math.max(worst, key === 'noise' && e.spectrum.noise === 0 ? 0 : err);
         expect(err, `${name} ${key}: ${s[key]} vs ${e.spectrum[key]}`).toBeLessThanOrEqual(1e-6);
@@ -59,12 +75,27 @@ describe('CPU engine against the float64 reference values (relative error ≤ 1e
       expect(h.warning, name).toBe(e.warning);
       expect(h.num_spikes, `${name} num_spikes`).toBe(e.num_spikes);
       expect(h.num_pl_spikes, `${name} num_pl_spikes`).toBe(e.num_pl_spikes);
-      for (const key of ['alpha', 'xmin', 'D', 'alpha_weighted', 'log_norm', 'log_spectral_norm', 'stable_rank', 'entropy', 'sigma_mp', 'mp_softrank', 'bulk_max', 'lambda_max'] as const) {
+      for (const key of [
+        'alpha',
+        'xmin',
+        'D',
+        'alpha_weighted',
+        'log_norm',
+        'log_spectral_norm',
+        'stable_rank',
+        'entropy',
+        'sigma_mp',
+        'mp_softrank',
+        'bulk_max',
+        'lambda_max',
+      ] as const) {
         const err = relErr(h[key]!, e[key] as number);
         worstHtsr = Math.max(worstHtsr, err);
         expect(err, `${name} ${key}: ${h[key]} vs ${e[key]}`).toBeLessThanOrEqual(1e-3);
       }
     }
-    console.log(`${file}: ${names.length} matrices, worst relative error: Spectrum ${worst.toExponential(2)}, WeightWatcher ${worstHtsr.toExponential(2)}`);
+    console.log(
+      `${file}: ${names.length} matrices, worst relative error: Spectrum ${worst.toExponential(2)}, WeightWatcher ${worstHtsr.toExponential(2)}`,
+    );
   });
 });

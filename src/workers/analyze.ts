@@ -1,8 +1,8 @@
 import { abortError, ScanError, toErrorRecord } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import { countNonFinite, readTensorAsF32 } from '../core/formats/read-tensor.ts';
-import { deltaMetrics, subtractInPlaceMeasured } from '../core/metrics/delta.ts';
-import { DeriveError, materialize, type ReadOperand } from '../core/scan/derive.ts';
+import { deltaMetrics, subtractInPlaceMeasured } from '../core/metrics/weight-delta.ts';
+import { DeriveError, materialize, type ReadOperand } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
@@ -23,19 +23,29 @@ export interface AnalyzeOptions {
  * finite, take its singular values on the engine, derive the metrics. Never throws for a bad tensor:
  * the outcome carries the error, so the scan goes on with the next one.
  */
-export async function analyzeJob(job: MatrixJob, source: ByteSource, engine: SpectralEngine, opts: AnalyzeOptions = {}): Promise<JobOutcome> {
+export async function analyzeJob(
+  job: MatrixJob,
+  source: ByteSource,
+  engine: SpectralEngine,
+  opts: AnalyzeOptions = {},
+): Promise<JobOutcome> {
   const started = performance.now();
   const mode = opts.mode ?? 'exact';
   try {
     const read = { signal: opts.signal, onBytes: opts.onBytes };
     const readOperand: ReadOperand = async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read);
     if (isDeltaJob(job)) return await analyzeDelta(job, readOperand, engine, mode, started, opts.signal);
-    const values = job.derive ? (await materialize(job.derive, readOperand, opts.signal)).values : await readTensorAsF32(source, job.tensor, read);
+    const values = job.derive
+      ? (await materialize(job.derive, readOperand, opts.signal)).values
+      : await readTensorAsF32(source, job.tensor, read);
     const bad = countNonFinite(values);
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
     const sv = await engine.singularValues(values, job.rows, job.cols, { signal: opts.signal });
-    return { ok: true, record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)) };
+    return {
+      ok: true,
+      record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
+    };
   } catch (e) {
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
@@ -56,7 +66,14 @@ async function enginePowerLaw(job: MatrixJob, sv: Float64Array, engine: Spectral
  * ΔW = next − prev: both sides materialized, subtracted in one pass that also sums ‖W_prev‖_F² and
  * each head's ‖ΔW‖_F². An exactly zero ΔW has all-zero singular values: the engine is not asked.
  */
-async function analyzeDelta(job: DeltaJob, readOperand: ReadOperand, engine: SpectralEngine, mode: ScanMode, started: number, signal?: AbortSignal): Promise<JobOutcome> {
+async function analyzeDelta(
+  job: DeltaJob,
+  readOperand: ReadOperand,
+  engine: SpectralEngine,
+  mode: ScanMode,
+  started: number,
+  signal?: AbortSignal,
+): Promise<JobOutcome> {
   const next = await materialize(job.derive.a, readOperand, signal);
   const prev = await materialize(job.derive.b, readOperand, signal);
   const heads = job.delta.heads && 'axis' in job.delta.heads ? job.delta.heads : null;
@@ -64,7 +81,10 @@ async function analyzeDelta(job: DeltaJob, readOperand: ReadOperand, engine: Spe
   const bad = countNonFinite(measured.values);
   if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
   if (signal?.aborted) throw abortError();
-  const sv = measured.energy === 0 ? new Float64Array(Math.min(job.rows, job.cols)) : await engine.singularValues(measured.values, job.rows, job.cols, { signal });
+  const sv =
+    measured.energy === 0
+      ? new Float64Array(Math.min(job.rows, job.cols))
+      : await engine.singularValues(measured.values, job.rows, job.cols, { signal });
   const record = recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine));
   return { ok: true, record: { ...record, delta: deltaMetrics(sv, measured, job.delta.heads) } };
 }

@@ -40,34 +40,48 @@ describe('the analyzer on the WebGPU engine', async () => {
   const skip = 'skip' in kit ? kit.skip : '';
   const want = new Map((await fixtureMatrices(FILE)).map(({ job, values }) => [job.name, singularValuesSync(values, job.rows, job.cols)]));
 
-  it.skipIf(skip)('fits the power law of every GPU record on the GPU, with the same xmin as fitPowerLaw', async () => {
-    const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders: () => nodeShaders() });
-    const gpu = (await engine.webgpu())!;
-    const { records } = await scanWith(engine);
-    const matrices = records.filter((r) => !r.vector);
-    expect(records.every((r) => r.engine === 'webgpu')).toBe(true);
-    // One xmin scan per matrix on the GPU (vectors have no HT-SR metrics).
-    expect(gpu.fitStats.candidates).toBeGreaterThan(matrices.length * 10);
-    for (const r of matrices) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
-    console.log(`analyzer on WebGPU: ${matrices.length} power-law fits on the GPU, ${gpu.fitStats.candidates} xmin candidates, ${gpu.fitStats.recomputed} recounted in float64`);
-  }, 300_000);
+  it.skipIf(skip)(
+    'fits the power law of every GPU record on the GPU, with the same xmin as fitPowerLaw',
+    async () => {
+      const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders: () => nodeShaders() });
+      const gpu = (await engine.webgpu())!;
+      const { records } = await scanWith(engine);
+      const matrices = records.filter((r) => !r.vector);
+      expect(records.every((r) => r.engine === 'webgpu')).toBe(true);
+      // One xmin scan per matrix on the GPU (vectors have no HT-SR metrics).
+      expect(gpu.fitStats.candidates).toBeGreaterThan(matrices.length * 10);
+      for (const r of matrices) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
+      console.log(
+        `analyzer on WebGPU: ${matrices.length} power-law fits on the GPU, ${gpu.fitStats.candidates} xmin candidates, ${gpu.fitStats.recomputed} recounted in float64`,
+      );
+    },
+    300_000,
+  );
 
-  it.skipIf(skip)('goes on on the CPU when the device is destroyed mid-scan (test hook), and loses no matrix', async () => {
-    const loseAfter = 3;
-    const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders: () => nodeShaders(), loseDeviceAfter: loseAfter });
-    expect((await engine.status()).kind).toBe('webgpu');
-    const { records, note } = await scanWith(engine);
-    expect(records.map((r) => r.name).sort()).toEqual([...want.keys()].sort());
-    // The matrix on the GPU when the device went (the fourth) was redone on the CPU, and every later one.
-    expect(records.map((r) => r.engine)).toEqual(records.map((_, i) => (i < loseAfter ? 'webgpu' : 'cpu')));
-    for (const r of records) {
-      const ref = want.get(r.name)!;
-      const scale = ref[0] ** 2;
-      const tol = r.engine === 'cpu' ? 1e-12 : 16 * ref.length * 2 ** -24;
-      r.singularValues!.forEach((s, i) => expect(Math.abs(s ** 2 - ref[i] ** 2) / scale, `${r.name} σ${i} (${r.engine})`).toBeLessThanOrEqual(tol));
-      if (!r.vector) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
-    }
-    expect(note).toMatch(/^CPU engine \(float64\): the WebGPU device was lost \(.+\); the scan went on on the CPU$/);
-    console.log(`device lost after ${loseAfter} matrices: ${records.filter((r) => r.engine === 'webgpu').length} on WebGPU, ${records.filter((r) => r.engine === 'cpu').length} on the CPU; "${note}"`);
-  }, 300_000);
+  it.skipIf(skip)(
+    'goes on on the CPU when the device is destroyed mid-scan (test hook), and loses no matrix',
+    async () => {
+      const loseAfter = 3;
+      const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders: () => nodeShaders(), loseDeviceAfter: loseAfter });
+      expect((await engine.status()).kind).toBe('webgpu');
+      const { records, note } = await scanWith(engine);
+      expect(records.map((r) => r.name).sort()).toEqual([...want.keys()].sort());
+      // The matrix on the GPU when the device went (the fourth) was redone on the CPU, and every later one.
+      expect(records.map((r) => r.engine)).toEqual(records.map((_, i) => (i < loseAfter ? 'webgpu' : 'cpu')));
+      for (const r of records) {
+        const ref = want.get(r.name)!;
+        const scale = ref[0] ** 2;
+        const tol = r.engine === 'cpu' ? 1e-12 : 16 * ref.length * 2 ** -24;
+        r.singularValues!.forEach((s, i) =>
+          expect(Math.abs(s ** 2 - ref[i] ** 2) / scale, `${r.name} σ${i} (${r.engine})`).toBeLessThanOrEqual(tol),
+        );
+        if (!r.vector) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
+      }
+      expect(note).toMatch(/^CPU engine \(float64\): the WebGPU device was lost \(.+\); the scan went on on the CPU$/);
+      console.log(
+        `device lost after ${loseAfter} matrices: ${records.filter((r) => r.engine === 'webgpu').length} on WebGPU, ${records.filter((r) => r.engine === 'cpu').length} on the CPU; "${note}"`,
+      );
+    },
+    300_000,
+  );
 });

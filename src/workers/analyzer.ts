@@ -37,7 +37,10 @@ export function setDefaultEngine(make: () => SpectralEngine): void {
   defaultEngine = make;
 }
 
-export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Promise<ByteSource> | ByteSource, engine: EngineWithStatus = defaultEngine()): Analyzer<Ref> {
+export function createAnalyzer<Ref extends string>(
+  openSource: (ref: Ref) => Promise<ByteSource> | ByteSource,
+  engine: EngineWithStatus = defaultEngine(),
+): Analyzer<Ref> {
   const fast = fastView(engine);
   const status = (): Promise<EngineStatus> | EngineStatus =>
     engine.status ? engine.status() : { kind: engine.kind, note: engine.kind === 'cpu' ? 'CPU engine (float64)' : 'WebGPU engine' };
@@ -51,7 +54,9 @@ export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Pro
     if (!source) {
       // An empty read opens a lazily opened file here, once, before two jobs can race to open it; an
       // opener that throws at once rejects this promise too (the job fails typed, not the scan).
-      source = Promise.resolve(ref as Ref).then(openSource).then(async (src) => (await src.read(0, 0), src));
+      source = Promise.resolve(ref as Ref)
+        .then(openSource)
+        .then(async (src) => (await src.read(0, 0), src));
       sources.set(ref as Ref, source);
       source.catch(() => sources.delete(ref as Ref));
     }
@@ -62,9 +67,17 @@ export function createAnalyzer<Ref extends string>(openSource: (ref: Ref) => Pro
       if (controller.signal.aborted) controller = new AbortController();
       // a derived job reads its operands through their own refs (a delta reads two checkpoints)
       // A file that cannot be opened (gone, no permission) fails this job, typed, not the scan.
-      const source = await sourceFor(ref).catch((e: unknown) => new ScanError('READ_FAILED', job.tensor.file, job.name, `could not open the file: ${e instanceof Error ? e.message : String(e)}`));
+      const source = await sourceFor(ref).catch(
+        (e: unknown) =>
+          new ScanError('READ_FAILED', job.tensor.file, job.name, `could not open the file: ${e instanceof Error ? e.message : String(e)}`),
+      );
       if (source instanceof ScanError) return { ok: false, error: source.toRecord() };
-      return analyzeJob(job, source, mode === 'fast' ? fast : engine, { mode, signal: controller.signal, onBytes: bytesListener, sourceFor });
+      return analyzeJob(job, source, mode === 'fast' ? fast : engine, {
+        mode,
+        signal: controller.signal,
+        onBytes: bytesListener,
+        sourceFor,
+      });
     },
     onBytes(listener) {
       bytesListener = listener;

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { gpt2, loraAdapter, neox, phi3, type FamilyFixture } from '../../test-fixtures/builders/families.ts';
 import { memorySource, type ByteSource } from '../core/formats/byte-source.ts';
 import { openCheckpoint } from '../core/formats/checkpoint.ts';
-import { lowRankProduct } from '../core/scan/derive.ts';
+import { lowRankProduct } from '../core/scan/matrix-expr.ts';
 import { planDelta } from '../core/scan/plan-delta.ts';
 import { planScan, type PlanOptions, type ScanPlan } from '../core/scan/plan.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
@@ -73,7 +73,14 @@ describe('LoRA', () => {
     expect(plan.aliases).toEqual([]);
     for (const t of targets) {
       const r = records.get(`base_model.model.${t.module}.lora_delta`)!;
-      expect([r.rows, r.cols, r.layer, r.module, r.spectrumModule, r.lora]).toEqual([t.out, t.in, Number(t.module.split('.')[2]), t.module.split('.').slice(3).join('.'), null, { rank: 4, scale: 2 }]);
+      expect([r.rows, r.cols, r.layer, r.module, r.spectrumModule, r.lora]).toEqual([
+        t.out,
+        t.in,
+        Number(t.module.split('.')[2]),
+        t.module.split('.').slice(3).join('.'),
+        null,
+        { rank: 4, scale: 2 },
+      ]);
       const [a, b] = [f.parts.get(`${t.module}.A`)!, f.parts.get(`${t.module}.B`)!];
       const dw = lowRankProduct({ values: b.values, rows: t.out, cols: 4 }, { values: a.values, rows: 4, cols: t.in }, 2);
       expectSameSpectrum(r.singularValues, await engine.singularValues(dw, t.out, t.in));
@@ -89,7 +96,11 @@ describe('LoRA', () => {
     const files = new Map([...base.files, ...adapter.files]);
     const { plan, records } = await scanFixture(files);
     const merged = records.get('model.layers.1.self_attn.qkv_proj.weight')!;
-    expect(merged.source).toEqual(['model.layers.1.self_attn.qkv_proj.weight', 'base_model.model.model.layers.1.self_attn.qkv_proj.lora_A.weight', 'base_model.model.model.layers.1.self_attn.qkv_proj.lora_B.weight']);
+    expect(merged.source).toEqual([
+      'model.layers.1.self_attn.qkv_proj.weight',
+      'base_model.model.model.layers.1.self_attn.qkv_proj.lora_A.weight',
+      'base_model.model.model.layers.1.self_attn.qkv_proj.lora_B.weight',
+    ]);
     expect(merged.spectrumModule).toBe('model.layers.1.self_attn.qkv_proj');
     expect([...records.keys()].some((n) => n.includes('lora'))).toBe(false);
     const A = adapter.parts.get('model.layers.1.self_attn.qkv_proj.A')!;
@@ -99,7 +110,10 @@ describe('LoRA', () => {
     const w = Float32Array.from([...parts[0], ...parts[1], ...parts[2]], (x, i) => x + dw[i]);
     expectSameSpectrum(merged.singularValues, await engine.singularValues(w, 48, 16));
     // the q view of the merged matrix is W_q + ΔW_q
-    expectSameSpectrum(records.get('model.layers.1.self_attn.qkv_proj.q')!.singularValues, await engine.singularValues(w.slice(0, 256), 16, 16));
+    expectSameSpectrum(
+      records.get('model.layers.1.self_attn.qkv_proj.q')!.singularValues,
+      await engine.singularValues(w.slice(0, 256), 16, 16),
+    );
     // layer 0 has no adapter: untouched
     expect(records.get('model.layers.0.self_attn.qkv_proj.weight')!.source).toBeUndefined();
     expect(plan.jobs.length).toBe(planScan(await openCheckpoint([...base.files].map(([n, b]) => memorySource(n, b)))).jobs.length);
@@ -111,41 +125,51 @@ describe('LoRA', () => {
     ['gpt2-lora-tigrinya', /\.h\.(0|11)\./],
     ['qwen2.5-0.5b-instruct-lora', /\.layers\.(0|23)\./],
   ];
-  it.each(cases)('%s: ΔW singular values equal the float64 reference', async (name, only) => {
-    const dir = join(lora, name);
-    if (!existsSync(dir)) {
-      console.warn(`skipped: ${dir} is absent (the shared LoRA fixtures folder ../shared/fixtures/lora)`);
-      return;
-    }
-    const expected = JSON.parse(readFileSync(join(root, `test-fixtures/expected/lora-${name}.json`), 'utf8')) as {
-      scale: number;
-      modules: Record<string, { shape: number[]; rank_bound: number; singular_values: number[] }>;
-    };
-    const files = new Map(['adapter_model.safetensors', 'adapter_config.json'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]));
-    const { records } = await scanFixture(files, { only });
-    const modules = Object.entries(expected.modules).filter(([m]) => only.test(m));
-    expect(modules.length).toBeGreaterThanOrEqual(4);
-    let worst = 0;
-    let worstTail = 0;
-    for (const [module, e] of modules) {
-      const r = records.get(`${module}.lora_delta`)!;
-      expect(r, module).toBeDefined();
-      expect([r.rows, r.cols]).toEqual(e.shape);
-      expect(r.lora).toEqual({ rank: e.rank_bound, scale: expected.scale });
-      const sv = r.singularValues!;
-      e.singular_values.forEach((v, i) => (worst = Math.max(worst, Math.abs(sv[i] - v) / v)));
-      worstTail = Math.max(worstTail, sv[e.rank_bound] / sv[0]);
-    }
-    console.log(`${name}: ${modules.length} ΔW, worst relative error of the r singular values ${worst.toExponential(2)}, largest σ_{r+1}/σ_1 ${worstTail.toExponential(2)}`);
-    // ΔW is rounded to f32 once before the engine sees it: ~1e-9 measured, held to 1e-7
-    expect(worst).toBeLessThanOrEqual(1e-7);
-    expect(worstTail).toBeLessThanOrEqual(1e-6);
-  }, 60_000);
+  it.each(cases)(
+    '%s: ΔW singular values equal the float64 reference',
+    async (name, only) => {
+      const dir = join(lora, name);
+      if (!existsSync(dir)) {
+        console.warn(`skipped: ${dir} is absent (the shared LoRA fixtures folder ../shared/fixtures/lora)`);
+        return;
+      }
+      const expected = JSON.parse(readFileSync(join(root, `test-fixtures/expected/lora-${name}.json`), 'utf8')) as {
+        scale: number;
+        modules: Record<string, { shape: number[]; rank_bound: number; singular_values: number[] }>;
+      };
+      const files = new Map(
+        ['adapter_model.safetensors', 'adapter_config.json'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]),
+      );
+      const { records } = await scanFixture(files, { only });
+      const modules = Object.entries(expected.modules).filter(([m]) => only.test(m));
+      expect(modules.length).toBeGreaterThanOrEqual(4);
+      let worst = 0;
+      let worstTail = 0;
+      for (const [module, e] of modules) {
+        const r = records.get(`${module}.lora_delta`)!;
+        expect(r, module).toBeDefined();
+        expect([r.rows, r.cols]).toEqual(e.shape);
+        expect(r.lora).toEqual({ rank: e.rank_bound, scale: expected.scale });
+        const sv = r.singularValues!;
+        e.singular_values.forEach((v, i) => (worst = Math.max(worst, Math.abs(sv[i] - v) / v)));
+        worstTail = Math.max(worstTail, sv[e.rank_bound] / sv[0]);
+      }
+      console.log(
+        `${name}: ${modules.length} ΔW, worst relative error of the r singular values ${worst.toExponential(2)}, largest σ_{r+1}/σ_1 ${worstTail.toExponential(2)}`,
+      );
+      // ΔW is rounded to f32 once before the engine sees it: ~1e-9 measured, held to 1e-7
+      expect(worst).toBeLessThanOrEqual(1e-7);
+      expect(worstTail).toBeLessThanOrEqual(1e-6);
+    },
+    60_000,
+  );
 });
 
 describe('ΔW between two checkpoints (issue 6)', () => {
   it('is non-zero exactly in the layers a demo phase trained, each side read from its own file', async () => {
-    const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as { phase1: { selected: Record<string, number[]> } };
+    const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as {
+      phase1: { selected: Record<string, number[]> };
+    };
     const open = async (p: string) => {
       const s = memorySource(`${p}.safetensors`, new Uint8Array(readFileSync(join(root, `public/demo/${p}.safetensors`))));
       return { s, ckpt: await openCheckpoint([s], p) };
@@ -153,10 +177,22 @@ describe('ΔW between two checkpoints (issue 6)', () => {
     const [a, b] = [await open('phase0-base'), await open('phase1-25pct')];
     const only = /layers\.[0-5]\.(self_attn|mlp)/;
     const plan = planDelta({ ckpt: a.ckpt, refOf: (f) => `a/${f}` }, { ckpt: b.ckpt, refOf: (f) => `b/${f}` }, { only });
-    const records = await scanPlan(plan, new Map([['a/phase0-base.safetensors', a.s], ['b/phase1-25pct.safetensors', b.s], ['phase1-25pct.safetensors', b.s]]));
+    const records = await scanPlan(
+      plan,
+      new Map([
+        ['a/phase0-base.safetensors', a.s],
+        ['b/phase1-25pct.safetensors', b.s],
+        ['phase1-25pct.safetensors', b.s],
+      ]),
+    );
     expect(records.size).toBe(42);
-    const changed = [...records.values()].filter((r) => r.singularValues!.some((v) => v !== 0)).map((r) => `${r.module}@${r.layer}`).sort();
-    const trained = Object.entries(log.phase1.selected).flatMap(([m, layers]) => layers.filter((l) => l <= 5).map((l) => `${m}@${l}`)).sort();
+    const changed = [...records.values()]
+      .filter((r) => r.singularValues!.some((v) => v !== 0))
+      .map((r) => `${r.module}@${r.layer}`)
+      .sort();
+    const trained = Object.entries(log.phase1.selected)
+      .flatMap(([m, layers]) => layers.filter((l) => l <= 5).map((l) => `${m}@${l}`))
+      .sort();
     expect(changed).toEqual(trained);
     for (const r of records.values()) {
       expect(r.spectrumModule).toBeNull();

@@ -10,7 +10,10 @@ const root = join(import.meta.dirname, '../..');
 
 describe('multi-phase plan on the demo', () => {
   it("selects, phase by phase, exactly the layers that the demo's training log says each phase trained", async () => {
-    const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as Record<string, { selected: Record<string, number[]> }>;
+    const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as Record<
+      string,
+      { selected: Record<string, number[]> }
+    >;
     const checkpoints = ['phase0-base', 'phase1-25pct', 'phase2-20pct'];
     const plan = await Promise.all(
       checkpoints.map(async (c, i) => ({
@@ -22,7 +25,10 @@ describe('multi-phase plan on the demo', () => {
     phases.forEach(({ selection }, i) => {
       const trained = log[`phase${i + 1}`].selected;
       for (const [type, layers] of Object.entries(trained)) {
-        const got = selection.find((t) => t.type === type)!.selected.map((m) => Number(/layers\.(\d+)\./.exec(m.name)![1])).sort((a, b) => a - b);
+        const got = selection
+          .find((t) => t.type === type)!
+          .selected.map((m) => Number(/layers\.(\d+)\./.exec(m.name)![1]))
+          .sort((a, b) => a - b);
         expect(got, `phase ${i + 1} ${type}`).toEqual(layers);
       }
     });

@@ -97,7 +97,10 @@ export function neox(opts: { layers?: number; hidden?: number; heads?: number; c
   }
   w.vec('gpt_neox.final_layer_norm.weight', h);
   w.mat('embed_out.weight', 64, h);
-  return w.done('model.safetensors', config ? { 'config.json': { model_type: 'gpt_neox', hidden_size: h, num_attention_heads: heads } } : {});
+  return w.done(
+    'model.safetensors',
+    config ? { 'config.json': { model_type: 'gpt_neox', hidden_size: h, num_attention_heads: heads } } : {},
+  );
 }
 
 /** Phi-3: qkv_proj = [q; k; v] and gate_up_proj = [gate; up] by rows; `kvHeads` < heads for GQA. */
@@ -122,7 +125,15 @@ export function phi3(opts: { layers?: number; hidden?: number; heads?: number; k
   }
   w.vec('model.norm.weight', h);
   w.mat('lm_head.weight', 64, h);
-  return w.done('model.safetensors', { 'config.json': { model_type: 'phi3', hidden_size: h, num_attention_heads: heads, num_key_value_heads: kvHeads, tie_word_embeddings: false } });
+  return w.done('model.safetensors', {
+    'config.json': {
+      model_type: 'phi3',
+      hidden_size: h,
+      num_attention_heads: heads,
+      num_key_value_heads: kvHeads,
+      tie_word_embeddings: false,
+    },
+  });
 }
 
 /** Llama-layout families with their extra norms: Gemma 2 (four per layer), OLMo 2 and Qwen3 (q_norm, k_norm). */
@@ -136,7 +147,12 @@ export function llamaLike(kind: 'gemma2' | 'olmo2' | 'qwen3' | 'mistral', opts: 
     w.mat(`${p}.mlp.gate_proj.weight`, 2 * h, h, 'BF16');
     w.mat(`${p}.mlp.up_proj.weight`, 2 * h, h, 'BF16');
     w.mat(`${p}.mlp.down_proj.weight`, h, 2 * h, 'BF16');
-    const norms = { gemma2: ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm'], olmo2: ['post_attention_layernorm', 'post_feedforward_layernorm'], qwen3: ['input_layernorm', 'post_attention_layernorm'], mistral: ['input_layernorm', 'post_attention_layernorm'] }[kind];
+    const norms = {
+      gemma2: ['input_layernorm', 'post_attention_layernorm', 'pre_feedforward_layernorm', 'post_feedforward_layernorm'],
+      olmo2: ['post_attention_layernorm', 'post_feedforward_layernorm'],
+      qwen3: ['input_layernorm', 'post_attention_layernorm'],
+      mistral: ['input_layernorm', 'post_attention_layernorm'],
+    }[kind];
     for (const n of norms) w.vec(`${p}.${n}.weight`, h);
     if (kind === 'olmo2') for (const n of ['q_norm', 'k_norm']) w.vec(`${p}.self_attn.${n}.weight`, h);
     if (kind === 'qwen3') for (const n of ['q_norm', 'k_norm']) w.vec(`${p}.self_attn.${n}.weight`, h / 4);
@@ -147,7 +163,10 @@ export function llamaLike(kind: 'gemma2' | 'olmo2' | 'qwen3' | 'mistral', opts: 
 }
 
 /** MoE: Mixtral (block_sparse_moe.experts.E.w1/w2/w3), Qwen-MoE (shared_expert, shared_expert_gate), DeepSeek (shared_experts, dense first layer). */
-export function moe(kind: 'mixtral' | 'qwen-moe' | 'deepseek', opts: { layers?: number; experts?: number; hidden?: number } = {}): FamilyFixture {
+export function moe(
+  kind: 'mixtral' | 'qwen-moe' | 'deepseek',
+  opts: { layers?: number; experts?: number; hidden?: number } = {},
+): FamilyFixture {
   const { layers = 2, experts = 4, hidden: h = 16 } = opts;
   const w = new Writer();
   w.mat('model.embed_tokens.weight', 64, h);
@@ -215,7 +234,10 @@ export function qwen3Next(opts: { layers?: number; hidden?: number; prefix?: str
  * A PEFT LoRA adapter of `targets` (module paths of the base, e.g. `model.layers.0.self_attn.q_proj`),
  * with the base's out × in shapes. `parts` holds each module's B and A.
  */
-export function loraAdapter(targets: { module: string; out: number; in: number }[], opts: { r?: number; alpha?: number } = {}): FamilyFixture {
+export function loraAdapter(
+  targets: { module: string; out: number; in: number }[],
+  opts: { r?: number; alpha?: number } = {},
+): FamilyFixture {
   const { r = 4, alpha = 8 } = opts;
   const w = new Writer();
   for (const t of targets) {
@@ -224,5 +246,12 @@ export function loraAdapter(targets: { module: string; out: number; in: number }
     w.parts.set(`${t.module}.A`, { rows: r, cols: t.in, values: a });
     w.parts.set(`${t.module}.B`, { rows: t.out, cols: r, values: b });
   }
-  return w.done('adapter_model.safetensors', { 'adapter_config.json': { peft_type: 'LORA', r, lora_alpha: alpha, target_modules: [...new Set(targets.map((t) => t.module.split('.').pop()))] } });
+  return w.done('adapter_model.safetensors', {
+    'adapter_config.json': {
+      peft_type: 'LORA',
+      r,
+      lora_alpha: alpha,
+      target_modules: [...new Set(targets.map((t) => t.module.split('.').pop()))],
+    },
+  });
 }

@@ -73,7 +73,11 @@ export interface ReadLog {
  * A source that fails the test when a reader asks for more than `maxRead` bytes at once (the
  * allocation a hostile length field could force), and logs every read.
  */
-export function watchedSource(inner: ByteSource, maxRead: number, log: ReadLog = { largest: 0, total: 0, reads: 0 }): ByteSource & { log: ReadLog } {
+export function watchedSource(
+  inner: ByteSource,
+  maxRead: number,
+  log: ReadLog = { largest: 0, total: 0, reads: 0 },
+): ByteSource & { log: ReadLog } {
   return {
     name: inner.name,
     size: inner.size,
@@ -101,7 +105,8 @@ export function virtualSource(name: string, size: number, prefix: Uint8Array, fi
     name,
     size,
     async read(offset, length) {
-      if (offset < 0 || length < 0 || offset + length > size) throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end (${size} bytes)`);
+      if (offset < 0 || length < 0 || offset + length > size)
+        throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end (${size} bytes)`);
       const out = new Uint8Array(length).fill(fill);
       if (offset < prefix.byteLength) out.set(prefix.subarray(offset, Math.min(prefix.byteLength, offset + length)));
       return out;
@@ -109,20 +114,21 @@ export function virtualSource(name: string, size: number, prefix: Uint8Array, fi
   };
 }
 
-
 /** A typed error record: a code the reader may give, one line, naming the file and the tensor. */
 export function expectTypedRecord(e: ErrorRecord, file: string, codes: ReadonlySet<ErrorCode>): ErrorCode {
   const where = () => `${e.code}: ${e.message.slice(0, 200)}`;
   check(codes.has(e.code), () => `unexpected code ${where()}`);
   check(!/[\n\r\v\f\u0085\u2028\u2029]/.test(e.message), () => `message of more than one line: ${where()}`);
   check(e.file === file && e.message.startsWith(`${file}: `), () => `message does not name the file ${file}: ${where()}`);
-  if (e.tensor !== undefined) check(e.message.startsWith(`${file}: tensor "${oneLineText(e.tensor)}": `), () => `message does not name the tensor: ${where()}`);
+  if (e.tensor !== undefined)
+    check(e.message.startsWith(`${file}: tensor "${oneLineText(e.tensor)}": `), () => `message does not name the tensor: ${where()}`);
   return e.code;
 }
 
 /** A thrown value must be a ScanError (never a RangeError, a TypeError or a string). */
 export function expectTypedError(e: unknown, file: string, codes: ReadonlySet<ErrorCode>): ErrorCode {
-  if (!(e instanceof ScanError)) throw new Error(`expected a ScanError, got ${e instanceof Error ? `${e.name}: ${e.message.slice(0, 300)}` : String(e).slice(0, 300)}`);
+  if (!(e instanceof ScanError))
+    throw new Error(`expected a ScanError, got ${e instanceof Error ? `${e.name}: ${e.message.slice(0, 300)}` : String(e).slice(0, 300)}`);
   return expectTypedRecord(e.toRecord(), file, codes);
 }
 
@@ -144,7 +150,10 @@ export class Tally {
     this.byCode.set(code, (this.byCode.get(code) ?? 0) + 1);
   }
   summary(label: string, seconds: number): string {
-    const codes = [...this.byCode.entries()].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    const codes = [...this.byCode.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, n]) => `${c} ${n}`)
+      .join(', ');
     const kinds = [...this.byKind.entries()].map(([k, n]) => `${k} ${n}`).join(', ');
     return `${label}: ${this.cases} cases in ${seconds.toFixed(1)} s (${this.valid} opened without a fatal error, ${this.tensorsRead} tensors read), ${this.byCode.size} distinct error codes: ${codes}\n  cases by kind: ${kinds}\n  slowest case: ${this.slowest.kind}, ${this.slowest.ms.toFixed(0)} ms`;
   }
@@ -183,7 +192,11 @@ const READ_SAMPLE = 2_000;
  * whose tensors are distinct, inside the file, not overlapping, and as the format promises; each
  * listed tensor then reads (in small odd slices) or fails typed. No read may pass `maxRead`.
  */
-export async function runFuzzCase<H extends { tensors: TensorInfo[]; errors: ErrorRecord[] }>(c: FuzzCase, r: ReaderUnderTest<H>, tally: Tally): Promise<void> {
+export async function runFuzzCase<H extends { tensors: TensorInfo[]; errors: ErrorRecord[] }>(
+  c: FuzzCase,
+  r: ReaderUnderTest<H>,
+  tally: Tally,
+): Promise<void> {
   const source = watchedSource(c.source ?? memorySource(c.file, c.bytes!), r.maxRead);
   try {
     let header: H;
@@ -197,15 +210,27 @@ export async function runFuzzCase<H extends { tensors: TensorInfo[]; errors: Err
     }
     tally.valid++;
     for (const err of header.errors) tally.code(expectTypedRecord(err, c.file, r.headerCodes));
-    if (c.expect === 'valid') check(header.errors.length === 0, () => `expected a valid header, got ${header.errors[0].message.slice(0, 200)}`);
-    else if (c.expect !== undefined) check(header.errors.some((e) => e.code === c.expect), () => `expected ${c.expect}, the header was read with ${header.errors.length} errors`);
+    if (c.expect === 'valid')
+      check(header.errors.length === 0, () => `expected a valid header, got ${header.errors[0].message.slice(0, 200)}`);
+    else if (c.expect !== undefined)
+      check(
+        header.errors.some((e) => e.code === c.expect),
+        () => `expected ${c.expect}, the header was read with ${header.errors.length} errors`,
+      );
     const { tensors } = header;
     check(new Set(tensors.map((t) => t.name)).size === tensors.length, () => 'a tensor name listed twice');
-    const ranges = tensors.filter((t) => t.byteLength > 0).map((t) => [t.begin, t.begin + t.byteLength]).sort((a, b) => a[0] - b[0]);
-    for (let i = 1; i < ranges.length; i++) check(ranges[i - 1][1] <= ranges[i][0], () => `byte ranges overlap: ${ranges[i - 1]} and ${ranges[i]}`);
+    const ranges = tensors
+      .filter((t) => t.byteLength > 0)
+      .map((t) => [t.begin, t.begin + t.byteLength])
+      .sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ranges.length; i++)
+      check(ranges[i - 1][1] <= ranges[i][0], () => `byte ranges overlap: ${ranges[i - 1]} and ${ranges[i]}`);
     const sample = tensors.length <= READ_SAMPLE ? tensors : [...tensors.slice(0, READ_SAMPLE / 2), ...tensors.slice(-READ_SAMPLE / 2)];
     for (const t of sample) {
-      check(t.begin >= 0 && t.begin + t.byteLength <= source.size, () => `tensor "${t.name}" [${t.begin}, +${t.byteLength}) outside the file`);
+      check(
+        t.begin >= 0 && t.begin + t.byteLength <= source.size,
+        () => `tensor "${t.name}" [${t.begin}, +${t.byteLength}) outside the file`,
+      );
       const why = r.broken(header, t, source.size);
       check(why === null, () => `tensor "${t.name}": ${why}`);
       try {

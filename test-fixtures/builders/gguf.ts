@@ -9,7 +9,8 @@ import { readSafetensorsHeader } from '../../src/core/formats/safetensors.ts';
 import { encodeValues } from './encode.ts';
 import { quantize } from './gguf-quantize.ts';
 
-export type GgufValue = { type: 'u32' | 'f32' | 'string' | 'bool' | 'u64'; value: number | string | boolean } | { type: 'strings'; value: string[] };
+export type GgufValue =
+  { type: 'u32' | 'f32' | 'string' | 'bool' | 'u64'; value: number | string | boolean } | { type: 'strings'; value: string[] };
 
 export interface GgufTensor {
   name: string;
@@ -129,7 +130,11 @@ export function ggufName(hf: string): string {
  * A Llama-layout safetensors checkpoint as a GGUF: llama.cpp's names, `typeOf` choosing each tensor's
  * type (1-D norms stay F32, as llama.cpp keeps them), and llama.* metadata from `config`.
  */
-export async function ggufFromSafetensors(bytes: Uint8Array, typeOf: (name: string, shape: number[]) => string, config: Record<string, number>): Promise<Uint8Array> {
+export async function ggufFromSafetensors(
+  bytes: Uint8Array,
+  typeOf: (name: string, shape: number[]) => string,
+  config: Record<string, number>,
+): Promise<Uint8Array> {
   const source = memorySource('in.safetensors', bytes);
   const header = await readSafetensorsHeader(source);
   const tensors: GgufTensor[] = [];
@@ -147,4 +152,3 @@ export async function ggufFromSafetensors(bytes: Uint8Array, typeOf: (name: stri
     'tokenizer.ggml.tokens': { type: 'strings', value: Array.from({ length: 256 }, (_, i) => `<0x${i.toString(16).padStart(2, '0')}>`) },
   });
 }
-

@@ -19,6 +19,9 @@ export async function shardSafetensors(bytes: Uint8Array, shards: number, seed =
   });
   const files = new Map<string, Uint8Array>();
   buckets.forEach((b, i) => files.set(fileOf(i), buildSafetensors(b.reverse())));
-  files.set('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }, null, 2)));
+  files.set(
+    'model.safetensors.index.json',
+    new TextEncoder().encode(JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }, null, 2)),
+  );
   return files;
 }

@@ -45,8 +45,16 @@ export function qwen25_14b(): SparseTensor[] {
 }
 
 export const QWEN25_14B_CONFIG = {
-  architectures: ['Qwen2ForCausalLM'], model_type: 'qwen2', hidden_size: 5120, intermediate_size: 13824, num_hidden_layers: 48,
-  num_attention_heads: 40, num_key_value_heads: 8, vocab_size: 152064, tie_word_embeddings: false, torch_dtype: 'bfloat16',
+  architectures: ['Qwen2ForCausalLM'],
+  model_type: 'qwen2',
+  hidden_size: 5120,
+  intermediate_size: 13824,
+  num_hidden_layers: 48,
+  num_attention_heads: 40,
+  num_key_value_heads: 8,
+  vocab_size: 152064,
+  tie_word_embeddings: false,
+  torch_dtype: 'bfloat16',
 };
 
 /** Values written in pieces of this many bytes: the builder's own memory stays small too. */
@@ -63,7 +71,12 @@ export interface SparseFile {
  * One safetensors file of `tensors`, `size` bytes long but written only where `fill` says: those
  * tensors get Gaussian values (σ = 0.02, like trained weights), the rest stay unwritten zeros.
  */
-export function writeSparseSafetensors(path: string, tensors: readonly SparseTensor[], fill: (t: SparseTensor) => boolean, seed = 1): SparseFile {
+export function writeSparseSafetensors(
+  path: string,
+  tensors: readonly SparseTensor[],
+  fill: (t: SparseTensor) => boolean,
+  seed = 1,
+): SparseFile {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   const placed = tensors.map((t) => {
@@ -120,7 +133,11 @@ export interface SparseCheckpoint {
  * A sharded checkpoint in `dir`: the tensors in order across `shards` files of about equal size,
  * model.safetensors.index.json and config.json, as transformers writes them.
  */
-export function writeSparseCheckpoint(dir: string, tensors: readonly SparseTensor[], opts: { shards: number; fill: (t: SparseTensor) => boolean; config?: object }): SparseCheckpoint {
+export function writeSparseCheckpoint(
+  dir: string,
+  tensors: readonly SparseTensor[],
+  opts: { shards: number; fill: (t: SparseTensor) => boolean; config?: object },
+): SparseCheckpoint {
   mkdirSync(dir, { recursive: true });
   const total = tensors.reduce((a, t) => a + bytesOf(t), 0);
   const per = total / opts.shards;
@@ -136,7 +153,10 @@ export function writeSparseCheckpoint(dir: string, tensors: readonly SparseTenso
     for (const t of g) weightMap[t.name] = name(i);
     return writeSparseSafetensors(join(dir, name(i)), g, opts.fill, i + 1);
   });
-  writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2));
+  writeFileSync(
+    join(dir, 'model.safetensors.index.json'),
+    JSON.stringify({ metadata: { total_size: total }, weight_map: weightMap }, null, 2),
+  );
   if (opts.config) writeFileSync(join(dir, 'config.json'), JSON.stringify(opts.config, null, 2));
   return { dir, files, size: files.reduce((a, f) => a + f.size, 0), tensorCount: tensors.length };
 }

@@ -22,11 +22,22 @@ export async function compareCommand(args: ParsedArgs, signal: AbortSignal): Pro
   try {
     const [prev, next] = await Promise.all([openCheckpoint(sourcesA, a.name), openCheckpoint(sourcesB, b.name)]);
     // Operands name their files by path: the two sides may share file names (model.safetensors).
-    const plan = planDelta({ ckpt: prev, refOf: (f) => a.paths.get(f) ?? f }, { ckpt: next, refOf: (f) => b.paths.get(f) ?? f }, settings.only ? { only: settings.only } : {});
-    const label = { name: `${prev.name} → ${next.name}`, errors: [...prev.errors, ...next.errors], missing: [...prev.missing, ...next.missing] };
+    const plan = planDelta(
+      { ckpt: prev, refOf: (f) => a.paths.get(f) ?? f },
+      { ckpt: next, refOf: (f) => b.paths.get(f) ?? f },
+      settings.only ? { only: settings.only } : {},
+    );
+    const label = {
+      name: `${prev.name} → ${next.name}`,
+      errors: [...prev.errors, ...next.errors],
+      missing: [...prev.missing, ...next.missing],
+    };
     const result = await runPlan(label, plan, (file) => b.paths.get(file)!, settings, signal);
     await mkdir(settings.out, { recursive: true });
-    const files = [{ name: 'delta.json', text: writeDeltaJson(result, { from: prev.name, to: next.name }) }, ...(settings.csv ? [{ name: 'delta.csv', text: writeDeltaCsv(result.records) }] : [])];
+    const files = [
+      { name: 'delta.json', text: writeDeltaJson(result, { from: prev.name, to: next.name }) },
+      ...(settings.csv ? [{ name: 'delta.csv', text: writeDeltaCsv(result.records) }] : []),
+    ];
     for (const f of files) await writeFile(join(settings.out, f.name), f.text);
     return { result, files: files.map((f) => f.name) };
   } finally {

@@ -35,7 +35,9 @@ export async function phasesCommand(args: ParsedArgs, signal: AbortSignal): Prom
   } finally {
     await pool.close();
   }
-  const selections = planSelections(phases.map((p) => ({ entries: spectrumEntries(spectrumModules(p.records, settings.variant)), percent: p.percent })));
+  const selections = planSelections(
+    phases.map((p) => ({ entries: spectrumEntries(spectrumModules(p.records, settings.variant)), percent: p.percent })),
+  );
   const summaries: PhaseSummary[] = phases.map((p, i) => ({ name: p.name, percent: p.percent, ...selections[i] }));
   await mkdir(settings.out, { recursive: true });
   await writeFile(join(settings.out, 'transitions.json'), transitionsJson(summaries));

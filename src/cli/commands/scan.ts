@@ -49,7 +49,12 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
 }
 
 /** Scan one checkpoint (its files are written by writeResults). */
-export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?: AbortSignal, sharedPool?: WorkerPool): Promise<RunScanResult> {
+export async function scanCheckpoint(
+  inputs: string[],
+  s: ScanSettings,
+  signal?: AbortSignal,
+  sharedPool?: WorkerPool,
+): Promise<RunScanResult> {
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
   try {
@@ -66,12 +71,23 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, signal?:
  * Run a scan plan on a worker pool (one made for `--engine` unless one is shared), with progress and
  * errors on stderr. `pathOf`: the path a worker opens for a job's file (its derivations carry their own).
  */
-export async function runPlan(ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>, plan: ScanPlan, pathOf: (file: string) => string, s: ScanSettings, signal?: AbortSignal, sharedPool?: WorkerPool): Promise<RunScanResult> {
+export async function runPlan(
+  ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
+  plan: ScanPlan,
+  pathOf: (file: string) => string,
+  s: ScanSettings,
+  signal?: AbortSignal,
+  sharedPool?: WorkerPool,
+): Promise<RunScanResult> {
   // Bytes are reported by whichever worker reads; they all count towards the one scan.
-  const { pool, status } = sharedPool ? { pool: sharedPool, status: await sharedPool.engineStatus() } : await WorkerPool.forEngine(s.engine, s.threads);
+  const { pool, status } = sharedPool
+    ? { pool: sharedPool, status: await sharedPool.engineStatus() }
+    : await WorkerPool.forEngine(s.engine, s.threads);
   if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
   if (!s.quiet) {
-    process.stderr.write(`${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the ${status.note}\n`);
+    process.stderr.write(
+      `${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the ${status.note}\n`,
+    );
   }
   for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
   let lostNoted = false;
@@ -110,7 +126,10 @@ export async function runPlan(ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'mi
   }
 }
 
-export async function writeResults(result: RunScanResult, s: Pick<ScanSettings, 'out' | 'percents' | 'variant' | 'csv'>): Promise<string[]> {
+export async function writeResults(
+  result: RunScanResult,
+  s: Pick<ScanSettings, 'out' | 'percents' | 'variant' | 'csv'>,
+): Promise<string[]> {
   await mkdir(s.out, { recursive: true });
   const files = [
     { name: 'metrics.json', text: writeMetricsJson(result, s.variant) },

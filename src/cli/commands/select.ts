@@ -6,7 +6,8 @@ import { option, percents, UsageError, type ParsedArgs } from '../args.ts';
 
 /** `select results.json --percent 50`: Spectrum's YAML from a Spectrum JSON (either layout), as spectrum.py names it. */
 export async function selectCommand(args: ParsedArgs): Promise<string[]> {
-  if (args.positional.length !== 1) throw new UsageError('select needs one Spectrum JSON file: select snr_results_<model>.json --percent 50');
+  if (args.positional.length !== 1)
+    throw new UsageError('select needs one Spectrum JSON file: select snr_results_<model>.json --percent 50');
   const file = args.positional[0];
   const entries = parseSpectrumJson(await readFile(file, 'utf8'), basename(file));
   const out = option(args, 'out') ?? '.';

@@ -40,7 +40,8 @@ async function candidates(dir: string): Promise<Candidate[]> {
  * what is there and exits.
  */
 export async function watchCommand(args: ParsedArgs, signal: AbortSignal): Promise<number> {
-  if (args.positional.length !== 1) throw new UsageError('watch needs one folder: the training run output (e.g. checkpoint-500/, checkpoint-1000/)');
+  if (args.positional.length !== 1)
+    throw new UsageError('watch needs one folder: the training run output (e.g. checkpoint-500/, checkpoint-1000/)');
   const dir = args.positional[0];
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new UsageError(`${dir} is not a folder`);
   const settings = scanSettings(args);

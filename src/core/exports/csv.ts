@@ -30,9 +30,23 @@ const COLUMNS: { header: string; cell(r: MetricsRow): string }[] = [
   { header: 'tau', cell: (r) => csvNumber(r.tau) },
   { header: 'frobenius', cell: (r) => csvNumber(r.frobenius) },
   { header: 'n_signal', cell: (r) => csvNumber(r.n_signal) },
-  ...(['alpha', 'alpha_weighted', 'xmin', 'ks_distance', 'num_pl_spikes', 'stable_rank', 'log_spectral_norm', 'log_norm', 'entropy', 'num_spikes', 'sigma_mp', 'bulk_max', 'mp_softrank'] as const).map(
-    (k) => ({ header: k, cell: (r: MetricsRow) => csvNumber(r[k]) }),
-  ),
+  ...(
+    [
+      'alpha',
+      'alpha_weighted',
+      'xmin',
+      'ks_distance',
+      'num_pl_spikes',
+      'stable_rank',
+      'log_spectral_norm',
+      'log_norm',
+      'entropy',
+      'num_spikes',
+      'sigma_mp',
+      'bulk_max',
+      'mp_softrank',
+    ] as const
+  ).map((k) => ({ header: k, cell: (r: MetricsRow) => csvNumber(r[k]) })),
   { header: 'warning', cell: (r) => csvText(r.warning ?? '') },
 ];
 

@@ -1,4 +1,4 @@
-import { ENERGY_LEVELS } from '../metrics/delta.ts';
+import { ENERGY_LEVELS } from '../metrics/weight-delta.ts';
 import type { MatrixRecord } from '../scan/record.ts';
 import type { ScanResult } from '../scan/result.ts';
 import { csvText } from './csv.ts';
@@ -84,7 +84,19 @@ export function writeDeltaJson(result: ScanResult, pair: { from: string; to: str
 }
 
 const num = (v: number | null | undefined) => (v === null || v === undefined ? '' : String(v));
-const NUMBER_COLUMNS = ['relative_norm', 'frobenius', 'base_frobenius', 'sigma_max', 'stable_rank', 'energy_rank_90', 'energy_rank_95', 'energy_rank_99', 'truncatable_90', 'truncatable_95', 'truncatable_99'] as const;
+const NUMBER_COLUMNS = [
+  'relative_norm',
+  'frobenius',
+  'base_frobenius',
+  'sigma_max',
+  'stable_rank',
+  'energy_rank_90',
+  'energy_rank_95',
+  'energy_rank_99',
+  'truncatable_90',
+  'truncatable_95',
+  'truncatable_99',
+] as const;
 
 /** delta.csv: one row per matrix; head shares as one cell, `;`-separated in head order. */
 export function writeDeltaCsv(records: readonly MatrixRecord[]): string {
@@ -94,11 +106,16 @@ export function writeDeltaCsv(records: readonly MatrixRecord[]): string {
     const row = deltaRow(r);
     lines.push(
       [
-        csvText(row.name), num(row.layer), csvText(row.module), num(r.rows), num(r.cols),
+        csvText(row.name),
+        num(row.layer),
+        csvText(row.module),
+        num(r.rows),
+        num(r.cols),
         csvText(row.non_finite ? `non-finite (${row.non_finite} values)` : row.status),
         row.unchanged === null ? '' : String(row.unchanged),
         ...NUMBER_COLUMNS.map((k) => num(row[k])),
-        row.head_axis ?? '', row.head_shares ? row.head_shares.join(';') : '',
+        row.head_axis ?? '',
+        row.head_shares ? row.head_shares.join(';') : '',
       ].join(','),
     );
   }

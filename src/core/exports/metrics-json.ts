@@ -46,9 +46,19 @@ export interface MetricsRow {
 
 /** metrics.json name → HtsrMetrics key (design.md §5 calls WeightWatcher's D "ks_distance"). */
 const HTSR_FIELDS = {
-  alpha: 'alpha', alpha_weighted: 'alpha_weighted', xmin: 'xmin', ks_distance: 'D', num_pl_spikes: 'num_pl_spikes',
-  stable_rank: 'stable_rank', log_spectral_norm: 'log_spectral_norm', log_norm: 'log_norm', entropy: 'entropy',
-  num_spikes: 'num_spikes', sigma_mp: 'sigma_mp', bulk_max: 'bulk_max', mp_softrank: 'mp_softrank',
+  alpha: 'alpha',
+  alpha_weighted: 'alpha_weighted',
+  xmin: 'xmin',
+  ks_distance: 'D',
+  num_pl_spikes: 'num_pl_spikes',
+  stable_rank: 'stable_rank',
+  log_spectral_norm: 'log_spectral_norm',
+  log_norm: 'log_norm',
+  entropy: 'entropy',
+  num_spikes: 'num_spikes',
+  sigma_mp: 'sigma_mp',
+  bulk_max: 'bulk_max',
+  mp_softrank: 'mp_softrank',
 } as const satisfies Record<string, HtsrMetricKey>;
 
 /** A finite number, or null and the reason why not. */
@@ -59,7 +69,10 @@ function finite(value: number | undefined, key: string, reasons: Record<string, 
   return null;
 }
 
-export type RecordIdentity = Pick<MetricsRow, 'name' | 'file' | 'layer' | 'module' | 'expert' | 'shape' | 'dtype' | 'source' | 'status' | 'non_finite'>;
+export type RecordIdentity = Pick<
+  MetricsRow,
+  'name' | 'file' | 'layer' | 'module' | 'expert' | 'shape' | 'dtype' | 'source' | 'status' | 'non_finite'
+>;
 
 /** Which matrix a row is of, and whether it could be analysed: the first fields of every row we write. */
 export function recordIdentity(r: MatrixRecord): RecordIdentity {

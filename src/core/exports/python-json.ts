@@ -60,4 +60,3 @@ export function pyJsonDump(value: PyJson, indent = 4, level = 0): string {
   if (keys.length === 0) return '{}';
   return `{\n${keys.map((k) => `${pad}${pyString(k)}: ${pyJsonDump(value[k], indent, level + 1)}`).join(',\n')}\n${end}}`;
 }
-

@@ -9,7 +9,8 @@ export function spectrumSlug(modelName: string): string {
 
 export const spectrumJsonFileName = (model: string) => `snr_results_${spectrumSlug(model)}.json`;
 export const spectrumSortedJsonFileName = (model: string) => `snr_results_${spectrumSlug(model)}_sorted.json`;
-export const spectrumYamlFileName = (model: string, percent: number) => `snr_results_${spectrumSlug(model)}_unfrozenparameters_${percent}percent.yaml`;
+export const spectrumYamlFileName = (model: string, percent: number) =>
+  `snr_results_${spectrumSlug(model)}_unfrozenparameters_${percent}percent.yaml`;
 
 /**
  * The entries of Spectrum's JSON in its order: types sorted (grouped by first dotted part), and for

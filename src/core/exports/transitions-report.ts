@@ -9,7 +9,11 @@ export interface PhaseSummary {
 }
 
 const layerOf = (name: string) => /\.(\d+)\./.exec(name)?.[1] ?? name;
-const layers = (names: readonly string[]) => names.map(layerOf).sort((a, b) => Number(a) - Number(b)).join(', ');
+const layers = (names: readonly string[]) =>
+  names
+    .map(layerOf)
+    .sort((a, b) => Number(a) - Number(b))
+    .join(', ');
 
 /** The transitions between phases as JSON: each phase's selection, and kept / newly selected / dropped per type. */
 export function transitionsJson(phases: readonly PhaseSummary[]): string {
@@ -38,15 +42,25 @@ export function transitionsJson(phases: readonly PhaseSummary[]): string {
 /** The same as Markdown, for a training log or a pull request. */
 export function transitionsMarkdown(phases: readonly PhaseSummary[], hiddenTypes: ReadonlySet<string> = new Set()): string {
   const out = ['# Phase transitions', '', '| Phase | Checkpoint | Percent | Selected |', '| --- | --- | --- | --- |'];
-  phases.forEach((p, i) => out.push(`| ${i + 1} | ${p.name} | ${p.percent}% | ${p.selection.reduce((n, t) => n + t.selected.length, 0)} |`));
+  phases.forEach((p, i) =>
+    out.push(`| ${i + 1} | ${p.name} | ${p.percent}% | ${p.selection.reduce((n, t) => n + t.selected.length, 0)} |`),
+  );
   phases.forEach((p, i) => {
     if (!p.transition) return;
     const t = p.transition;
-    out.push('', `## ${phases[i - 1].name} → ${p.name}`, '', `${t.kept} kept, ${t.added} newly selected, ${t.dropped} dropped; Jaccard ${t.jaccard.toFixed(3)}.`, '');
+    out.push(
+      '',
+      `## ${phases[i - 1].name} → ${p.name}`,
+      '',
+      `${t.kept} kept, ${t.added} newly selected, ${t.dropped} dropped; Jaccard ${t.jaccard.toFixed(3)}.`,
+      '',
+    );
     out.push('| Module type | Kept | Newly selected (layers) | Dropped (layers) | Jaccard |', '| --- | --- | --- | --- | --- |');
     for (const r of t.types) {
       if (hiddenTypes.has(r.type)) continue;
-      out.push(`| ${r.type} | ${r.kept.length} | ${r.added.length}${r.added.length ? ` (${layers(r.added)})` : ''} | ${r.dropped.length}${r.dropped.length ? ` (${layers(r.dropped)})` : ''} | ${r.jaccard.toFixed(3)} |`);
+      out.push(
+        `| ${r.type} | ${r.kept.length} | ${r.added.length}${r.added.length ? ` (${layers(r.added)})` : ''} | ${r.dropped.length}${r.dropped.length ? ` (${layers(r.dropped)})` : ''} | ${r.jaccard.toFixed(3)} |`,
+      );
     }
   });
   return `${out.join('\n')}\n`;

@@ -41,7 +41,13 @@ function baseName(path: string): string {
 }
 
 async function readJson(source: ByteSource): Promise<Record<string, unknown>> {
-  if (source.size > MAX_SIDE_FILE_BYTES) throw new ScanError('TOO_LARGE', source.name, undefined, `${source.size} bytes is too large for a JSON side file (limit ${MAX_SIDE_FILE_BYTES})`);
+  if (source.size > MAX_SIDE_FILE_BYTES)
+    throw new ScanError(
+      'TOO_LARGE',
+      source.name,
+      undefined,
+      `${source.size} bytes is too large for a JSON side file (limit ${MAX_SIDE_FILE_BYTES})`,
+    );
   const bytes = await source.read(0, source.size).catch((e: unknown) => {
     throw new ScanError('READ_FAILED', source.name, undefined, `could not be read: ${e instanceof Error ? e.message : String(e)}`);
   });
@@ -52,7 +58,8 @@ async function readJson(source: ByteSource): Promise<Record<string, unknown>> {
   } catch {
     throw new ScanError('INDEX_INVALID', source.name, undefined, 'is not valid JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ScanError('INDEX_INVALID', source.name, undefined, 'is not a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ScanError('INDEX_INVALID', source.name, undefined, 'is not a JSON object');
   return parsed as Record<string, unknown>;
 }
 
@@ -87,11 +94,20 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
     if (index && (typeof wm !== 'object' || wm === null || Array.isArray(wm))) {
       errors.push(new ScanError('INDEX_INVALID', indexFile[0], undefined, 'has no "weight_map" object').toRecord());
     } else if (wm) {
-      weightMap = new Map(Object.entries(wm as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string').map(([t, f]) => [t, baseName(f)]));
+      weightMap = new Map(
+        Object.entries(wm as Record<string, unknown>)
+          .filter((e): e is [string, string] => typeof e[1] === 'string')
+          .map(([t, f]) => [t, baseName(f)]),
+      );
     }
   }
   if (weightFiles.length === 0 && !weightMap) {
-    throw new ScanError('NOT_A_CHECKPOINT', sources.map((s) => baseName(s.name)).join(', ') || '(no files)', undefined, 'no .safetensors or .gguf file, nor model.safetensors.index.json, among the files');
+    throw new ScanError(
+      'NOT_A_CHECKPOINT',
+      sources.map((s) => baseName(s.name)).join(', ') || '(no files)',
+      undefined,
+      'no .safetensors or .gguf file, nor model.safetensors.index.json, among the files',
+    );
   }
 
   const tensors: TensorInfo[] = [];
@@ -132,15 +148,28 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
       missing.push({ name: tensor, file });
       if (!byName.has(file)) missingShards.set(file, (missingShards.get(file) ?? 0) + 1);
       // a tensor the shard lists but could not use (truncated, bad entry) has its own error already
-      else if (readable.has(file) && !failed.has(`${file}\u0000${tensor}`)) errors.push(errorRecord('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it'));
+      else if (readable.has(file) && !failed.has(`${file}\u0000${tensor}`))
+        errors.push(errorRecord('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it'));
     }
     for (const [file, count] of missingShards) {
-      errors.push(new ScanError('MISSING_SHARD', file, undefined, `shard named by the index is missing: ${count} tensor${count === 1 ? '' : 's'} not analysed`).toRecord());
+      errors.push(
+        new ScanError(
+          'MISSING_SHARD',
+          file,
+          undefined,
+          `shard named by the index is missing: ${count} tensor${count === 1 ? '' : 's'} not analysed`,
+        ).toRecord(),
+      );
     }
   }
   const totalBytes = tensors.reduce((a, t) => a + t.byteLength, 0);
   return {
-    name: name ?? defaultName(weightFiles.map(([f]) => f), indexFile?.[0]),
+    name:
+      name ??
+      defaultName(
+        weightFiles.map(([f]) => f),
+        indexFile?.[0],
+      ),
     fingerprint: fnv1a(fingerprintParts.join('|')),
     tensors,
     sources: readable,

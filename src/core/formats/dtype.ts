@@ -7,8 +7,21 @@ const INTEGER_DTYPES = ['I64', 'I32', 'I16', 'I8', 'U64', 'U32', 'U16', 'U8', 'B
 export type IntegerDType = (typeof INTEGER_DTYPES)[number];
 
 export const BYTES_PER_ELEMENT: Record<FloatDType | IntegerDType, number> = {
-  F64: 8, F32: 4, F16: 2, BF16: 2, F8_E4M3: 1, F8_E5M2: 1,
-  I64: 8, I32: 4, I16: 2, I8: 1, U64: 8, U32: 4, U16: 2, U8: 1, BOOL: 1,
+  F64: 8,
+  F32: 4,
+  F16: 2,
+  BF16: 2,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I64: 8,
+  I32: 4,
+  I16: 2,
+  I8: 1,
+  U64: 8,
+  U32: 4,
+  U16: 2,
+  U8: 1,
+  BOOL: 1,
 };
 
 export function isFloatDType(d: string): d is FloatDType {

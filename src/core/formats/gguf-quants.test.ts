@@ -72,7 +72,10 @@ describe('dequantization of literal blocks', () => {
     expect(y[227]).toBe(40 * 12 - 0.5 * 33); // sub-block 7, high nibble of qs[99] = 15 − 3
   });
   it('Q5_K: as Q4_K plus 16 where the element’s qh bit is set', () => {
-    const y = block('Q5_K', (b) => (f16(b, 0, 0x3c00), f16(b, 2, 0x3800), b.set(kScales, 4), (b[16] = 0x01), (b[19] = 0x80), kQuants(b, 48)));
+    const y = block(
+      'Q5_K',
+      (b) => (f16(b, 0, 0x3c00), f16(b, 2, 0x3800), b.set(kScales, 4), (b[16] = 0x01), (b[19] = 0x80), kQuants(b, 48)),
+    );
     expect(y[0]).toBe(1 * (0 + 16)); // qh[0] bit 0: element 0
     expect(y[5]).toBe(5);
     expect(y[227]).toBe(40 * (12 + 16) - 0.5 * 33); // qh[3] bit 7: element 3 of sub-block 7
@@ -94,7 +97,13 @@ describe('dequantization of literal blocks', () => {
 
 describe('round trip through the fixture quantizers', () => {
   // relative Frobenius error ‖x̂ − x‖/‖x‖ on Gaussian rows: what each format's bits allow
-  it.each([['Q8_0', 0.01], ['Q6_K', 0.03], ['Q5_K', 0.06], ['Q4_K', 0.12], ['Q4_0', 0.15]])('%s within %s', (type, tol) => {
+  it.each([
+    ['Q8_0', 0.01],
+    ['Q6_K', 0.03],
+    ['Q5_K', 0.06],
+    ['Q4_K', 0.12],
+    ['Q4_0', 0.15],
+  ])('%s within %s', (type, tol) => {
     const x = gaussianMatrix(4, 512, 9);
     const t = GGML_TYPE_BY_NAME.get(type)!;
     const out = new Float32Array(x.length);

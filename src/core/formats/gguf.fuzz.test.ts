@@ -18,8 +18,16 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const CASES = Number(process.env.GGUF_FUZZ_CASES ?? 10_000);
 
 const HEADER_CODES = new Set<ErrorCode>([
-  'HEADER_TOO_SHORT', 'NOT_A_CHECKPOINT', 'GGUF_INVALID', 'HEADER_TOO_LARGE', 'TRUNCATED', 'UNKNOWN_DTYPE', 'SHAPE_INVALID',
-  'OFFSET_OUT_OF_RANGE', 'OFFSETS_OVERLAP', 'DUPLICATE_TENSOR',
+  'HEADER_TOO_SHORT',
+  'NOT_A_CHECKPOINT',
+  'GGUF_INVALID',
+  'HEADER_TOO_LARGE',
+  'TRUNCATED',
+  'UNKNOWN_DTYPE',
+  'SHAPE_INVALID',
+  'OFFSET_OUT_OF_RANGE',
+  'OFFSETS_OVERLAP',
+  'DUPLICATE_TENSOR',
 ]);
 /** types that are listed (their size is known) but not decoded: integer tensors, IQ and MXFP4 quants */
 const READ_CODES = new Set<ErrorCode>(['UNKNOWN_DTYPE']);

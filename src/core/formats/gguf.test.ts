@@ -7,7 +7,11 @@ import { openCheckpoint } from './checkpoint.ts';
 import { readGgufHeader } from './gguf.ts';
 import { readTensorAsF32 } from './read-tensor.ts';
 
-const llama = { 'general.architecture': { type: 'string', value: 'llama' }, 'llama.attention.head_count': { type: 'u32', value: 4 }, 'llama.embedding_length': { type: 'u32', value: 64 } } as const;
+const llama = {
+  'general.architecture': { type: 'string', value: 'llama' },
+  'llama.attention.head_count': { type: 'u32', value: 4 },
+  'llama.embedding_length': { type: 'u32', value: 64 },
+} as const;
 
 /** a source that records which bytes were asked for */
 function watched(name: string, bytes: Uint8Array): ByteSource & { reads: [number, number][] } {
@@ -28,11 +32,19 @@ async function code(p: Promise<unknown>): Promise<string> {
 describe('GGUF header', () => {
   it('lists tensors with shapes reversed into row-major, byte ranges, metadata, and the config it implies', async () => {
     const q = gaussianMatrix(8, 64, 1);
-    const bytes = buildGguf([
-      { name: 'token_embd.weight', type: 'F16', shape: [32, 64], values: gaussianMatrix(32, 64, 2) },
-      { name: 'blk.0.attn_q.weight', type: 'Q8_0', shape: [8, 64], values: q },
-      { name: 'blk.0.attn_norm.weight', type: 'F32', shape: [64], values: new Float32Array(64).fill(1) },
-    ], { ...llama, 'tokenizer.ggml.tokens': { type: 'strings', value: ['a', 'b', 'c'] }, 'general.name': { type: 'string', value: 'x'.repeat(300) } }, { alignment: 64 });
+    const bytes = buildGguf(
+      [
+        { name: 'token_embd.weight', type: 'F16', shape: [32, 64], values: gaussianMatrix(32, 64, 2) },
+        { name: 'blk.0.attn_q.weight', type: 'Q8_0', shape: [8, 64], values: q },
+        { name: 'blk.0.attn_norm.weight', type: 'F32', shape: [64], values: new Float32Array(64).fill(1) },
+      ],
+      {
+        ...llama,
+        'tokenizer.ggml.tokens': { type: 'strings', value: ['a', 'b', 'c'] },
+        'general.name': { type: 'string', value: 'x'.repeat(300) },
+      },
+      { alignment: 64 },
+    );
     const h = await readGgufHeader(memorySource('m.gguf', bytes));
     expect(h.version).toBe(3);
     expect(h.errors).toEqual([]);
@@ -56,7 +68,10 @@ describe('GGUF header', () => {
   });
 
   it('reads only the header region of a large file', async () => {
-    const bytes = buildGguf([{ name: 'blk.0.ffn_up.weight', type: 'F32', shape: [1024, 2048], values: new Float32Array(1024 * 2048) }], llama);
+    const bytes = buildGguf(
+      [{ name: 'blk.0.ffn_up.weight', type: 'F32', shape: [1024, 2048], values: new Float32Array(1024 * 2048) }],
+      llama,
+    );
     const s = watched('big.gguf', bytes);
     const h = await readGgufHeader(s);
     expect(h.tensors[0].byteLength).toBe(8 * 1024 * 1024);
@@ -64,10 +79,13 @@ describe('GGUF header', () => {
   });
 
   it('opens as a checkpoint: llama.cpp names mapped, config from metadata, tied head when there is no output.weight', async () => {
-    const bytes = buildGguf([
-      { name: 'token_embd.weight', type: 'F32', shape: [32, 64], values: gaussianMatrix(32, 64, 2) },
-      { name: 'blk.0.attn_qkv.weight', type: 'Q8_0', shape: [192, 64], values: gaussianMatrix(192, 64, 3) },
-    ], llama);
+    const bytes = buildGguf(
+      [
+        { name: 'token_embd.weight', type: 'F32', shape: [32, 64], values: gaussianMatrix(32, 64, 2) },
+        { name: 'blk.0.attn_qkv.weight', type: 'Q8_0', shape: [192, 64], values: gaussianMatrix(192, 64, 3) },
+      ],
+      llama,
+    );
     const ckpt = await openCheckpoint([memorySource('tiny-model.Q8_0.gguf', bytes)]);
     expect(ckpt.name).toBe('tiny-model.Q8_0');
     expect(ckpt.config).toMatchObject({ num_attention_heads: 4, hidden_size: 64 });
@@ -88,10 +106,13 @@ describe('GGUF header', () => {
   });
 
   it('keeps the good tensors when one reaches past the end or has an unknown type', async () => {
-    const bytes = buildGguf([
-      { name: 'blk.0.attn_q.weight', type: 'F32', shape: [4, 32], values: new Float32Array(128) },
-      { name: 'blk.0.attn_k.weight', type: 'F32', shape: [4, 32], values: new Float32Array(128) },
-    ], llama);
+    const bytes = buildGguf(
+      [
+        { name: 'blk.0.attn_q.weight', type: 'F32', shape: [4, 32], values: new Float32Array(128) },
+        { name: 'blk.0.attn_k.weight', type: 'F32', shape: [4, 32], values: new Float32Array(128) },
+      ],
+      llama,
+    );
     const h = await readGgufHeader(memorySource('cut.gguf', bytes.slice(0, bytes.length - 100)));
     expect(h.tensors.map((t) => t.name)).toEqual(['blk.0.attn_q.weight']);
     expect(h.errors).toEqual([expect.objectContaining({ code: 'OFFSET_OUT_OF_RANGE', tensor: 'blk.0.attn_k.weight' })]);

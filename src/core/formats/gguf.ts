@@ -56,13 +56,23 @@ class Cursor {
   private buf = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   pos = 0;
-  constructor(private readonly source: ByteSource, readonly size: 4 | 8) {}
+  constructor(
+    private readonly source: ByteSource,
+    readonly size: 4 | 8,
+  ) {}
 
   async need(n: number): Promise<void> {
     if (this.pos + n <= this.buf.byteLength) return;
     const end = this.pos + n;
-    if (end > this.source.size) throw new ScanError('TRUNCATED', this.source.name, undefined, `the GGUF header needs ${end} bytes but the file has ${this.source.size}`);
-    if (end > GGUF_MAX_HEADER_BYTES) throw new ScanError('HEADER_TOO_LARGE', this.source.name, undefined, `GGUF header beyond ${GGUF_MAX_HEADER_BYTES} bytes`);
+    if (end > this.source.size)
+      throw new ScanError(
+        'TRUNCATED',
+        this.source.name,
+        undefined,
+        `the GGUF header needs ${end} bytes but the file has ${this.source.size}`,
+      );
+    if (end > GGUF_MAX_HEADER_BYTES)
+      throw new ScanError('HEADER_TOO_LARGE', this.source.name, undefined, `GGUF header beyond ${GGUF_MAX_HEADER_BYTES} bytes`);
     // grow geometrically so that a large vocabulary costs a few reads, not one per string
     const want = Math.min(this.source.size, GGUF_MAX_HEADER_BYTES, Math.max(end, 2 * this.buf.byteLength, 1 << 20));
     const more = await readOrFail(this.source, this.buf.byteLength, want - this.buf.byteLength);
@@ -82,7 +92,8 @@ class Cursor {
     await this.need(8);
     const v = this.view.getBigUint64(this.pos, true);
     this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(this.source.name, `a 64-bit value ${v} at byte ${this.pos - 8} is beyond any real file`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw bad(this.source.name, `a 64-bit value ${v} at byte ${this.pos - 8} is beyond any real file`);
     return Number(v);
   }
   /** counts and lengths: u32 in version 1, u64 after */
@@ -103,7 +114,7 @@ class Cursor {
    */
   async skipStrings(n: number): Promise<void> {
     const length = (at: number) => (this.size === 4 ? this.view.getUint32(at, true) : Number(this.view.getBigUint64(at, true)));
-    for (let i = 0; i < n; ) {
+    for (let i = 0; i < n;) {
       while (i < n && this.pos + this.size <= this.buf.byteLength) {
         const len = length(this.pos);
         if (len > GGUF_MAX_STRING_BYTES || this.pos + this.size + len > this.buf.byteLength) break;
@@ -123,17 +134,28 @@ class Cursor {
     this.pos += width;
     const v = this.view;
     switch (type) {
-      case 0: return v.getUint8(p);
-      case 1: return v.getInt8(p);
-      case 2: return v.getUint16(p, true);
-      case 3: return v.getInt16(p, true);
-      case 4: return v.getUint32(p, true);
-      case 5: return v.getInt32(p, true);
-      case 6: return v.getFloat32(p, true);
-      case 7: return v.getUint8(p) !== 0;
-      case 10: return Number(v.getBigUint64(p, true));
-      case 11: return Number(v.getBigInt64(p, true));
-      default: return v.getFloat64(p, true);
+      case 0:
+        return v.getUint8(p);
+      case 1:
+        return v.getInt8(p);
+      case 2:
+        return v.getUint16(p, true);
+      case 3:
+        return v.getInt16(p, true);
+      case 4:
+        return v.getUint32(p, true);
+      case 5:
+        return v.getInt32(p, true);
+      case 6:
+        return v.getFloat32(p, true);
+      case 7:
+        return v.getUint8(p) !== 0;
+      case 10:
+        return Number(v.getBigUint64(p, true));
+      case 11:
+        return Number(v.getBigInt64(p, true));
+      default:
+        return v.getFloat64(p, true);
     }
   }
 }
@@ -143,7 +165,12 @@ async function readOrFail(source: ByteSource, offset: number, length: number): P
   try {
     return await source.read(offset, length);
   } catch (e) {
-    throw new ScanError('READ_FAILED', source.name, undefined, `could not read the GGUF header (bytes ${offset}–${offset + length}): ${e instanceof Error ? e.message : String(e)}`);
+    throw new ScanError(
+      'READ_FAILED',
+      source.name,
+      undefined,
+      `could not read the GGUF header (bytes ${offset}–${offset + length}): ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
 }
 
@@ -175,9 +202,11 @@ async function readValue(c: Cursor, type: number, file: string, depth: number): 
 
 export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const file = source.name;
-  if (source.size < 24) throw new ScanError('HEADER_TOO_SHORT', file, undefined, `file is ${source.size} bytes, shorter than a GGUF header`);
+  if (source.size < 24)
+    throw new ScanError('HEADER_TOO_SHORT', file, undefined, `file is ${source.size} bytes, shorter than a GGUF header`);
   const head = new DataView((await readOrFail(source, 0, 8)).slice().buffer);
-  if (head.getUint32(0, true) !== 0x46554747) throw new ScanError('NOT_A_CHECKPOINT', file, undefined, 'does not start with the GGUF magic');
+  if (head.getUint32(0, true) !== 0x46554747)
+    throw new ScanError('NOT_A_CHECKPOINT', file, undefined, 'does not start with the GGUF magic');
   const version = head.getUint32(4, true);
   if ((version & 0xffff) === 0) throw bad(file, 'is a big-endian GGUF, which is not supported');
   if (version < 1 || version > 3) throw bad(file, `GGUF version ${version} is not supported (1–3)`);
@@ -185,8 +214,10 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   c.pos = 8;
   const tensorCount = await c.count();
   const kvCount = await c.count();
-  if (tensorCount > GGUF_MAX_TENSORS) throw new ScanError('HEADER_TOO_LARGE', file, undefined, `${tensorCount} tensors exceed the limit of ${GGUF_MAX_TENSORS}`);
-  if (kvCount > GGUF_MAX_KV) throw new ScanError('HEADER_TOO_LARGE', file, undefined, `${kvCount} metadata keys exceed the limit of ${GGUF_MAX_KV}`);
+  if (tensorCount > GGUF_MAX_TENSORS)
+    throw new ScanError('HEADER_TOO_LARGE', file, undefined, `${tensorCount} tensors exceed the limit of ${GGUF_MAX_TENSORS}`);
+  if (kvCount > GGUF_MAX_KV)
+    throw new ScanError('HEADER_TOO_LARGE', file, undefined, `${kvCount} metadata keys exceed the limit of ${GGUF_MAX_KV}`);
 
   const meta = new Map<string, string | number | boolean | { array: number }>();
   for (let i = 0; i < kvCount; i++) {
@@ -204,7 +235,8 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     raw.push({ name, dims, type: await c.u32(), offset: await c.u64() });
   }
   const alignment = meta.get('general.alignment') ?? 32;
-  if (typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 || alignment > 1 << 20) throw bad(file, `general.alignment ${String(alignment)} is not a sensible alignment`);
+  if (typeof alignment !== 'number' || !Number.isInteger(alignment) || alignment < 1 || alignment > 1 << 20)
+    throw bad(file, `general.alignment ${String(alignment)} is not a sensible alignment`);
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
 
   const { tensors, errors } = tensorInfos(file, source.size, dataStart, raw);
@@ -219,7 +251,12 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
 }
 
 /** Each tensor's byte range, checked: its type's size, within the file, not overlapping another. */
-function tensorInfos(file: string, fileSize: number, dataStart: number, raw: { name: string; dims: number[]; type: number; offset: number }[]) {
+function tensorInfos(
+  file: string,
+  fileSize: number,
+  dataStart: number,
+  raw: { name: string; dims: number[]; type: number; offset: number }[],
+) {
   const tensors: TensorInfo[] = [];
   const errors: ErrorRecord[] = [];
   const seen = new Set<string>();

@@ -29,7 +29,14 @@ export function scanJsonText(text: string, limits: { maxDepth: number; maxItems:
   let items = 0;
   let topLevelKeys = 0;
   let expectKey = false;
-  const shape = (exceeded: JsonTextShape['exceeded']): JsonTextShape => ({ duplicates: [...dups], keys: seen, topLevelKeys, depth: maxDepth, items, exceeded });
+  const shape = (exceeded: JsonTextShape['exceeded']): JsonTextShape => ({
+    duplicates: [...dups],
+    keys: seen,
+    topLevelKeys,
+    depth: maxDepth,
+    items,
+    exceeded,
+  });
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22 /* " */) {

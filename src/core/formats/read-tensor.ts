@@ -12,11 +12,7 @@ export { MAX_TENSOR_ELEMENTS, type ReadProgress } from './tensor-slices.ts';
  * Read one tensor by its byte range in slices of at most MAX_READ_SLICE bytes (tensor-slices.ts),
  * decoding each slice into f32 as it arrives.
  */
-export async function readTensorAsF32(
-  source: ByteSource,
-  info: TensorInfo,
-  opts: TensorReadOptions = {},
-): Promise<Float32Array> {
+export async function readTensorAsF32(source: ByteSource, info: TensorInfo, opts: TensorReadOptions = {}): Promise<Float32Array> {
   // GGUF's block-quantized types are dequantized by whole blocks (read-quantized.ts)
   if (isQuantizedDType(info.dtype)) return readQuantizedAsF32(source, info, opts);
   const dtype = info.dtype;
@@ -26,7 +22,12 @@ export async function readTensorAsF32(
   // The output is sized by the shape and filled from the byte range: they must agree, or a reader
   // that made this TensorInfo (any format) would have us write past the end or leave zeros behind.
   if (count * width !== info.byteLength) {
-    throw new ScanError('SHAPE_BYTE_MISMATCH', info.file, info.name, `shape [${info.shape.join(', ')}] of ${info.dtype} needs ${count * width} bytes but its byte range holds ${info.byteLength}`);
+    throw new ScanError(
+      'SHAPE_BYTE_MISMATCH',
+      info.file,
+      info.name,
+      `shape [${info.shape.join(', ')}] of ${info.dtype} needs ${count * width} bytes but its byte range holds ${info.byteLength}`,
+    );
   }
   const out = new Float32Array(count);
   let done = 0;

@@ -5,7 +5,17 @@
  * the named limits allow. Cases are built in test-fixtures/builders/safetensors-fuzz-cases.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { check, expectTypedError, expectTypedRecord, fuzzer, fuzzSuite, Tally, virtualSource, watchedSource, type ReaderUnderTest } from '../../../test-fixtures/builders/fuzz.ts';
+import {
+  check,
+  expectTypedError,
+  expectTypedRecord,
+  fuzzer,
+  fuzzSuite,
+  Tally,
+  virtualSource,
+  watchedSource,
+  type ReaderUnderTest,
+} from '../../../test-fixtures/builders/fuzz.ts';
 import { joinSafetensors } from '../../../test-fixtures/builders/safetensors.ts';
 import type { ErrorCode } from '../errors.ts';
 import { MAX_READ_SLICE, memorySource, type ByteSource } from './byte-source.ts';
@@ -20,8 +30,18 @@ const SEED = Number(process.env.FUZZ_SEED ?? 20240611);
 const CASES = Number(process.env.FUZZ_CASES ?? 12_000);
 
 const HEADER_CODES = new Set<ErrorCode>([
-  'HEADER_TOO_SHORT', 'HEADER_LENGTH_OUT_OF_RANGE', 'HEADER_TOO_LARGE', 'HEADER_INVALID_JSON', 'HEADER_NOT_OBJECT',
-  'TENSOR_ENTRY_INVALID', 'UNKNOWN_DTYPE', 'SHAPE_INVALID', 'SHAPE_BYTE_MISMATCH', 'OFFSET_OUT_OF_RANGE', 'OFFSETS_OVERLAP', 'DUPLICATE_TENSOR',
+  'HEADER_TOO_SHORT',
+  'HEADER_LENGTH_OUT_OF_RANGE',
+  'HEADER_TOO_LARGE',
+  'HEADER_INVALID_JSON',
+  'HEADER_NOT_OBJECT',
+  'TENSOR_ENTRY_INVALID',
+  'UNKNOWN_DTYPE',
+  'SHAPE_INVALID',
+  'SHAPE_BYTE_MISMATCH',
+  'OFFSET_OUT_OF_RANGE',
+  'OFFSETS_OVERLAP',
+  'DUPLICATE_TENSOR',
 ]);
 /** Reading a listed tensor: integer dtypes are not weights; nothing else may fail on a valid header. */
 const READ_CODES = new Set<ErrorCode>(['UNKNOWN_DTYPE']);
@@ -79,7 +99,8 @@ describe('sharded checkpoints under fuzzing', () => {
       const hasIndex = c.files.some((x) => x.name.endsWith('.index.json'));
       if (hasIndex && c.note !== 'index damaged' && c.note !== 'index not an object') {
         // every tensor the index names is either usable or listed as missing
-        for (const name of Object.keys(c.weightMap)) check(listed.has(name) || missing.has(name), () => `${c.note}: ${name} neither read nor listed missing`);
+        for (const name of Object.keys(c.weightMap))
+          check(listed.has(name) || missing.has(name), () => `${c.note}: ${name} neither read nor listed missing`);
       }
       for (const t of ckpt.tensors) {
         check(!missing.has(t.name), () => `${t.name} both read and missing`);
@@ -95,7 +116,11 @@ describe('sharded checkpoints under fuzzing', () => {
       tally.count(c.note, performance.now() - t0);
     }
     console.log(tally.summary('sharded checkpoint fuzz', (performance.now() - started) / 1000));
-    expect(['MISSING_SHARD', 'MISSING_TENSOR', 'INDEX_INVALID', 'OFFSET_OUT_OF_RANGE', 'DUPLICATE_TENSOR'].filter((code) => !tally.byCode.has(code))).toEqual([]);
+    expect(
+      ['MISSING_SHARD', 'MISSING_TENSOR', 'INDEX_INVALID', 'OFFSET_OUT_OF_RANGE', 'DUPLICATE_TENSOR'].filter(
+        (code) => !tally.byCode.has(code),
+      ),
+    ).toEqual([]);
   }, 60_000);
 });
 
@@ -116,11 +141,20 @@ describe('named limits hold before any allocation', () => {
     const source = memorySource('m.safetensors', new Uint8Array(64));
     const info = { name: 't.weight', dtype: 'F32', shape: [4, 4], file: 'm.safetensors', begin: 0, byteLength: 32 };
     await expect(readTensorAsF32(source, info)).rejects.toMatchObject({ code: 'SHAPE_BYTE_MISMATCH', tensor: 't.weight' });
-    await expect(readTensorAsF32(source, { ...info, shape: [2, 2], byteLength: 64 })).rejects.toMatchObject({ code: 'SHAPE_BYTE_MISMATCH' });
+    await expect(readTensorAsF32(source, { ...info, shape: [2, 2], byteLength: 64 })).rejects.toMatchObject({
+      code: 'SHAPE_BYTE_MISMATCH',
+    });
   });
 
   it('turns a source that fails (a file changed or removed since it was picked) into READ_FAILED', async () => {
-    const failing: ByteSource = { name: 'gone.safetensors', size: 100, read: () => Promise.reject(new DOMException('The file could not be read', 'NotReadableError')) };
-    await expect(readSafetensorsHeader(failing)).rejects.toMatchObject({ code: 'READ_FAILED', message: expect.stringMatching(/^gone\.safetensors: could not read the header/) });
+    const failing: ByteSource = {
+      name: 'gone.safetensors',
+      size: 100,
+      read: () => Promise.reject(new DOMException('The file could not be read', 'NotReadableError')),
+    };
+    await expect(readSafetensorsHeader(failing)).rejects.toMatchObject({
+      code: 'READ_FAILED',
+      message: expect.stringMatching(/^gone\.safetensors: could not read the header/),
+    });
   });
 });

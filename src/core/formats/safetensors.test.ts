@@ -23,13 +23,16 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('dtype decoding', () => {
-  it.each(['F32', 'F64', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2'] as FloatDType[])('%s values that the type holds exactly come back exactly', async (dtype) => {
-    const bytes = buildSafetensors([{ name: 'w.weight', dtype, shape: [2, 4], values }]);
-    const src = memorySource('m.safetensors', bytes);
-    const h = await readSafetensorsHeader(src);
-    expect(h.tensors[0]).toMatchObject({ name: 'w.weight', dtype, shape: [2, 4] });
-    expect(Array.from(await readTensorAsF32(src, h.tensors[0]))).toEqual(values);
-  });
+  it.each(['F32', 'F64', 'F16', 'BF16', 'F8_E4M3', 'F8_E5M2'] as FloatDType[])(
+    '%s values that the type holds exactly come back exactly',
+    async (dtype) => {
+      const bytes = buildSafetensors([{ name: 'w.weight', dtype, shape: [2, 4], values }]);
+      const src = memorySource('m.safetensors', bytes);
+      const h = await readSafetensorsHeader(src);
+      expect(h.tensors[0]).toMatchObject({ name: 'w.weight', dtype, shape: [2, 4] });
+      expect(Array.from(await readTensorAsF32(src, h.tensors[0]))).toEqual(values);
+    },
+  );
 
   it('decodes the special values of each format', () => {
     expect(halfToFloat(0x7c00)).toBe(Infinity);
@@ -54,7 +57,11 @@ describe('dtype decoding', () => {
     const spy = { ...src, read: (o: number, l: number) => (reads.push(l), src.read(o, l)) };
     const h = await readSafetensorsHeader(spy);
     reads.length = 0;
-    const out = await readTensorAsF32(spy, h.tensors.find((t) => t.name === 'b.weight')!, { sliceBytes: 256 });
+    const out = await readTensorAsF32(
+      spy,
+      h.tensors.find((t) => t.name === 'b.weight')!,
+      { sliceBytes: 256 },
+    );
     expect(Array.from(out)).toEqual(big);
     expect(Math.max(...reads)).toBe(256);
     expect(reads.reduce((a, b) => a + b, 0)).toBe(1001 * 4);
@@ -66,10 +73,11 @@ describe('dtype decoding', () => {
 });
 
 describe('bad input: one-line errors with a code, naming the file and the tensor', () => {
-  const good = () => safetensorsParts([
-    { name: 'a.weight', dtype: 'F32', shape: [2, 2], values: [1, 2, 3, 4] },
-    { name: 'b.weight', dtype: 'F32', shape: [2], values: [5, 6] },
-  ]);
+  const good = () =>
+    safetensorsParts([
+      { name: 'a.weight', dtype: 'F32', shape: [2, 2], values: [1, 2, 3, 4] },
+      { name: 'b.weight', dtype: 'F32', shape: [2], values: [5, 6] },
+    ]);
   const open = (bytes: Uint8Array) => readSafetensorsHeader(memorySource('bad.safetensors', bytes));
 
   it('rejects files shorter than the header length field', async () => {
@@ -99,14 +107,18 @@ describe('bad input: one-line errors with a code, naming the file and the tensor
       const { header, data } = good();
       header['b.weight'] = entry;
       const h = await open(joinSafetensors(header, data));
-      expect(h.errors.map((e) => e.code), code).toContain(code);
+      expect(
+        h.errors.map((e) => e.code),
+        code,
+      ).toContain(code);
       expect(h.errors.find((e) => e.code === code)!.message).toMatch(/^bad\.safetensors: tensor "[ab]\.weight": /);
       if (code !== 'OFFSETS_OVERLAP') expect(h.tensors.map((t) => t.name)).toEqual(['a.weight']);
     }
   });
   it('finds duplicate tensor names that JSON.parse would hide', async () => {
     const { data } = good();
-    const text = '{"a.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"a.weight":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}';
+    const text =
+      '{"a.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"a.weight":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}}';
     const h = await open(joinSafetensors(text, data));
     expect(h.errors.map((e) => e.code)).toEqual(['DUPLICATE_TENSOR']);
     expect(h.tensors).toHaveLength(0);
@@ -124,7 +136,8 @@ describe('bad input: one-line errors with a code, naming the file and the tensor
 
 describe('sharded checkpoints', () => {
   const t = (name: string, v: number) => ({ name, dtype: 'F32', shape: [2, 2], values: [v, v + 1, v + 2, v + 3] });
-  const index = (map: Record<string, string>) => memorySource('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: map })));
+  const index = (map: Record<string, string>) =>
+    memorySource('model.safetensors.index.json', new TextEncoder().encode(JSON.stringify({ metadata: {}, weight_map: map })));
 
   it('merges shards in any order and reports missing shards and tensors', async () => {
     const s1 = memorySource('model-00001-of-00003.safetensors', buildSafetensors([t('x.layers.1.weight', 10), t('x.layers.0.weight', 0)]));

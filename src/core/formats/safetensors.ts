@@ -48,7 +48,8 @@ export interface SafetensorsHeader {
 /** Read and validate a safetensors header; throws a ScanError when the file as a whole is unusable. */
 export async function readSafetensorsHeader(source: ByteSource): Promise<SafetensorsHeader> {
   const file = source.name;
-  if (source.size < 8) throw new ScanError('HEADER_TOO_SHORT', file, undefined, `file is ${source.size} bytes, shorter than the 8-byte header length`);
+  if (source.size < 8)
+    throw new ScanError('HEADER_TOO_SHORT', file, undefined, `file is ${source.size} bytes, shorter than the 8-byte header length`);
   const prefix = await readOrFail(source, 0, 8);
   const view = new DataView(prefix.buffer, prefix.byteOffset, 8);
   const low = view.getUint32(0, true);
@@ -57,21 +58,48 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
   if (headerLength === 0) throw new ScanError('HEADER_INVALID_JSON', file, undefined, 'header length is 0');
   if (headerLength > MAX_HEADER_BYTES) {
     if (headerLength > source.size - 8) {
-      throw new ScanError('HEADER_LENGTH_OUT_OF_RANGE', file, undefined, `header length ${headerLength} is beyond the end of the file (${source.size} bytes): not a safetensors file, or truncated`);
+      throw new ScanError(
+        'HEADER_LENGTH_OUT_OF_RANGE',
+        file,
+        undefined,
+        `header length ${headerLength} is beyond the end of the file (${source.size} bytes): not a safetensors file, or truncated`,
+      );
     }
     throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header of ${headerLength} bytes exceeds the limit of ${MAX_HEADER_BYTES}`);
   }
   if (headerLength > source.size - 8) {
-    throw new ScanError('HEADER_LENGTH_OUT_OF_RANGE', file, undefined, `header length ${headerLength} is beyond the end of the file (${source.size} bytes): truncated file or not a safetensors file`);
+    throw new ScanError(
+      'HEADER_LENGTH_OUT_OF_RANGE',
+      file,
+      undefined,
+      `header length ${headerLength} is beyond the end of the file (${source.size} bytes): truncated file or not a safetensors file`,
+    );
   }
   const headerBytes = await readOrFail(source, 8, headerLength);
   const text = new TextDecoder('utf-8').decode(headerBytes);
   const shape = scanJsonText(text, { maxDepth: MAX_HEADER_DEPTH, maxItems: MAX_HEADER_ITEMS });
-  if (shape.exceeded === 'depth') throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header nests deeper than ${MAX_HEADER_DEPTH} levels: not a safetensors header`);
-  if (shape.exceeded === 'items') throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header holds more than ${MAX_HEADER_ITEMS} JSON values, beyond the limit for a safetensors header`);
+  if (shape.exceeded === 'depth')
+    throw new ScanError(
+      'HEADER_TOO_LARGE',
+      file,
+      undefined,
+      `header nests deeper than ${MAX_HEADER_DEPTH} levels: not a safetensors header`,
+    );
+  if (shape.exceeded === 'items')
+    throw new ScanError(
+      'HEADER_TOO_LARGE',
+      file,
+      undefined,
+      `header holds more than ${MAX_HEADER_ITEMS} JSON values, beyond the limit for a safetensors header`,
+    );
   const listed = shape.topLevelKeys - (shape.keys.has('__metadata__') ? 1 : 0);
   if (listed > MAX_TENSORS_PER_HEADER) {
-    throw new ScanError('HEADER_TOO_LARGE', file, undefined, `header lists ${listed} tensors, more than the limit of ${MAX_TENSORS_PER_HEADER}`);
+    throw new ScanError(
+      'HEADER_TOO_LARGE',
+      file,
+      undefined,
+      `header lists ${listed} tensors, more than the limit of ${MAX_TENSORS_PER_HEADER}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -144,12 +172,18 @@ function validateEntry(file: string, name: string, entry: unknown, dataStart: nu
   }
   const [begin, end] = offsets as [number, number];
   if (end > dataLength) {
-    return bad('OFFSET_OUT_OF_RANGE', `data_offsets [${begin}, ${end}] reach beyond the end of the data (${dataLength} bytes): the file is truncated or the offsets are wrong`);
+    return bad(
+      'OFFSET_OUT_OF_RANGE',
+      `data_offsets [${begin}, ${end}] reach beyond the end of the data (${dataLength} bytes): the file is truncated or the offsets are wrong`,
+    );
   }
   const expected = elementCount(shape as number[]) * BYTES_PER_ELEMENT[dtype];
   // Past 2^53 products round, and a rounded product could match a byte range by accident.
   if (!Number.isSafeInteger(expected) || expected !== end - begin) {
-    return bad('SHAPE_BYTE_MISMATCH', `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`);
+    return bad(
+      'SHAPE_BYTE_MISMATCH',
+      `shape [${(shape as number[]).join(', ')}] of ${dtype} needs ${expected} bytes but data_offsets give ${end - begin}`,
+    );
   }
   return { name, dtype, shape: shape as number[], file, begin: dataStart + begin, byteLength: end - begin };
 }
@@ -158,7 +192,8 @@ function overlapErrors(file: string, tensors: TensorInfo[]): ErrorRecord[] {
   const byStart = tensors.filter((t) => t.byteLength > 0).sort((a, b) => a.begin - b.begin);
   const flagged = new Map<string, ErrorRecord>();
   const flag = (t: TensorInfo, other: TensorInfo) => {
-    if (!flagged.has(t.name)) flagged.set(t.name, errorRecord('OFFSETS_OVERLAP', file, t.name, `its bytes overlap those of "${other.name}"`));
+    if (!flagged.has(t.name))
+      flagged.set(t.name, errorRecord('OFFSETS_OVERLAP', file, t.name, `its bytes overlap those of "${other.name}"`));
   };
   // The tensor reaching furthest so far: any later start before its end overlaps it.
   let reach: TensorInfo | undefined;

@@ -19,7 +19,8 @@ export interface TensorReadOptions {
 /** The tensor's element count, refused (typed, before any read) beyond what one f32 array can hold. */
 export function decodableCount(info: TensorInfo): number {
   const count = elementCount(info.shape);
-  if (count > MAX_TENSOR_ELEMENTS) throw new ScanError('TOO_LARGE', info.file, info.name, `${count} elements exceed the limit of ${MAX_TENSOR_ELEMENTS}`);
+  if (count > MAX_TENSOR_ELEMENTS)
+    throw new ScanError('TOO_LARGE', info.file, info.name, `${count} elements exceed the limit of ${MAX_TENSOR_ELEMENTS}`);
   return count;
 }
 
@@ -29,7 +30,13 @@ export function decodableCount(info: TensorInfo): number {
  * raw bytes of one slice only are held at a time. A failed or short read is a typed error naming
  * the file and the tensor.
  */
-export async function readInSlices(source: ByteSource, info: TensorInfo, unit: number, opts: TensorReadOptions, decode: (bytes: Uint8Array) => void): Promise<void> {
+export async function readInSlices(
+  source: ByteSource,
+  info: TensorInfo,
+  unit: number,
+  opts: TensorReadOptions,
+  decode: (bytes: Uint8Array) => void,
+): Promise<void> {
   const slice = Math.max(1, Math.floor(Math.min(opts.sliceBytes ?? MAX_READ_SLICE, MAX_READ_SLICE) / unit)) * unit;
   for (let pos = 0; pos < info.byteLength; pos += slice) {
     throwIfAborted(opts.signal);
@@ -39,10 +46,20 @@ export async function readInSlices(source: ByteSource, info: TensorInfo, unit: n
       bytes = await source.read(info.begin + pos, length);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
-      throw new ScanError('READ_FAILED', info.file, info.name, `could not read bytes ${info.begin + pos}–${info.begin + pos + length}: ${why}`);
+      throw new ScanError(
+        'READ_FAILED',
+        info.file,
+        info.name,
+        `could not read bytes ${info.begin + pos}–${info.begin + pos + length}: ${why}`,
+      );
     }
     if (bytes.byteLength !== length) {
-      throw new ScanError('TRUNCATED', info.file, info.name, `read ${bytes.byteLength} of ${length} bytes at ${info.begin + pos}: the file is truncated`);
+      throw new ScanError(
+        'TRUNCATED',
+        info.file,
+        info.name,
+        `read ${bytes.byteLength} of ${length} bytes at ${info.begin + pos}: the file is truncated`,
+      );
     }
     decode(bytes);
     opts.onBytes?.(length);

@@ -46,8 +46,18 @@ const FIXTURES = [
 ];
 
 const REAL_KEYS = [
-  'lambda_max', 'alpha', 'xmin', 'D', 'alpha_weighted', 'log_norm', 'log_spectral_norm', 'stable_rank', 'entropy',
-  'sigma_mp', 'mp_softrank', 'bulk_max',
+  'lambda_max',
+  'alpha',
+  'xmin',
+  'D',
+  'alpha_weighted',
+  'log_norm',
+  'log_spectral_norm',
+  'stable_rank',
+  'entropy',
+  'sigma_mp',
+  'mp_softrank',
+  'bulk_max',
 ] as const;
 const COUNT_KEYS = ['N', 'M', 'num_pl_spikes', 'num_spikes'] as const;
 
@@ -80,10 +90,12 @@ describe.each(FIXTURES)('WeightWatcher reference values: $name', ({ spectra, exp
     for (const name of names) expect(S[name], name).toBeDefined();
   });
 
-  const results = new Map(names.map((name) => {
-    const t = S[name];
-    return [name, htsrMetrics(Float64Array.from(t.sv), t.shape[0], t.shape[1])] as const;
-  }));
+  const results = new Map(
+    names.map((name) => {
+      const t = S[name];
+      return [name, htsrMetrics(Float64Array.from(t.sv), t.shape[0], t.shape[1])] as const;
+    }),
+  );
 
   it('picks the same xmin index as the reference on every tensor', () => {
     // Where the index differed, alpha would only be comparable as "another local fit"; on these
@@ -91,7 +103,9 @@ describe.each(FIXTURES)('WeightWatcher reference values: $name', ({ spectra, exp
     const differing: string[] = [];
     for (const name of names) {
       const ref = X[name].htsr as ExpectedHtsr;
-      const fit = Float64Array.from(S[name].sv, (s) => s * s).sort().filter((l) => l > PL_EVAL_THRESHOLD);
+      const fit = Float64Array.from(S[name].sv, (s) => s * s)
+        .sort()
+        .filter((l) => l > PL_EVAL_THRESHOLD);
       if (results.get(name)?.xmin_index !== nearestIndex(fit, ref.xmin)) differing.push(name);
     }
     expect(differing).toEqual([]);
@@ -237,7 +251,11 @@ describe('degenerate spectra: a defined value or null with a reason, never NaN',
   });
 
   it('bad input: wrong count, NaN, negative', () => {
-    for (const [sv, r, c] of [[Float64Array.from([1, 2]), 3, 4], [Float64Array.from([1, NaN, 0.5]), 3, 4], [Float64Array.from([1, -1, 0.5]), 3, 4]] as const) {
+    for (const [sv, r, c] of [
+      [Float64Array.from([1, 2]), 3, 4],
+      [Float64Array.from([1, NaN, 0.5]), 3, 4],
+      [Float64Array.from([1, -1, 0.5]), 3, 4],
+    ] as const) {
       const m = htsrMetrics(sv, r, c);
       expectWellFormed(m);
       expect(m.alpha).toBeNull();
@@ -247,7 +265,11 @@ describe('degenerate spectra: a defined value or null with a reason, never NaN',
 
   it('says when WeightWatcher would skip a large matrix', () => {
     expect(htsrMetrics(new Float64Array(20000).fill(1), 20000, 20000).ww_skip_reason).toMatch(/M = 20000 > 15,000/);
-    const m = htsrMetrics(Float64Array.from({ length: 64 }, (_, i) => 1 + i), 152064, 64);
+    const m = htsrMetrics(
+      Float64Array.from({ length: 64 }, (_, i) => 1 + i),
+      152064,
+      64,
+    );
     expect(m.ww_skip_reason).toMatch(/N = 152064 > 50,000/);
   });
 });

@@ -28,7 +28,10 @@ function bulkWithTail(M: number, Q: number): Float64Array {
   return ev.sort();
 }
 
-const shapes: [number, number][] = [[896, 4864], [5120, 13824]];
+const shapes: [number, number][] = [
+  [896, 4864],
+  [5120, 13824],
+];
 for (const [M, N] of shapes) {
   const spectra: [string, Float64Array][] = [
     ['MP noise', marchenkoPasturQuantiles(M, N / M, 1)],

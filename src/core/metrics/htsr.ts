@@ -74,11 +74,37 @@ export interface HtsrMetrics {
 
 /** Every numeric metric of HtsrMetrics: each is a finite number, or null with a reason. */
 export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [
-  'Q', 'lambda_max', 'alpha', 'xmin', 'xmin_index', 'D', 'sigma', 'num_pl_spikes', 'alpha_weighted', 'log_norm',
-  'log_spectral_norm', 'log_alpha_norm', 'stable_rank', 'matrix_rank', 'entropy', 'sigma_mp', 'bulk_max',
-  'bulk_min', 'num_spikes', 'mp_softrank',
+  'Q',
+  'lambda_max',
+  'alpha',
+  'xmin',
+  'xmin_index',
+  'D',
+  'sigma',
+  'num_pl_spikes',
+  'alpha_weighted',
+  'log_norm',
+  'log_spectral_norm',
+  'log_alpha_norm',
+  'stable_rank',
+  'matrix_rank',
+  'entropy',
+  'sigma_mp',
+  'bulk_max',
+  'bulk_min',
+  'num_spikes',
+  'mp_softrank',
 ];
-const PL_KEYS: readonly HtsrMetricKey[] = ['alpha', 'xmin', 'xmin_index', 'D', 'sigma', 'num_pl_spikes', 'alpha_weighted', 'log_alpha_norm'];
+const PL_KEYS: readonly HtsrMetricKey[] = [
+  'alpha',
+  'xmin',
+  'xmin_index',
+  'D',
+  'sigma',
+  'num_pl_spikes',
+  'alpha_weighted',
+  'log_alpha_norm',
+];
 const MP_KEYS: readonly HtsrMetricKey[] = ['sigma_mp', 'bulk_max', 'bulk_min', 'num_spikes', 'mp_softrank'];
 
 /** Why WeightWatcher would skip an N × M matrix, or null. */
@@ -148,11 +174,33 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
   const skip = wwSkipReason(N, M);
   const reasons: Partial<Record<HtsrMetricKey, string>> = {};
   const out: Mutable<HtsrMetrics> = {
-    N, M, Q: M >= 1 ? N / M : null,
-    lambda_max: null, alpha: null, xmin: null, xmin_index: null, D: null, sigma: null, num_pl_spikes: null,
-    alpha_weighted: null, log_norm: null, log_spectral_norm: null, log_alpha_norm: null, stable_rank: null,
-    matrix_rank: null, entropy: null, sigma_mp: null, bulk_max: null, bulk_min: null, num_spikes: null,
-    mp_softrank: null, warning: '', status: 'failed', ww_would_skip: skip !== null, ww_skip_reason: skip, reasons,
+    N,
+    M,
+    Q: M >= 1 ? N / M : null,
+    lambda_max: null,
+    alpha: null,
+    xmin: null,
+    xmin_index: null,
+    D: null,
+    sigma: null,
+    num_pl_spikes: null,
+    alpha_weighted: null,
+    log_norm: null,
+    log_spectral_norm: null,
+    log_alpha_norm: null,
+    stable_rank: null,
+    matrix_rank: null,
+    entropy: null,
+    sigma_mp: null,
+    bulk_max: null,
+    bulk_min: null,
+    num_spikes: null,
+    mp_softrank: null,
+    warning: '',
+    status: 'failed',
+    ww_would_skip: skip !== null,
+    ww_skip_reason: skip,
+    reasons,
   };
   const fail = (keys: readonly HtsrMetricKey[], reason: string): void => {
     for (const k of keys) if (reasons[k] === undefined) reasons[k] = reason;
@@ -160,7 +208,8 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
 
   let bad = '';
   if (!(Number.isInteger(rows) && Number.isInteger(cols) && M >= 1)) bad = `invalid shape ${rows} × ${cols}`;
-  else if (singularValues.length !== M) bad = `expected all ${M} singular values of a ${rows} × ${cols} matrix, got ${singularValues.length}`;
+  else if (singularValues.length !== M)
+    bad = `expected all ${M} singular values of a ${rows} × ${cols} matrix, got ${singularValues.length}`;
   else if (!singularValues.every((s) => Number.isFinite(s) && s >= 0)) bad = 'singular values are negative or not finite';
   if (bad) {
     fail(HTSR_METRIC_KEYS, bad);

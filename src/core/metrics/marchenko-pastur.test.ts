@@ -65,7 +65,11 @@ describe('Nelder–Mead, step for step as scipy.optimize.fmin', () => {
 
 describe('Marchenko–Pastur fit', () => {
   it('recovers σ = 1 (rescaled) and no spikes on MP quantiles, whatever the scale', () => {
-    for (const [M, Q, s] of [[256, 2, 0.3], [800, 4, 1], [1000, 1.5, 20]] as const) {
+    for (const [M, Q, s] of [
+      [256, 2, 0.3],
+      [800, 4, 1],
+      [1000, 1.5, 20],
+    ] as const) {
       const fit = fitMarchenkoPastur(marchenkoPasturQuantiles(M, Q, s), M * Q, M);
       expect(fit.status).toBe('success');
       if (fit.status !== 'success') continue;
@@ -88,7 +92,11 @@ describe('Marchenko–Pastur fit', () => {
       cdf += (Math.sqrt(4 - t * t) / Math.PI) * (2 / steps);
       while (j < M && cdf >= (j + 0.5) / M) s[j++] = t;
     }
-    const fit = fitMarchenkoPastur(s.map((v) => v * v), M, M);
+    const fit = fitMarchenkoPastur(
+      s.map((v) => v * v),
+      M,
+      M,
+    );
     expect(fit.status === 'success' && fit.Q).toBe(1);
     if (fit.status !== 'success') return;
     expect(fit.sigma_mp).toBeCloseTo(1, 1);

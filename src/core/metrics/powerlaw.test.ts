@@ -19,7 +19,10 @@ const readSpectra = (file: string): Record<string, { sv: number[] }> =>
   (JSON.parse(readFileSync(join(root, file), 'utf8')) as { tensors: Record<string, { sv: number[] }> }).tensors;
 
 /** The fitted data of a spectrum: λ = σ² above the threshold, ascending. */
-const fitData = (sv: number[]): Float64Array => Float64Array.from(sv, (s) => s * s).sort().filter((l) => l > PL_EVAL_THRESHOLD);
+const fitData = (sv: number[]): Float64Array =>
+  Float64Array.from(sv, (s) => s * s)
+    .sort()
+    .filter((l) => l > PL_EVAL_THRESHOLD);
 
 /** WeightWatcher's WWFit, literally (pow, slices, sums): the reference the fast scan must equal. */
 function naiveFit(data: Float64Array): { index: number; alphas: number[]; ds: number[] } {
@@ -71,7 +74,10 @@ describe('power-law fit on Pareto samples (known exponent, n = 2000)', () => {
 
 describe('the fast xmin scan picks exactly the candidate of the plain O(n²) scan', () => {
   const cases: [string, Float64Array][] = [];
-  for (const [file, tensors] of [['reference-model.json', readSpectra('reference-model.json')], ['phase0-base.json', readSpectra('phase0-base.json')]] as const) {
+  for (const [file, tensors] of [
+    ['reference-model.json', readSpectra('reference-model.json')],
+    ['phase0-base.json', readSpectra('phase0-base.json')],
+  ] as const) {
     for (const [name, t] of Object.entries(tensors)) cases.push([`${file} ${name}`, fitData(t.sv)]);
   }
   cases.push(['pareto 1200', paretoSamples(1200, 2.2, 0.5, 42)]);

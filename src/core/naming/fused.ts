@@ -9,9 +9,20 @@ export interface SplitPart {
 }
 
 const MODULES: Record<FusedKind, [string, string][]> = {
-  qkv: [['q', 'self_attn.q_proj'], ['k', 'self_attn.k_proj'], ['v', 'self_attn.v_proj']],
-  qkv_heads: [['q', 'self_attn.q_proj'], ['k', 'self_attn.k_proj'], ['v', 'self_attn.v_proj']],
-  gate_up: [['gate', 'mlp.gate_proj'], ['up', 'mlp.up_proj']],
+  qkv: [
+    ['q', 'self_attn.q_proj'],
+    ['k', 'self_attn.k_proj'],
+    ['v', 'self_attn.v_proj'],
+  ],
+  qkv_heads: [
+    ['q', 'self_attn.q_proj'],
+    ['k', 'self_attn.k_proj'],
+    ['v', 'self_attn.v_proj'],
+  ],
+  gate_up: [
+    ['gate', 'mlp.gate_proj'],
+    ['up', 'mlp.up_proj'],
+  ],
 };
 
 /** A config.json integer: the first of `keys` that is a positive integer. */
@@ -29,18 +40,27 @@ export function num(config: Record<string, unknown> | null, ...keys: string[]): 
  * gives heads and head size (GQA). GPT-NeoX interleaves [q_h, k_h, v_h] per head, so it needs the head
  * count: without it the split is not guessed, and the reason is returned instead.
  */
-export function splitFused(kind: FusedKind, rows: number, cols: number, config: Record<string, unknown> | null): SplitPart[] | { reason: string } {
-  const parts = (ranges: [number, number][][]): SplitPart[] => MODULES[kind].map(([suffix, module], i) => ({ suffix, module, ranges: ranges[i] }));
+export function splitFused(
+  kind: FusedKind,
+  rows: number,
+  cols: number,
+  config: Record<string, unknown> | null,
+): SplitPart[] | { reason: string } {
+  const parts = (ranges: [number, number][][]): SplitPart[] =>
+    MODULES[kind].map(([suffix, module], i) => ({ suffix, module, ranges: ranges[i] }));
   if (kind === 'gate_up') {
     if (rows % 2 !== 0) return { reason: `gate|up split: ${rows} rows do not halve` };
     return parts([[[0, rows / 2]], [[rows / 2, rows]]]);
   }
   const heads = num(config, 'num_attention_heads', 'n_head');
   if (kind === 'qkv_heads') {
-    if (heads === null) return { reason: 'q/k/v split needs num_attention_heads (config.json beside the weights): rows are interleaved per head' };
+    if (heads === null)
+      return { reason: 'q/k/v split needs num_attention_heads (config.json beside the weights): rows are interleaved per head' };
     if (rows % (3 * heads) !== 0) return { reason: `q/k/v split: ${rows} rows are not 3 × ${heads} heads` };
     const hd = rows / (3 * heads);
-    const ranges = [0, 1, 2].map((p) => Array.from({ length: heads }, (_, h): [number, number] => [(3 * h + p) * hd, (3 * h + p + 1) * hd]));
+    const ranges = [0, 1, 2].map((p) =>
+      Array.from({ length: heads }, (_, h): [number, number] => [(3 * h + p) * hd, (3 * h + p + 1) * hd]),
+    );
     return parts(ranges);
   }
   let q = cols;
@@ -54,6 +74,7 @@ export function splitFused(kind: FusedKind, rows: number, cols: number, config: 
       kv = kvHeads * hd;
     }
   }
-  if (!(Number.isInteger(kv) && kv > 0 && q + 2 * kv === rows)) return { reason: `q/k/v split: ${rows} rows are not q (${q}) plus two equal k and v` };
+  if (!(Number.isInteger(kv) && kv > 0 && q + 2 * kv === rows))
+    return { reason: `q/k/v split: ${rows} rows are not q (${q}) plus two equal k and v` };
   return parts([[[0, q]], [[q, q + kv]], [[q + kv, rows]]]);
 }

@@ -1,12 +1,11 @@
 import { isFloatDType } from '../formats/dtype.ts';
 import { isQuantizedDType, unsupportedQuantReason } from '../formats/gguf-types.ts';
 import type { TensorInfo } from '../formats/tensor-info.ts';
-import { NAMING_RULES, type NameMatch } from './families.ts';
+import { NAMING_RULES, type NameMatch } from './naming-rules.ts';
 import { firstIndex, spectrumModuleName, spectrumType } from './spectrum-type.ts';
 
 export type TensorRole =
-  | { kind: 'matrix' | 'vector' | 'stacked'; family: string | null; match: NameMatch }
-  | { kind: 'skipped'; reason: string };
+  { kind: 'matrix' | 'vector' | 'stacked'; family: string | null; match: NameMatch } | { kind: 'skipped'; reason: string };
 
 /** Parameters that are not module weights, with the reason a user would want (Spectrum scores module weights only). */
 const NOT_WEIGHTS: [RegExp, string][] = [

@@ -1,6 +1,6 @@
 import type { CheckpointInfo } from '../formats/checkpoint.ts';
-import { headLayout, type HeadLayout } from '../metrics/delta.ts';
-import { read, type MatrixExpr } from './derive.ts';
+import { headLayout, type HeadLayout } from '../metrics/weight-delta.ts';
+import { read, type MatrixExpr } from './matrix-expr.ts';
 import { compareJobs, planScan, jobBytes, type MatrixJob, type PlanOptions, type ScanPlan } from './plan.ts';
 
 /** One checkpoint of a comparison, and how its files are named for the analyser. */
@@ -49,7 +49,10 @@ export function planDelta(prev: PlanSide, next: PlanSide, opts: Pick<PlanOptions
       continue;
     }
     if (p.rows !== j.rows || p.cols !== j.cols) {
-      skipped.push({ name: j.name, reason: `shapes differ (${p.rows} × ${p.cols} in ${prev.ckpt.name}, ${j.rows} × ${j.cols} in ${next.ckpt.name}): no ΔW` });
+      skipped.push({
+        name: j.name,
+        reason: `shapes differ (${p.rows} × ${p.cols} in ${prev.ckpt.name}, ${j.rows} × ${j.cols} in ${next.ckpt.name}): no ΔW`,
+      });
       continue;
     }
     const { derive: _d, source: _s, lora: _l, ...rest } = j;

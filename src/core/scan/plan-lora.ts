@@ -1,5 +1,5 @@
 import type { TensorInfo } from '../formats/tensor-info.ts';
-import type { MatrixExpr } from './derive.ts';
+import type { MatrixExpr } from './matrix-expr.ts';
 
 /**
  * LoRA / PEFT adapters (design.md §4): `base_model.model.<module>.lora_A.weight` (r × in) and
@@ -53,7 +53,10 @@ export function findLoraPairs(tensors: readonly TensorInfo[], adapterConfig: Rec
   for (const t of tensors) {
     if (MAGNITUDE.test(t.name)) {
       consumed.add(t.name);
-      skipped.push({ name: t.name, reason: 'DoRA magnitude vector: ΔW below is the low-rank direction (alpha/r)·B·A, without the magnitude rescaling' });
+      skipped.push({
+        name: t.name,
+        reason: 'DoRA magnitude vector: ΔW below is the low-rank direction (alpha/r)·B·A, without the magnitude rescaling',
+      });
       continue;
     }
     const m = LORA.exec(t.name);
@@ -78,7 +81,11 @@ export function findLoraPairs(tensors: readonly TensorInfo[], adapterConfig: Rec
     pairs.push({ module, baseName: `${plain}.weight`, a: h.a, b: h.b, embedding: h.embedding, rank, scale });
   }
   if (pairs.length > 0 && !adapterConfig) {
-    skipped.push({ name: 'adapter_config.json', reason: 'absent: lora_alpha is unknown, so ΔW is taken as B·A (scale 1); σ and Spectrum’s value are off by alpha/r, scale-free metrics are not' });
+    skipped.push({
+      name: 'adapter_config.json',
+      reason:
+        'absent: lora_alpha is unknown, so ΔW is taken as B·A (scale 1); σ and Spectrum’s value are off by alpha/r, scale-free metrics are not',
+    });
   }
   return { pairs, consumed, skipped };
 }

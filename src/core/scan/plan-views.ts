@@ -1,8 +1,8 @@
 import type { TensorInfo } from '../formats/tensor-info.ts';
-import type { NameMatch } from '../naming/families.ts';
+import type { NameMatch } from '../naming/naming-rules.ts';
 import { splitFused } from '../naming/fused.ts';
 import { spectrumType } from '../naming/spectrum-type.ts';
-import { DeriveError, shapeOf, type MatrixExpr } from './derive.ts';
+import { DeriveError, shapeOf, type MatrixExpr } from './matrix-expr.ts';
 import type { MatrixJob } from './plan.ts';
 
 /** One matrix of a checkpoint as the plan sees it, before it becomes jobs. */

@@ -1,9 +1,9 @@
 import type { CheckpointInfo } from '../formats/checkpoint.ts';
 import type { TensorInfo } from '../formats/tensor-info.ts';
-import { compareModules } from '../naming/families.ts';
+import { compareModules } from '../naming/naming-rules.ts';
 import { matchName, tensorRole } from '../naming/map-tensor.ts';
 import { spectrumModuleName } from '../naming/spectrum-type.ts';
-import { bytesRead, read, type MatrixExpr } from './derive.ts';
+import { bytesRead, read, type MatrixExpr } from './matrix-expr.ts';
 import { findLoraPairs, loraDelta } from './plan-lora.ts';
 import { expertSlices, viewJobs, type MatrixView, type ViewJobs } from './plan-views.ts';
 
@@ -26,7 +26,7 @@ export interface MatrixJob {
   cols: number;
   /** naming family that knew the name; null = analysed under Spectrum's generic type */
   family: string | null;
-  /** how to build the matrix when it is not `tensor` as stored (derive.ts) */
+  /** how to build the matrix when it is not `tensor` as stored (matrix-expr.ts) */
   derive?: MatrixExpr;
   /** the tensors a derived matrix came from */
   source?: string[];
@@ -92,18 +92,40 @@ export function planScan(ckpt: CheckpointInfo, opts: PlanOptions = {}): ScanPlan
     const stem = spectrumModuleName(t.name);
     if (role.kind === 'stacked') {
       const slices = expertSlices(t);
-      if (slices.length === 0) skipped.push({ name: t.name, reason: `${t.shape.join(' × ')} experts do not divide its ${t.byteLength} bytes` });
+      if (slices.length === 0)
+        skipped.push({ name: t.name, reason: `${t.shape.join(' × ')} experts do not divide its ${t.byteLength} bytes` });
       slices.forEach((slice, e) => {
         const module = role.match.module.replace('mlp.experts.', `mlp.experts.${e}.`);
         const match = { ...role.match, expert: e };
-        add(viewJobs({ name: `${stem}.${e}`, stem: `${stem}.${e}`, tail: '', tensor: slice, family: role.family, match, vector: false, spectrumModule: `model.layers.${role.match.layer}.${module}`, source: [t.name] }, ckpt.config));
+        add(
+          viewJobs(
+            {
+              name: `${stem}.${e}`,
+              stem: `${stem}.${e}`,
+              tail: '',
+              tensor: slice,
+              family: role.family,
+              match,
+              vector: false,
+              spectrumModule: `model.layers.${role.match.layer}.${module}`,
+              source: [t.name],
+            },
+            ckpt.config,
+          ),
+        );
       });
       continue;
     }
     const vector = role.kind === 'vector';
     const stored = read(t, refOf(t.file));
     const view: MatrixView = {
-      name: t.name, stem, tail: '', tensor: t, family: role.family, match: role.match, vector,
+      name: t.name,
+      stem,
+      tail: '',
+      tensor: t,
+      family: role.family,
+      match: role.match,
+      vector,
       spectrumModule: role.match.spectrumName ?? stem,
       canonical: role.match.layout?.transposed ? { op: 'transpose', of: stored } : stored,
     };
@@ -123,14 +145,35 @@ export function planScan(ckpt: CheckpointInfo, opts: PlanOptions = {}): ScanPlan
     const { family, match } = matchName(p.baseName);
     if (family === null) unmapped.push(name);
     const delta = loraDelta(p, refOf);
-    add(viewJobs({
-      name, stem: p.module, tail: '.lora_delta', tensor: p.a, family, match, vector: false, spectrumModule: null,
-      full: delta, canonical: delta, source: [p.a.name, p.b.name], lora: { rank: p.rank, scale: p.scale },
-    }, ckpt.config));
+    add(
+      viewJobs(
+        {
+          name,
+          stem: p.module,
+          tail: '.lora_delta',
+          tensor: p.a,
+          family,
+          match,
+          vector: false,
+          spectrumModule: null,
+          full: delta,
+          canonical: delta,
+          source: [p.a.name, p.b.name],
+          lora: { rank: p.rank, scale: p.scale },
+        },
+        ckpt.config,
+      ),
+    );
   }
   jobs.sort(compareJobs);
   const adapterOnly = ckpt.adapterConfig !== null && lora.pairs.every((p) => !present.has(p.baseName));
-  return { jobs, aliases: adapterOnly ? [] : tiedHead(ckpt, jobs, opts), skipped, unmapped, totalBytes: jobs.reduce((a, j) => a + jobBytes(j), 0) };
+  return {
+    jobs,
+    aliases: adapterOnly ? [] : tiedHead(ckpt, jobs, opts),
+    skipped,
+    unmapped,
+    totalBytes: jobs.reduce((a, j) => a + jobBytes(j), 0),
+  };
 }
 
 /** Layer order, block by block, as results appear in the heatmap; non-layer matrices last. */

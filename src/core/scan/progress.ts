@@ -31,7 +31,10 @@ export class ProgressTracker {
   private readonly costTotal: number;
   private progress: ScanProgress;
 
-  constructor(jobs: readonly MatrixJob[], private readonly now: () => number = () => performance.now()) {
+  constructor(
+    jobs: readonly MatrixJob[],
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.started = now();
     this.costTotal = jobs.reduce((a, j) => a + jobCost(j), 0);
     this.progress = {

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../errors.ts';
-import type { DeltaMetrics } from '../metrics/delta.ts';
+import type { DeltaMetrics } from '../metrics/weight-delta.ts';
 import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
 import type { PowerLawFit } from '../metrics/powerlaw.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
@@ -80,7 +80,14 @@ function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: 
 
 /** A record from a matrix's singular values: every metric is a pure function of them and the shape. */
 /** `powerLaw`: the engine's own fit of σ², when it made one (htsrMetrics fits otherwise). */
-export function recordFromSpectrum(job: MatrixJob, singularValues: Float64Array, engine: EngineKind, mode: ScanMode, millis: number, powerLaw?: PowerLawFit): MatrixRecord {
+export function recordFromSpectrum(
+  job: MatrixJob,
+  singularValues: Float64Array,
+  engine: EngineKind,
+  mode: ScanMode,
+  millis: number,
+  powerLaw?: PowerLawFit,
+): MatrixRecord {
   return {
     ...baseRecord(job, engine, mode, millis),
     status: 'ok',
@@ -96,12 +103,37 @@ export function importedRecord(m: { name: string; type: string; value: number },
   const { family, match } = matchName(name);
   const vector = /norm$/.test(match.module);
   return {
-    name, file, layer: match.layer, module: match.module, ...(match.expert !== undefined ? { expert: match.expert } : {}),
-    spectrumModule: m.name, spectrumType: m.type, vector, family, shape: [], rows: 0, cols: 0, dtype: 'unknown',
-    status: 'ok', importedValue: m.value, spectrum: null, htsr: null, singularValues: null, engine: 'cpu', mode: 'exact', millis: 0,
+    name,
+    file,
+    layer: match.layer,
+    module: match.module,
+    ...(match.expert !== undefined ? { expert: match.expert } : {}),
+    spectrumModule: m.name,
+    spectrumType: m.type,
+    vector,
+    family,
+    shape: [],
+    rows: 0,
+    cols: 0,
+    dtype: 'unknown',
+    status: 'ok',
+    importedValue: m.value,
+    spectrum: null,
+    htsr: null,
+    singularValues: null,
+    engine: 'cpu',
+    mode: 'exact',
+    millis: 0,
   };
 }
 
 export function nonFiniteRecord(job: MatrixJob, count: number, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
-  return { ...baseRecord(job, engine, mode, millis), status: 'non-finite', nonFinite: count, spectrum: null, htsr: null, singularValues: null };
+  return {
+    ...baseRecord(job, engine, mode, millis),
+    status: 'non-finite',
+    nonFinite: count,
+    spectrum: null,
+    htsr: null,
+    singularValues: null,
+  };
 }

@@ -30,7 +30,11 @@ export interface RunScanResult extends ScanResult {
  * record handed on as soon as it is ready. Cancelling stops handing out jobs at once and keeps
  * every record already made.
  */
-export async function runScan(ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>, plan: ScanPlan, opts: RunScanOptions): Promise<RunScanResult> {
+export async function runScan(
+  ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
+  plan: ScanPlan,
+  opts: RunScanOptions,
+): Promise<RunScanResult> {
   const records = new Map<string, MatrixRecord>(opts.done ?? []);
   const errors: ErrorRecord[] = [...ckpt.errors];
   const pending = plan.jobs.filter((j) => !records.has(j.name));

@@ -9,7 +9,9 @@ describe('phase transitions', () => {
     const a = selectTopPercent([m(0, 't', 4), m(1, 't', 3), m(2, 't', 2), m(3, 't', 1)], 50); // 0, 1
     const b = selectTopPercent([m(0, 't', 1), m(1, 't', 3), m(2, 't', 4), m(3, 't', 2)], 50); // 2, 1
     const t = phaseTransition(a, b);
-    expect(t.types).toEqual([{ type: 't', kept: ['model.layers.1.t'], added: ['model.layers.2.t'], dropped: ['model.layers.0.t'], jaccard: 1 / 3 }]);
+    expect(t.types).toEqual([
+      { type: 't', kept: ['model.layers.1.t'], added: ['model.layers.2.t'], dropped: ['model.layers.0.t'], jaccard: 1 / 3 },
+    ]);
     expect([t.kept, t.added, t.dropped]).toEqual([1, 1, 1]);
   });
 });

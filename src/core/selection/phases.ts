@@ -68,7 +68,9 @@ export function phaseTransition(previous: readonly TypeSelection[], next: readon
 }
 
 /** Each phase's selection, and the transition from the phase before it. */
-export function planSelections(plan: readonly { entries: readonly ScoredModule[]; percent: number }[]): { selection: TypeSelection[]; transition: PhaseTransition | null }[] {
+export function planSelections(
+  plan: readonly { entries: readonly ScoredModule[]; percent: number }[],
+): { selection: TypeSelection[]; transition: PhaseTransition | null }[] {
   const selections = plan.map((p) => selectTopPercent(p.entries, p.percent));
   return selections.map((selection, i) => ({ selection, transition: i === 0 ? null : phaseTransition(selections[i - 1], selection) }));
 }

@@ -20,14 +20,22 @@ function hadamard(p: number): Float32Array {
 /** The integer pattern used for the NumPy literals below: exact in f32 and in float64. */
 function pattern(rows: number, cols: number): Float32Array {
   const m = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m[i * cols + j] = ((i * 31 + j * 17 + ((i * j) % 7)) % 23 - 11) / 8;
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m[i * cols + j] = (((i * 31 + j * 17 + ((i * j) % 7)) % 23) - 11) / 8;
   return m;
 }
 
 describe('CpuEngine', () => {
   it('is the cpu engine and returns min(rows, cols) values, descending', async () => {
     expect(engine.kind).toBe('cpu');
-    for (const [r, c] of [[1, 1], [1, 9], [9, 1], [0, 5], [5, 0], [37, 53], [53, 37]]) {
+    for (const [r, c] of [
+      [1, 1],
+      [1, 9],
+      [9, 1],
+      [0, 5],
+      [5, 0],
+      [37, 53],
+      [53, 37],
+    ]) {
       const s = await engine.singularValues(gaussian(r * c, r + 7 * c), r, c);
       expect(s).toBeInstanceOf(Float64Array);
       expect(s).toHaveLength(Math.min(r, c));
@@ -42,7 +50,6 @@ describe('CpuEngine', () => {
     expect(Array.from(await engine.singularValues(v, 1, 3))).toEqual([13]);
     expect(Array.from(await engine.singularValues(v, 3, 1))).toEqual([13]);
   });
-
 });
 
 // The same cases for both sets of kernels: the plain TypeScript reference and WebAssembly SIMD.
@@ -72,7 +79,10 @@ describe.each([
   it('diagonal: σ are the sorted |d_i|, tall and wide', () => {
     const diag = [3, -0.5, 7.25, 0, 2, -11, 1.5];
     const want = Float64Array.from(diag.map(Math.abs)).sort().reverse();
-    for (const [r, c] of [[7, 12], [12, 7]]) {
+    for (const [r, c] of [
+      [7, 12],
+      [12, 7],
+    ]) {
       const m = new Float32Array(r * c);
       diag.forEach((x, i) => (m[i * c + i] = x));
       expect(maxRelError(singularValuesSync(m, r, c, kernels), want, 1e-300)).toBeLessThan(1e-14);
@@ -93,8 +103,11 @@ describe.each([
   });
 
   it('rank 1 plus small noise agrees with the Jacobi reference', () => {
-    const r = 60, c = 90;
-    const u = gaussian(r, 1), v = gaussian(c, 2), noise = gaussian(r * c, 3, 0.01);
+    const r = 60,
+      c = 90;
+    const u = gaussian(r, 1),
+      v = gaussian(c, 2),
+      noise = gaussian(r * c, 3, 0.01);
     const m = new Float32Array(r * c);
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) m[i * c + j] = u[i] * v[j] + noise[i * c + j];
     const got = singularValuesSync(m, r, c, kernels);
@@ -105,7 +118,8 @@ describe.each([
   });
 
   it('scales: σ(cW) = c·σ(W) near the ends of the f32 range, with no overflow or underflow', () => {
-    const r = 23, c = 41;
+    const r = 23,
+      c = 41;
     const m = gaussian(r * c, 21);
     const base = singularValuesSync(m, r, c, kernels);
     for (const scale of [2 ** 100, 2 ** -100, 2 ** -120]) {
@@ -120,7 +134,19 @@ describe.each([
   });
 
   // Tall, wide, primes, n past one 32-column panel of the tridiagonalization, k past one 256-step chunk.
-  for (const [r, c] of [[1, 50], [50, 1], [2, 3], [37, 53], [53, 37], [97, 31], [200, 7], [5, 300], [70, 130], [130, 70], [40, 300]]) {
+  for (const [r, c] of [
+    [1, 50],
+    [50, 1],
+    [2, 3],
+    [37, 53],
+    [53, 37],
+    [97, 31],
+    [200, 7],
+    [5, 300],
+    [70, 130],
+    [130, 70],
+    [40, 300],
+  ]) {
     it(`random Gaussian ${r}x${c} agrees with one-sided Jacobi to 1e-10`, () => {
       const m = gaussian(r * c, r * 131 + c);
       const want = jacobiSingularValues(m, r, c);
@@ -131,9 +157,23 @@ describe.each([
   it('matches NumPy on integer matrices', () => {
     // Computed once with numpy 2.4.6: np.linalg.svd(W, compute_uv=False) on W = pattern(r, c) in float64.
     const numpy: [number, number, number[]][] = [
-      [7, 11, [4.557937274769534, 3.918394354173284, 2.6988069836730704, 2.3124246300713382, 1.7916421812836871, 1.5051874934888918, 0.21495484003844434]],
+      [
+        7,
+        11,
+        [
+          4.557937274769534, 3.918394354173284, 2.6988069836730704, 2.3124246300713382, 1.7916421812836871, 1.5051874934888918,
+          0.21495484003844434,
+        ],
+      ],
       [13, 5, [4.895218463877591, 3.173378879989447, 2.3820832111269565, 1.6519878188956472, 1.5362270328425796]],
-      [40, 97, [27.680509881672773, 25.41368866888536, 11.40071272466, 10.183921560402169, 8.553447088118661, 8.395280867017805, 7.363247448041278, 7.170770745664703]],
+      [
+        40,
+        97,
+        [
+          27.680509881672773, 25.41368866888536, 11.40071272466, 10.183921560402169, 8.553447088118661, 8.395280867017805,
+          7.363247448041278, 7.170770745664703,
+        ],
+      ],
     ];
     for (const [r, c, want] of numpy) {
       const got = singularValuesSync(pattern(r, c), r, c, kernels).subarray(0, want.length);
@@ -142,7 +182,6 @@ describe.each([
       expect(maxRelError(got.subarray(0, 2), want.slice(0, 2))).toBeLessThan(1e-14);
     }
   });
-
 });
 
 describe('CpuEngine errors and helpers', () => {
@@ -184,7 +223,8 @@ describe('CpuEngine errors and helpers', () => {
     expect(err).toMatchObject({ name: 'AbortError', code: 'ABORTED' });
 
     // A matrix that takes the plain TypeScript kernels about a second; abort after 20 ms.
-    const r = 400, c = 3000;
+    const r = 400,
+      c = 3000;
     const m = gaussian(r * c, 9);
     const ctl = new AbortController();
     const t0 = performance.now();

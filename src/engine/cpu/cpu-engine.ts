@@ -75,7 +75,8 @@ export function* singularValueSteps(m: Float32Array, rows: number, cols: number,
   // Every input value is squared into some diagonal entry, so NaN or ±Infinity anywhere in the
   // input shows on the diagonal (f32 squares cannot overflow f64).
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(g[i * ld + i])) throw new EngineError('NON_FINITE', `singular values: the ${rows}x${cols} matrix holds NaN or Infinity`);
+    if (!Number.isFinite(g[i * ld + i]))
+      throw new EngineError('NON_FINITE', `singular values: the ${rows}x${cols} matrix holds NaN or Infinity`);
   }
   t0 = performance.now();
   yield* tridiagonalizeSteps(g, n, ld, d, e, tridiagonalWorkspace(ws), kernels);

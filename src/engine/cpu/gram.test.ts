@@ -4,7 +4,8 @@ import { gaussian, maxRelError } from './testing.ts';
 
 /** The definition, summed in f64 with plain loops. */
 function naiveGram(m: Float32Array, rows: number, cols: number): Float64Array {
-  const n = Math.min(rows, cols), k = Math.max(rows, cols);
+  const n = Math.min(rows, cols),
+    k = Math.max(rows, cols);
   const at = (i: number, t: number) => (rows <= cols ? m[i * cols + t] : m[t * cols + i]);
   const g = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
@@ -19,7 +20,17 @@ function naiveGram(m: Float32Array, rows: number, cols: number): Float64Array {
 
 describe('gramOfSmallerSide', () => {
   // Shapes off every multiple: n not a multiple of the 4-row panels, the long side past one 256-step chunk.
-  for (const [rows, cols] of [[1, 1], [1, 7], [7, 1], [5, 300], [300, 5], [37, 261], [261, 37], [130, 129], [8, 8]]) {
+  for (const [rows, cols] of [
+    [1, 1],
+    [1, 7],
+    [7, 1],
+    [5, 300],
+    [300, 5],
+    [37, 261],
+    [261, 37],
+    [130, 129],
+    [8, 8],
+  ]) {
     it(`equals the definition for ${rows}x${cols}, full and symmetric`, () => {
       const m = gaussian(rows * cols, rows * 1000 + cols);
       const { gram, n } = gramOfSmallerSide(m, rows, cols);

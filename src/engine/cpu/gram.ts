@@ -54,7 +54,14 @@ function pack(m: Float32Array, cols: number, lay: GramLayout, k0: number, kc: nu
  * dimension lay.ld, zero on entry), in float64. Yields between blocks so that a caller can check
  * for an abort. Only the upper triangle (and the lower half of diagonal blocks) is written.
  */
-export function* gramSteps(m: Float32Array, rows: number, cols: number, g: Float64Array, packBuf: Float64Array, kernels: Kernels): Generator<void, void, void> {
+export function* gramSteps(
+  m: Float32Array,
+  rows: number,
+  cols: number,
+  g: Float64Array,
+  packBuf: Float64Array,
+  kernels: Kernels,
+): Generator<void, void, void> {
   const lay = gramLayout(rows, cols);
   if (m.length < rows * cols) throw new RangeError(`matrix has ${m.length} values, shape ${rows}x${cols} needs ${rows * cols}`);
   const np = Math.ceil(lay.n / PANEL);
@@ -82,7 +89,12 @@ export function mirrorUpper(g: Float64Array, n: number, ld: number): void {
  * row-major and compact. Memory: the Gram (with a few padding rows) plus one small pack buffer;
  * the input is never copied whole.
  */
-export function gramOfSmallerSide(m: Float32Array, rows: number, cols: number, kernels: Kernels = tsKernels): { gram: Float64Array; n: number } {
+export function gramOfSmallerSide(
+  m: Float32Array,
+  rows: number,
+  cols: number,
+  kernels: Kernels = tsKernels,
+): { gram: Float64Array; n: number } {
   const lay = gramLayout(rows, cols);
   const [g, packBuf] = kernels.allocate([lay.ld * lay.ld, lay.packLength]);
   drain(gramSteps(m, rows, cols, g, packBuf, kernels));

@@ -20,16 +20,45 @@ export interface Kernels {
    * the block upper triangle of C = Aᵀ B, C row-major at c[cOff + row*ldc + col].
    */
   panelProducts(
-    a: Float64Array, aOff: number, b: Float64Array, bOff: number, kc: number,
-    pi0: number, pi1: number, pj0: number, pj1: number,
-    c: Float64Array, cOff: number, ldc: number,
+    a: Float64Array,
+    aOff: number,
+    b: Float64Array,
+    bOff: number,
+    kc: number,
+    pi0: number,
+    pi1: number,
+    pj0: number,
+    pj1: number,
+    c: Float64Array,
+    cOff: number,
+    ldc: number,
   ): void;
   /** y[yOff + i] = Σ_j A(i, j) x[xOff + j], A symmetric m×m given by its upper triangle at a[aOff + i*lda + j], j >= i. */
   symvUpper(a: Float64Array, aOff: number, lda: number, m: number, x: Float64Array, xOff: number, y: Float64Array, yOff: number): void;
   /** out[outOff + c] = Σ_t Z(t, c) x[xOff + t] for c < ncols, t < len; column c of Z at z[zOff + c*ldz ..]. */
-  dots(z: Float64Array, zOff: number, ldz: number, ncols: number, x: Float64Array, xOff: number, len: number, out: Float64Array, outOff: number): void;
+  dots(
+    z: Float64Array,
+    zOff: number,
+    ldz: number,
+    ncols: number,
+    x: Float64Array,
+    xOff: number,
+    len: number,
+    out: Float64Array,
+    outOff: number,
+  ): void;
   /** y[yOff + t] −= Σ_c Z(t, c) coef[coefOff + c] for t < len, c < ncols (columns as in dots). */
-  subtractColumns(z: Float64Array, zOff: number, ldz: number, ncols: number, coef: Float64Array, coefOff: number, y: Float64Array, yOff: number, len: number): void;
+  subtractColumns(
+    z: Float64Array,
+    zOff: number,
+    ldz: number,
+    ncols: number,
+    coef: Float64Array,
+    coefOff: number,
+    y: Float64Array,
+    yOff: number,
+    len: number,
+  ): void;
 }
 
 /** Panel rows, fixed: the kernels' register blocks are 4×4. */

@@ -17,7 +17,8 @@ export function gaussian(len: number, seed: number, scale = 1): Float32Array {
 export function jacobiSingularValues(m: ArrayLike<number>, rows: number, cols: number): Float64Array {
   // Work on the columns of W (rows >= cols) or of Wᵀ: n columns of length len.
   const tall = rows >= cols;
-  const n = Math.min(rows, cols), len = Math.max(rows, cols);
+  const n = Math.min(rows, cols),
+    len = Math.max(rows, cols);
   const c: Float64Array[] = [];
   for (let j = 0; j < n; j++) {
     const col = new Float64Array(len);
@@ -28,8 +29,11 @@ export function jacobiSingularValues(m: ArrayLike<number>, rows: number, cols: n
     let rotated = false;
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
-        const x = c[p], y = c[q];
-        let a = 0, b = 0, g = 0;
+        const x = c[p],
+          y = c[q];
+        let a = 0,
+          b = 0,
+          g = 0;
         for (let i = 0; i < len; i++) {
           a += x[i] * x[i];
           b += y[i] * y[i];
@@ -39,9 +43,11 @@ export function jacobiSingularValues(m: ArrayLike<number>, rows: number, cols: n
         rotated = true;
         const zeta = (b - a) / (2 * g);
         const t = Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(1 + zeta * zeta));
-        const cs = 1 / Math.sqrt(1 + t * t), sn = cs * t;
+        const cs = 1 / Math.sqrt(1 + t * t),
+          sn = cs * t;
         for (let i = 0; i < len; i++) {
-          const xi = x[i], yi = y[i];
+          const xi = x[i],
+            yi = y[i];
           x[i] = cs * xi - sn * yi;
           y[i] = sn * xi + cs * yi;
         }

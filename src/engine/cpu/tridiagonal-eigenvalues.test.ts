@@ -77,7 +77,7 @@ describe('symmetricEigenvalues', () => {
   it('gives the diagonal of a diagonal matrix and zeros of the zero matrix', () => {
     const n = 9;
     const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) a[i * n + i] = (i * 7) % 5 - 2;
+    for (let i = 0; i < n; i++) a[i * n + i] = ((i * 7) % 5) - 2;
     expect(Array.from(symmetricEigenvalues(a, n))).toEqual([-2, -2, -1, -1, 0, 0, 1, 2, 2]); // (7i mod 5) − 2 for i = 0..8, sorted
     expect(Array.from(symmetricEigenvalues(new Float64Array(n * n), n))).toEqual(new Array(n).fill(0));
   });

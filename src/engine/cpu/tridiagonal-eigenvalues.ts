@@ -7,7 +7,8 @@ const MAX_SWEEPS_PER_EIGENVALUE = 30;
 
 /** sqrt(a² + b²) without overflow or underflow, cheaper than Math.hypot. */
 function pythag(a: number, b: number): number {
-  const absa = Math.abs(a), absb = Math.abs(b);
+  const absa = Math.abs(a),
+    absb = Math.abs(b);
   if (absa > absb) {
     const r = absb / absa;
     return absa * Math.sqrt(1 + r * r);
@@ -55,7 +56,9 @@ export function implicitQl(d: Float64Array, e: Float64Array, vectors?: KeptRows)
       let g = (d[l + 1] - d[l]) / (2 * e[l]);
       let r = pythag(g, 1);
       g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
-      let s = 1, c = 1, p = 0;
+      let s = 1,
+        c = 1,
+        p = 0;
       let i = m - 1;
       for (; i >= l; i--) {
         const f = s * e[i];
@@ -101,7 +104,8 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
   const e = new Float64Array(n);
   e.set(eIn.subarray(0, Math.max(0, n - 1)));
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(d[i]) || !Number.isFinite(e[i])) throw new EngineError('NON_FINITE', 'tridiagonal eigenvalues: input holds NaN or Infinity');
+    if (!Number.isFinite(d[i]) || !Number.isFinite(e[i]))
+      throw new EngineError('NON_FINITE', 'tridiagonal eigenvalues: input holds NaN or Infinity');
   }
   implicitQl(d, e);
   return d.sort();

@@ -51,10 +51,21 @@ function norm2(x: Float64Array, off: number, len: number): number {
  * Reduces the n×n symmetric a (upper triangle, leading dimension ld >= paddedLd(n), destroyed) to
  * tridiagonal form: diagonal d (n) and off-diagonal e (n−1), same eigenvalues. Yields once per column.
  */
-export function* tridiagonalizeSteps(a: Float64Array, n: number, ld: number, d: Float64Array, e: Float64Array, ws: TridiagonalWorkspace, kernels: Kernels): Generator<void, void, void> {
+export function* tridiagonalizeSteps(
+  a: Float64Array,
+  n: number,
+  ld: number,
+  d: Float64Array,
+  e: Float64Array,
+  ws: TridiagonalWorkspace,
+  kernels: Kernels,
+): Generator<void, void, void> {
   const { z, x, y, z1, z2, small } = ws;
   const W0 = NB * n; // offset of W_0 in z
-  const S1 = 0, S2 = NB, CV = 2 * NB, CW = 3 * NB; // parts of small
+  const S1 = 0,
+    S2 = NB,
+    CV = 2 * NB,
+    CW = 3 * NB; // parts of small
   for (let k0 = 0; k0 < n - 1; k0 += NB) {
     const jb = Math.min(NB, n - 1 - k0);
     z.fill(0);
@@ -100,7 +111,8 @@ export function* tridiagonalizeSteps(a: Float64Array, n: number, ld: number, d: 
           pv += y[t] * x[t];
         }
         const half = 0.5 * tau * pv;
-        const vj = j * n + k + 1, wj = W0 + j * n + k + 1;
+        const vj = j * n + k + 1,
+          wj = W0 + j * n + k + 1;
         for (let t = 0; t < mt; t++) {
           z[vj + t] = x[t];
           z[wj + t] = y[t] - half * x[t];

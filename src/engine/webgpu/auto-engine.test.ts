@@ -15,7 +15,12 @@ describe('AutoEngine', async () => {
   const skip = 'skip' in kit ? kit.skip : '';
 
   it('reads the preference, auto by default', () => {
-    expect([parsePreference('webgpu'), parsePreference('cpu'), parsePreference(null), parsePreference('tpu')]).toEqual(['webgpu', 'cpu', 'auto', 'auto']);
+    expect([parsePreference('webgpu'), parsePreference('cpu'), parsePreference(null), parsePreference('tpu')]).toEqual([
+      'webgpu',
+      'cpu',
+      'auto',
+      'auto',
+    ]);
   });
 
   it('carries the page’s request (and the loseDeviceAfter test hook) from its address to the workers', () => {
@@ -52,31 +57,44 @@ describe('AutoEngine', async () => {
     }
   });
 
-  it.skipIf(skip)('auto turns down a software adapter; webgpu takes it', async () => {
-    const auto = new AutoEngine({ preference: 'auto', gpu: nodeGpu, shaders });
-    const status = await auto.status();
-    const software = 'ctx' in kit && kit.ctx.adapter.fallback;
-    expect(status.kind).toBe(software ? 'cpu' : 'webgpu');
-    if (software) expect(status.note).toMatch(/software WebGPU adapter/);
-    auto.dispose();
-  }, 300_000);
+  it.skipIf(skip)(
+    'auto turns down a software adapter; webgpu takes it',
+    async () => {
+      const auto = new AutoEngine({ preference: 'auto', gpu: nodeGpu, shaders });
+      const status = await auto.status();
+      const software = 'ctx' in kit && kit.ctx.adapter.fallback;
+      expect(status.kind).toBe(software ? 'cpu' : 'webgpu');
+      if (software) expect(status.note).toMatch(/software WebGPU adapter/);
+      auto.dispose();
+    },
+    300_000,
+  );
 
-  it.skipIf(skip)('goes on on the CPU when the device is lost mid-scan, loses no matrix and says so', async () => {
-    const seen: EngineStatus[] = [];
-    const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders, onStatus: (s) => seen.push(s) });
-    expect((await engine.status()).kind).toBe('webgpu');
-    const gpu = (await engine.webgpu())!;
-    const shapes = [[16, 24], [24, 16], [9, 33], [33, 9]];
-    const results = shapes.map(([r, c], i) => {
-      const m = gaussian(r * c, i + 1);
-      // The device goes away while the first matrix is on it.
-      if (i === 0) setTimeout(() => gpu.kit.device.destroy(), 5);
-      return engine.singularValues(m, r, c).then((s) => ({ s, want: singularValuesSync(m, r, c) }));
-    });
-    for (const { s, want } of await Promise.all(results)) expectSpectrum(s, want, 2 ** -24, 'across the loss');
-    expect(engine.kind).toBe('cpu');
-    expect(seen.at(-1)?.note).toMatch(/device was lost/);
-    expect((await engine.status()).kind).toBe('cpu');
-    engine.dispose();
-  }, 300_000);
+  it.skipIf(skip)(
+    'goes on on the CPU when the device is lost mid-scan, loses no matrix and says so',
+    async () => {
+      const seen: EngineStatus[] = [];
+      const engine = new AutoEngine({ preference: 'webgpu', gpu: nodeGpu, shaders, onStatus: (s) => seen.push(s) });
+      expect((await engine.status()).kind).toBe('webgpu');
+      const gpu = (await engine.webgpu())!;
+      const shapes = [
+        [16, 24],
+        [24, 16],
+        [9, 33],
+        [33, 9],
+      ];
+      const results = shapes.map(([r, c], i) => {
+        const m = gaussian(r * c, i + 1);
+        // The device goes away while the first matrix is on it.
+        if (i === 0) setTimeout(() => gpu.kit.device.destroy(), 5);
+        return engine.singularValues(m, r, c).then((s) => ({ s, want: singularValuesSync(m, r, c) }));
+      });
+      for (const { s, want } of await Promise.all(results)) expectSpectrum(s, want, 2 ** -24, 'across the loss');
+      expect(engine.kind).toBe('cpu');
+      expect(seen.at(-1)?.note).toMatch(/device was lost/);
+      expect((await engine.status()).kind).toBe('cpu');
+      engine.dispose();
+    },
+    300_000,
+  );
 });

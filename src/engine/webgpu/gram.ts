@@ -38,7 +38,8 @@ export function gramChunkSteps(shape: GramShape, maxChunkBytes: number): number 
   const bytesPerStep = shape.n * 4;
   if (shape.k * bytesPerStep <= maxChunkBytes) return shape.k;
   const steps = Math.floor(maxChunkBytes / bytesPerStep / KT) * KT;
-  if (steps < KT) throw new EngineError('ENGINE_FAILED', `Gram: ${KT} steps of ${shape.n} values exceed the ${maxChunkBytes}-byte binding limit`);
+  if (steps < KT)
+    throw new EngineError('ENGINE_FAILED', `Gram: ${KT} steps of ${shape.n} values exceed the ${maxChunkBytes}-byte binding limit`);
   return steps;
 }
 
@@ -47,7 +48,15 @@ export function gramChunkSteps(shape: GramShape, maxChunkBytes: number): number 
  * of the long side when it is larger than one binding may be. Each chunk is its own submit after
  * its upload (queue order keeps uploads and dispatches in step), reusing one upload buffer.
  */
-export function submitGram(kit: GpuKit, m: Float32Array, rows: number, cols: number, scale: number, g: GPUBuffer, maxChunkBytes: number): void {
+export function submitGram(
+  kit: GpuKit,
+  m: Float32Array,
+  rows: number,
+  cols: number,
+  scale: number,
+  g: GPUBuffer,
+  maxChunkBytes: number,
+): void {
   const shape = gramShape(rows, cols);
   const { n, k, wide } = shape;
   const steps = gramChunkSteps(shape, maxChunkBytes);

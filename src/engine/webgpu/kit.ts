@@ -17,7 +17,11 @@ export function createKit(ctx: GpuContext, shaders: ShaderSources): GpuKit {
 
 // The flags' values are fixed by the WebGPU spec; spelled out so that nothing here needs the
 // GPUBufferUsage global before a GPU exists (in Node, Dawn provides it only once loaded).
-const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM_USAGE = 0x40, STORAGE_USAGE = 0x80;
+const MAP_READ = 0x1,
+  COPY_SRC = 0x4,
+  COPY_DST = 0x8,
+  UNIFORM_USAGE = 0x40,
+  STORAGE_USAGE = 0x80;
 const MAP_MODE_READ = 0x1;
 export const SHADER_STAGE_COMPUTE = 0x4;
 

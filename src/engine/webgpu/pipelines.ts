@@ -90,7 +90,10 @@ export class Pipelines {
     return this.device.createBindGroup({
       label: d.label,
       layout: this.get(d).layout,
-      entries: buffers.map((b, binding) => ({ binding, resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b } })),
+      entries: buffers.map((b, binding) => ({
+        binding,
+        resource: 'buffer' in b ? { buffer: b.buffer, offset: b.offset ?? 0, size: b.size } : { buffer: b },
+      })),
     });
   }
 
@@ -106,7 +109,15 @@ export class Pipelines {
 }
 
 /** Records one dispatch into a pass (the common case, so that call sites stay one line each). */
-export function dispatch(pass: GPUComputePassEncoder, kernel: Kernel, group: GPUBindGroup, x: number, y = 1, z = 1, dynamicOffset?: number): void {
+export function dispatch(
+  pass: GPUComputePassEncoder,
+  kernel: Kernel,
+  group: GPUBindGroup,
+  x: number,
+  y = 1,
+  z = 1,
+  dynamicOffset?: number,
+): void {
   pass.setPipeline(kernel.pipeline);
   pass.setBindGroup(0, group, dynamicOffset === undefined ? [] : [dynamicOffset]);
   pass.dispatchWorkgroups(x, y, z);

@@ -3,8 +3,20 @@ import { dispatch, type KernelDescriptor } from './pipelines.ts';
 import { readBack, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 
 const BINDINGS = ['uniform', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage'] as const;
-const DISTANCES: KernelDescriptor = { label: 'power-law distances', shader: 'powerlaw-xmin', entryPoint: 'distances', constants: { WG: 64 }, bindings: BINDINGS };
-const ARGMIN: KernelDescriptor = { label: 'power-law argmin', shader: 'powerlaw-xmin', entryPoint: 'argmin', constants: { WG: 64 }, bindings: BINDINGS };
+const DISTANCES: KernelDescriptor = {
+  label: 'power-law distances',
+  shader: 'powerlaw-xmin',
+  entryPoint: 'distances',
+  constants: { WG: 64 },
+  bindings: BINDINGS,
+};
+const ARGMIN: KernelDescriptor = {
+  label: 'power-law argmin',
+  shader: 'powerlaw-xmin',
+  entryPoint: 'argmin',
+  constants: { WG: 64 },
+  bindings: BINDINGS,
+};
 
 /**
  * Candidates whose f32 D is within this of the GPU's minimum are recomputed in float64. The GPU's
@@ -21,7 +33,8 @@ export interface GpuFitStats {
 
 /** Index of the first value strictly above the threshold in sorted-ascending data (as powerlaw.ts). */
 function firstAbove(sorted: Float64Array, threshold: number): number {
-  let lo = 0, hi = sorted.length;
+  let lo = 0,
+    hi = sorted.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (sorted[mid] > threshold) hi = mid;
@@ -35,8 +48,14 @@ function firstAbove(sorted: Float64Array, threshold: number): number {
  * same result as fitPowerLaw (core/metrics/powerlaw.ts), which stays the reference and does the
  * degenerate inputs (unsorted, non-finite, fewer than two points) itself.
  */
-export async function gpuPowerLawFit(kit: GpuKit, sortedAscending: Float64Array, threshold = PL_EVAL_THRESHOLD, stats?: GpuFitStats): Promise<PowerLawFit> {
-  for (let i = 1; i < sortedAscending.length; i++) if (!(sortedAscending[i] >= sortedAscending[i - 1])) return fitPowerLaw(sortedAscending, threshold);
+export async function gpuPowerLawFit(
+  kit: GpuKit,
+  sortedAscending: Float64Array,
+  threshold = PL_EVAL_THRESHOLD,
+  stats?: GpuFitStats,
+): Promise<PowerLawFit> {
+  for (let i = 1; i < sortedAscending.length; i++)
+    if (!(sortedAscending[i] >= sortedAscending[i - 1])) return fitPowerLaw(sortedAscending, threshold);
   const start = firstAbove(sortedAscending, threshold);
   const data = sortedAscending.subarray(start);
   const n = data.length;
@@ -72,7 +91,9 @@ export async function gpuPowerLawFit(kit: GpuKit, sortedAscending: Float64Array,
     gpuD = new Float32Array(await readBack(kit, ds, count * 4, 'power-law fit'));
     const minD = bestBits[1] === 0xffffffff ? Infinity : new Float32Array(bestBits.buffer)[0];
     // Float64 for every candidate the GPU cannot tell from its minimum; the first exact minimum wins.
-    let bestIndex = -1, bestExact = Infinity, recomputed = 0;
+    let bestIndex = -1,
+      bestExact = Infinity,
+      recomputed = 0;
     for (let i = 0; i < count; i++) {
       if (!(gpuD[i] < 0 || gpuD[i] <= minD + XMIN_TOLERANCE)) continue;
       recomputed++;
@@ -90,12 +111,23 @@ export async function gpuPowerLawFit(kit: GpuKit, sortedAscending: Float64Array,
     if (bestIndex < 0) return fitPowerLaw(sortedAscending, threshold);
     const alpha = alphas[bestIndex];
     if (!Number.isFinite(alpha)) {
-      return { status: 'failed', reason: `alpha is not finite at the best xmin (${data[bestIndex]}): the tail's eigenvalues are all equal`, fitCount: n };
+      return {
+        status: 'failed',
+        reason: `alpha is not finite at the best xmin (${data[bestIndex]}): the tail's eigenvalues are all equal`,
+        fitCount: n,
+      };
     }
     const tailCount = n - bestIndex;
     return {
-      status: 'success', alpha, xmin: data[bestIndex], D: bestExact, sigma: (alpha - 1) / Math.sqrt(tailCount),
-      xminIndex: bestIndex, tailCount, fitCount: n, skippedBelowThreshold: start,
+      status: 'success',
+      alpha,
+      xmin: data[bestIndex],
+      D: bestExact,
+      sigma: (alpha - 1) / Math.sqrt(tailCount),
+      xminIndex: bestIndex,
+      tailCount,
+      fitCount: n,
+      skippedBelowThreshold: start,
     };
   } finally {
     pool.release(params, ...bufs, ds, best);

@@ -10,14 +10,26 @@ const SEGMENT = 256;
 const PART = 128;
 
 const BINDINGS = ['uniform-dynamic', 'storage', 'storage', 'storage', 'storage'] as const;
-const kernel = (entryPoint: string): KernelDescriptor => ({ label: `householder ${entryPoint}`, shader: 'householder', entryPoint, constants: { NB }, bindings: BINDINGS });
+const kernel = (entryPoint: string): KernelDescriptor => ({
+  label: `householder ${entryPoint}`,
+  shader: 'householder',
+  entryPoint,
+  constants: { NB },
+  bindings: BINDINGS,
+});
 const COLUMN_START = kernel('column_start');
 const SYMV = kernel('symv');
 const COLUMN_FINISH = kernel('column_finish');
 const TRAILING = kernel('trailing');
 /** Threads of the one-workgroup reduction for small matrices. */
 const SMALL_WG = 64;
-const SMALL: KernelDescriptor = { label: 'householder small', shader: 'householder-small', entryPoint: 'small', constants: { NB, SMALL_WG }, bindings: BINDINGS };
+const SMALL: KernelDescriptor = {
+  label: 'householder small',
+  shader: 'householder-small',
+  entryPoint: 'small',
+  constants: { NB, SMALL_WG },
+  bindings: BINDINGS,
+};
 
 /**
  * Up to this size the unblocked one-workgroup reduction (one dispatch) is used; above it the
@@ -39,7 +51,14 @@ const EIGEN: KernelDescriptor = {
  * read back here: the whole reduction is one command buffer, each dispatch finding its column in
  * a slot of one uniform buffer. Returns the buffers to release once the encoder is submitted.
  */
-export function encodeEigenvalues(kit: GpuKit, enc: GPUCommandEncoder, a: GPUBuffer, n: number, lambda: GPUBuffer, smallN = DEFAULT_SMALL_N): GPUBuffer[] {
+export function encodeEigenvalues(
+  kit: GpuKit,
+  enc: GPUCommandEncoder,
+  a: GPUBuffer,
+  n: number,
+  lambda: GPUBuffer,
+  smallN = DEFAULT_SMALL_N,
+): GPUBuffer[] {
   const { device, pipelines, pool } = kit;
   const small = n <= smallN;
   const columns = small ? 0 : Math.max(0, n - 1);

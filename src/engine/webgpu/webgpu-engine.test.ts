@@ -30,13 +30,17 @@ describe('shader sources', () => {
 
 describe('shaders compile', async () => {
   const kit = await testKit();
-  it.skipIf('skip' in kit)('every shaders/*.wgsl file passes WGSL validation with no error or warning', async () => {
-    if ('skip' in kit) return;
-    for (const name of SHADER_NAMES) {
-      const info = await kit.device.createShaderModule({ label: name, code: nodeShaders()[name] }).getCompilationInfo();
-      expect(info.messages.map((m) => `${name}.wgsl:${m.lineNum}: ${m.type}: ${m.message}`)).toEqual([]);
-    }
-  }, 300_000);
+  it.skipIf('skip' in kit)(
+    'every shaders/*.wgsl file passes WGSL validation with no error or warning',
+    async () => {
+      if ('skip' in kit) return;
+      for (const name of SHADER_NAMES) {
+        const info = await kit.device.createShaderModule({ label: name, code: nodeShaders()[name] }).getCompilationInfo();
+        expect(info.messages.map((m) => `${name}.wgsl:${m.lineNum}: ${m.type}: ${m.message}`)).toEqual([]);
+      }
+    },
+    300_000,
+  );
 });
 
 describe('BufferPool', () => {
@@ -63,59 +67,88 @@ describe('WebGpuEngine', async () => {
   const skip = 'skip' in made ? made.skip : '';
   const engine = made as WebGpuEngine;
 
-  it.skipIf(skip)('sums the Gram chunk by chunk when W exceeds the chunk limit (wide and tall), as in one upload', async () => {
-    for (const [r, c] of [[40, 300], [300, 40]]) {
-      const m = gaussian(r * c, r + c);
-      // 32 steps of 40 values per chunk: ten chunks, the last one short.
-      const chunked = new WebGpuEngine(engine.kit, { maxChunkBytes: 40 * 4 * 32 });
-      const got = await chunked.singularValues(m, r, c);
-      expectSpectrum(got, singularValuesSync(m, r, c), F32, `${r}x${c} chunked`);
-      expectSpectrum(got, await engine.singularValues(m, r, c), F32, `${r}x${c} chunked vs whole`);
-    }
-  }, GPU_TIMEOUT);
+  it.skipIf(skip)(
+    'sums the Gram chunk by chunk when W exceeds the chunk limit (wide and tall), as in one upload',
+    async () => {
+      for (const [r, c] of [
+        [40, 300],
+        [300, 40],
+      ]) {
+        const m = gaussian(r * c, r + c);
+        // 32 steps of 40 values per chunk: ten chunks, the last one short.
+        const chunked = new WebGpuEngine(engine.kit, { maxChunkBytes: 40 * 4 * 32 });
+        const got = await chunked.singularValues(m, r, c);
+        expectSpectrum(got, singularValuesSync(m, r, c), F32, `${r}x${c} chunked`);
+        expectSpectrum(got, await engine.singularValues(m, r, c), F32, `${r}x${c} chunked vs whole`);
+      }
+    },
+    GPU_TIMEOUT,
+  );
 
-  it.skipIf(skip)('serves concurrent calls one at a time, each with its own result', async () => {
-    const shapes = [[20, 30], [30, 20], [7, 64]];
-    const ms = shapes.map(([r, c]) => gaussian(r * c, r * c));
-    const got = await Promise.all(shapes.map(([r, c], i) => engine.singularValues(ms[i], r, c)));
-    shapes.forEach(([r, c], i) => expectSpectrum(got[i], singularValuesSync(ms[i], r, c), F32, `${r}x${c}`));
-  }, GPU_TIMEOUT);
+  it.skipIf(skip)(
+    'serves concurrent calls one at a time, each with its own result',
+    async () => {
+      const shapes = [
+        [20, 30],
+        [30, 20],
+        [7, 64],
+      ];
+      const ms = shapes.map(([r, c]) => gaussian(r * c, r * c));
+      const got = await Promise.all(shapes.map(([r, c], i) => engine.singularValues(ms[i], r, c)));
+      shapes.forEach(([r, c], i) => expectSpectrum(got[i], singularValuesSync(ms[i], r, c), F32, `${r}x${c}`));
+    },
+    GPU_TIMEOUT,
+  );
 
-  it.skipIf(skip)('recomputes in float64 the matrices whose SNR f32 cannot hold (the precision guard)', async () => {
-    const exp = expectedSpectra('test-fixtures/expected/reference-model.json');
-    const all = await fixtureMatrices('test-fixtures/reference/reference-model.safetensors');
-    const { job, values } = all.find((x) => x.job.name === 'model.layers.1.self_attn.o_proj.weight')!;
-    const want = exp.tensors[job.name].spectrum.snr;
-    const raw = new WebGpuEngine(engine.kit, { precisionFallback: null });
-    const f32 = await raw.singularValues(values, job.rows, job.cols);
-    // σmax/σmin ≈ 5·10⁴ here: f32 holds the large σ but not the smallest, and says so.
-    expect(snrSensitivity(f32, job.rows, job.cols)).toBeGreaterThan(SNR_SENSITIVITY_LIMIT);
-    const before = engine.stats.recomputedInFloat64;
-    const guarded = await engine.singularValues(values, job.rows, job.cols);
-    expect(engine.stats.recomputedInFloat64).toBe(before + 1);
-    expect(Math.abs(spectrumScore(guarded, job.rows, job.cols).snr - want) / want).toBeLessThan(1e-9);
-    console.log(`o_proj of layer 1: f32 SNR error ${(Math.abs(spectrumScore(f32, job.rows, job.cols).snr - want) / want).toExponential(2)}, guarded ${(Math.abs(spectrumScore(guarded, job.rows, job.cols).snr - want) / want).toExponential(2)}`);
-    // A well-conditioned matrix stays on the GPU.
-    const m = gaussian(24 * 40, 3);
-    const before2 = engine.stats.recomputedInFloat64;
-    await engine.singularValues(m, 24, 40);
-    expect(engine.stats.recomputedInFloat64).toBe(before2);
-  }, GPU_TIMEOUT);
+  it.skipIf(skip)(
+    'recomputes in float64 the matrices whose SNR f32 cannot hold (the precision guard)',
+    async () => {
+      const exp = expectedSpectra('test-fixtures/expected/reference-model.json');
+      const all = await fixtureMatrices('test-fixtures/reference/reference-model.safetensors');
+      const { job, values } = all.find((x) => x.job.name === 'model.layers.1.self_attn.o_proj.weight')!;
+      const want = exp.tensors[job.name].spectrum.snr;
+      const raw = new WebGpuEngine(engine.kit, { precisionFallback: null });
+      const f32 = await raw.singularValues(values, job.rows, job.cols);
+      // σmax/σmin ≈ 5·10⁴ here: f32 holds the large σ but not the smallest, and says so.
+      expect(snrSensitivity(f32, job.rows, job.cols)).toBeGreaterThan(SNR_SENSITIVITY_LIMIT);
+      const before = engine.stats.recomputedInFloat64;
+      const guarded = await engine.singularValues(values, job.rows, job.cols);
+      expect(engine.stats.recomputedInFloat64).toBe(before + 1);
+      expect(Math.abs(spectrumScore(guarded, job.rows, job.cols).snr - want) / want).toBeLessThan(1e-9);
+      console.log(
+        `o_proj of layer 1: f32 SNR error ${(Math.abs(spectrumScore(f32, job.rows, job.cols).snr - want) / want).toExponential(2)}, guarded ${(Math.abs(spectrumScore(guarded, job.rows, job.cols).snr - want) / want).toExponential(2)}`,
+      );
+      // A well-conditioned matrix stays on the GPU.
+      const m = gaussian(24 * 40, 3);
+      const before2 = engine.stats.recomputedInFloat64;
+      await engine.singularValues(m, 24, 40);
+      expect(engine.stats.recomputedInFloat64).toBe(before2);
+    },
+    GPU_TIMEOUT,
+  );
 
-  it.skipIf(skip)('compiles every kernel it used without errors or warnings', async () => {
-    expect((await engine.kit.pipelines.messages()).filter((m) => / (error|warning): /.test(m))).toEqual([]);
-  }, GPU_TIMEOUT);
+  it.skipIf(skip)(
+    'compiles every kernel it used without errors or warnings',
+    async () => {
+      expect((await engine.kit.pipelines.messages()).filter((m) => / (error|warning): /.test(m))).toEqual([]);
+    },
+    GPU_TIMEOUT,
+  );
 });
 
 describe('device loss', async () => {
   const kit = await testKit();
-  it.skipIf('skip' in kit)('a lost device rejects with DeviceLostError, not a hang', async () => {
-    const own = await WebGpuEngine.create((await nodeGpu())!, nodeShaders(), { allowFallbackAdapter: true });
-    if ('reason' in own) throw new Error(own.reason);
-    own.kit.device.destroy();
-    const err = await own.singularValues(gaussian(64, 1), 8, 8).catch((e: unknown) => e);
-    expect(isDeviceLost(err)).toBe(true);
-    expect(own.lostReason).toMatch(/destroyed/);
-    own.dispose();
-  }, GPU_TIMEOUT);
+  it.skipIf('skip' in kit)(
+    'a lost device rejects with DeviceLostError, not a hang',
+    async () => {
+      const own = await WebGpuEngine.create((await nodeGpu())!, nodeShaders(), { allowFallbackAdapter: true });
+      if ('reason' in own) throw new Error(own.reason);
+      own.kit.device.destroy();
+      const err = await own.singularValues(gaussian(64, 1), 8, 8).catch((e: unknown) => e);
+      expect(isDeviceLost(err)).toBe(true);
+      expect(own.lostReason).toMatch(/destroyed/);
+      own.dispose();
+    },
+    GPU_TIMEOUT,
+  );
 });

@@ -149,7 +149,8 @@ export class WebGpuEngine implements SpectralEngine {
       const { finite, scale } = inputScale(m, len);
       if (!finite) throw new EngineError('NON_FINITE', `fast mode: the ${rows}x${cols} matrix holds NaN or Infinity`);
       const exact = () => this.guarded(m, rows, cols, {});
-      if (len * 4 > Math.min(this.kit.ctx.limits.maxStorageBufferBindingSize, this.kit.ctx.limits.maxBufferSize)) return exactSketch(await exact(), k);
+      if (len * 4 > Math.min(this.kit.ctx.limits.maxStorageBufferBindingSize, this.kit.ctx.limits.maxBufferSize))
+        return exactSketch(await exact(), k);
       let machine: GpuMachine | undefined;
       try {
         return await fastSpectrum(() => (machine = new GpuMachine(this.kit, m, len)), exact, m, rows, cols, k, scale, opts);
@@ -165,7 +166,13 @@ export class WebGpuEngine implements SpectralEngine {
     return this.serial(() => this.exact(m, rows, cols, undefined, true));
   }
 
-  private async exact(m: Float32Array, rows: number, cols: number, signal: AbortSignal | undefined, timed: boolean): Promise<{ sigma: Float64Array; timings: GpuTimings }> {
+  private async exact(
+    m: Float32Array,
+    rows: number,
+    cols: number,
+    signal: AbortSignal | undefined,
+    timed: boolean,
+  ): Promise<{ sigma: Float64Array; timings: GpuTimings }> {
     const t0 = performance.now();
     const timings: GpuTimings = { upload: 0, gram: 0, eigen: 0, total: 0 };
     if (signal?.aborted) throw abortError();
@@ -181,7 +188,10 @@ export class WebGpuEngine implements SpectralEngine {
     const { limits } = kit.ctx;
     const gramBytes = n * n * 4;
     if (gramBytes > limits.maxBufferSize || gramBytes > limits.maxStorageBufferBindingSize) {
-      throw new EngineError('ENGINE_FAILED', `singular values: the ${n}x${n} Gram (${gramBytes} bytes) exceeds this device's buffer limits`);
+      throw new EngineError(
+        'ENGINE_FAILED',
+        `singular values: the ${n}x${n} Gram (${gramBytes} bytes) exceeds this device's buffer limits`,
+      );
     }
     const maxChunk = Math.min(this.opts.maxChunkBytes ?? Infinity, limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     const g = kit.pool.acquire(gramBytes, STORAGE, 'gram');
@@ -206,7 +216,8 @@ export class WebGpuEngine implements SpectralEngine {
       if (signal?.aborted) throw abortError();
       const lam = new Float64Array(n);
       for (let i = 0; i < n; i++) {
-        if (!Number.isFinite(raw[i])) throw new EngineError('ENGINE_FAILED', `singular values: the GPU gave a non-finite eigenvalue for the ${rows}x${cols} matrix`);
+        if (!Number.isFinite(raw[i]))
+          throw new EngineError('ENGINE_FAILED', `singular values: the GPU gave a non-finite eigenvalue for the ${rows}x${cols} matrix`);
         lam[i] = raw[i];
       }
       const sigma = singularValuesFromEigenvalues(lam);

@@ -9,13 +9,19 @@ export function DeltaNumbers({ record }: { record: MatrixRecord }) {
   if (!d) return null;
   const n = Math.min(record.rows, record.cols);
   const rows: [string, string][] = d.unchanged
-    ? [['ΔW', 'unchanged: exactly zero'], ['‖W‖_F (earlier)', num(d.base_frobenius, 6)]]
+    ? [
+        ['ΔW', 'unchanged: exactly zero'],
+        ['‖W‖_F (earlier)', num(d.base_frobenius, 6)],
+      ]
     : [
         ['‖ΔW‖ / ‖W‖', d.relative_norm === null ? `— (${d.reasons.relative_norm})` : num(d.relative_norm, 5)],
         ['‖ΔW‖_F · ‖W‖_F (earlier)', `${num(d.frobenius, 6)} · ${num(d.base_frobenius, 6)}`],
         ['σ_max of ΔW', num(d.sigma_max, 6)],
         ['stable rank of ΔW', num(d.stable_rank, 5)],
-        ...([90, 95, 99] as const).map((l): [string, string] => [`keep ${l}% of the energy`, `${d.energy_rank[l]} of ${n} σ · ${num(100 * d.truncatable[l], 3)}% can be dropped`]),
+        ...([90, 95, 99] as const).map((l): [string, string] => [
+          `keep ${l}% of the energy`,
+          `${d.energy_rank[l]} of ${n} σ · ${num(100 * d.truncatable[l], 3)}% can be dropped`,
+        ]),
       ];
   return (
     <>

@@ -1,7 +1,7 @@
 import { useMemo } from 'react';
 import type { MatrixRecord } from '../../core/scan/record.ts';
-import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair } from '../../state/delta.ts';
-import { cellKey, heatmapGrid } from '../../state/derive.ts';
+import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair } from '../../state/delta-view.ts';
+import { cellKey, heatmapGrid } from '../../state/heatmap-data.ts';
 import { computeDelta } from '../../state/scanner.ts';
 import { useApp } from '../../state/store.ts';
 import type { Cell, DeltaMetricId } from '../../state/types.ts';
@@ -39,7 +39,9 @@ export function DeltaPage() {
 
   const tip = (r: MatrixRecord | undefined, cell: Cell) =>
     !r ? (
-      <div>{cell.module} · layer {cell.layer}: not analysed yet</div>
+      <div>
+        {cell.module} · layer {cell.layer}: not analysed yet
+      </div>
     ) : (
       <>
         <div className="tip-name">{r.name}</div>
@@ -50,7 +52,9 @@ export function DeltaPage() {
           <div>unchanged (ΔW = 0)</div>
         ) : (
           <>
-            <div>‖ΔW‖/‖W‖ {num(r.delta?.relative_norm)} · stable rank {num(r.delta?.stable_rank)}</div>
+            <div>
+              ‖ΔW‖/‖W‖ {num(r.delta?.relative_norm)} · stable rank {num(r.delta?.stable_rank)}
+            </div>
             <div>truncatable at 90 / 95 / 99%: {[90, 95, 99].map((l) => num(r.delta?.truncatable[l as 90], 3)).join(' / ')}</div>
             {r.delta?.heads && <div>largest head share {num(deltaMetricValue(r, 'head_max'), 3)}</div>}
           </>
@@ -59,7 +63,11 @@ export function DeltaPage() {
     );
 
   if (candidates.length < 2 || !pair) {
-    return <p className="muted">ΔW needs two checkpoints with their weights (files or folders opened in this page; a session or a Spectrum JSON has none).</p>;
+    return (
+      <p className="muted">
+        ΔW needs two checkpoints with their weights (files or folders opened in this page; a session or a Spectrum JSON has none).
+      </p>
+    );
   }
   return (
     <div className="delta-page">
@@ -68,28 +76,53 @@ export function DeltaPage() {
         <label>
           From
           <select aria-label="Earlier checkpoint" value={pair.fromId} onChange={(e) => setDelta({ fromId: e.target.value, toId: null })}>
-            {candidates.map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+            {candidates.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
           </select>
         </label>
         <label>
           to
           <select aria-label="Later checkpoint" value={pair.toId} onChange={(e) => setDelta({ toId: e.target.value })}>
-            {candidates.filter((c) => c.id !== pair.fromId).map((c) => <option key={c.id} value={c.id}>{c.name}</option>)}
+            {candidates
+              .filter((c) => c.id !== pair.fromId)
+              .map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
           </select>
         </label>
-        <button onClick={() => computeDelta(pair.fromId, pair.toId)} disabled={!stale && (delta.status === 'scanning' || delta.status === 'queued')}>
+        <button
+          onClick={() => computeDelta(pair.fromId, pair.toId)}
+          disabled={!stale && (delta.status === 'scanning' || delta.status === 'queued')}
+        >
           Compute ΔW
         </button>
         <label>
           Colour by
           <select aria-label="ΔW metric" value={delta.metric} onChange={(e) => setDelta({ metric: e.target.value as DeltaMetricId })}>
-            {DELTA_METRICS.map((m) => <option key={m.id} value={m.id} title={m.help}>{m.label}</option>)}
+            {DELTA_METRICS.map((m) => (
+              <option key={m.id} value={m.id} title={m.help}>
+                {m.label}
+              </option>
+            ))}
           </select>
         </label>
       </div>
-      {stale && <p className="note">The results below are of {nameOf(computed.fromId)} → {nameOf(computed.toId)}: press Compute ΔW for the pair picked.</p>}
+      {stale && (
+        <p className="note">
+          The results below are of {nameOf(computed.fromId)} → {nameOf(computed.toId)}: press Compute ΔW for the pair picked.
+        </p>
+      )}
       {computed && <DeltaProgress delta={delta} />}
-      {delta.failure && <p className="error-line" role="alert">{delta.failure}</p>}
+      {delta.failure && (
+        <p className="error-line" role="alert">
+          {delta.failure}
+        </p>
+      )}
       <div className={delta.selected ? 'workspace with-detail' : 'workspace'}>
         <div className="workspace-main">
           {grid.modules.length > 0 && (
@@ -105,15 +138,33 @@ export function DeltaPage() {
                 onOpen={(cell) => setDelta({ selected: cell })}
                 renderTip={tip}
               />
-              <Legend painter={painter} percent={0} metricLabel={metric.label} swatches={[{ color: UNCHANGED, label: 'unchanged (ΔW = 0)' }, ...(delta.metric === 'head_max' ? [{ color: NO_VALUE, label: 'no heads (not attention)' }] : [])]} />
+              <Legend
+                painter={painter}
+                percent={0}
+                metricLabel={metric.label}
+                swatches={[
+                  { color: UNCHANGED, label: 'unchanged (ΔW = 0)' },
+                  ...(delta.metric === 'head_max' ? [{ color: NO_VALUE, label: 'no heads (not attention)' }] : []),
+                ]}
+              />
               <p className="note">{metric.help}</p>
               <table className="delta-changes" aria-label="Changed layers per module type">
-                <thead><tr><th>Module</th><th>Changed layers</th><th>Unchanged</th></tr></thead>
+                <thead>
+                  <tr>
+                    <th>Module</th>
+                    <th>Changed layers</th>
+                    <th>Unchanged</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {changes.map((c) => (
                     <tr key={c.module}>
-                      <th scope="row" title={c.module}>{shortModule(c.module)}</th>
-                      <td data-testid="changed-layers" data-module={c.module}>{c.changed.length ? c.changed.join(', ') : 'none'}</td>
+                      <th scope="row" title={c.module}>
+                        {shortModule(c.module)}
+                      </th>
+                      <td data-testid="changed-layers" data-module={c.module}>
+                        {c.changed.length ? c.changed.join(', ') : 'none'}
+                      </td>
                       <td>{c.unchanged}</td>
                     </tr>
                   ))}

@@ -19,7 +19,12 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   if (!record) {
     return (
       <section className="detail" aria-label="Matrix detail">
-        <header><h2>Matrix detail</h2><button onClick={onClose} aria-label="Close detail">×</button></header>
+        <header>
+          <h2>Matrix detail</h2>
+          <button onClick={onClose} aria-label="Close detail">
+            ×
+          </button>
+        </header>
         <p>This matrix has not been analysed yet.</p>
       </section>
     );
@@ -52,7 +57,10 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   const reason = (k: keyof NonNullable<typeof h>['reasons']) => h?.reasons[k] ?? 'not fitted';
   const htsrRows: [string, string][] = h
     ? [
-        ['alpha (power-law tail)', h.alpha === null ? `not fitted: ${reason('alpha')}` : `${num(h.alpha, 5)}${h.warning ? ` · ${h.warning}` : ''}`],
+        [
+          'alpha (power-law tail)',
+          h.alpha === null ? `not fitted: ${reason('alpha')}` : `${num(h.alpha, 5)}${h.warning ? ` · ${h.warning}` : ''}`,
+        ],
         ['xmin · KS distance D', `${num(h.xmin)} · ${num(h.D)}`],
         ['eigenvalues in the tail', `${h.num_pl_spikes ?? '—'} of ${h.M}`],
         ['alpha-weighted (α·log10 λ_max)', num(h.alpha_weighted, 5)],
@@ -66,8 +74,13 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   return (
     <section className="detail" aria-label="Matrix detail">
       <header>
-        <h2>{record.delta ? 'ΔW · ' : ''}{record.module} · layer {record.layer ?? '—'}</h2>
-        <button onClick={onClose} aria-label="Close detail">×</button>
+        <h2>
+          {record.delta ? 'ΔW · ' : ''}
+          {record.module} · layer {record.layer ?? '—'}
+        </h2>
+        <button onClick={onClose} aria-label="Close detail">
+          ×
+        </button>
       </header>
       {record.status === 'non-finite' ? (
         <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
@@ -82,12 +95,17 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
           <h3>Heavy-tailed metrics (WeightWatcher)</h3>
           <EsdPlot record={record} />
           <Numbers rows={htsrRows} />
-          {h.ww_would_skip && <p className="note">WeightWatcher would skip this matrix ({h.ww_skip_reason}); it is analysed here all the same.</p>}
-          <p className="note">alpha between 2 and 6 is WeightWatcher's well-trained band; alpha above 8 from a short tail is often a spurious fit.</p>
+          {h.ww_would_skip && (
+            <p className="note">WeightWatcher would skip this matrix ({h.ww_skip_reason}); it is analysed here all the same.</p>
+          )}
+          <p className="note">
+            alpha between 2 and 6 is WeightWatcher's well-trained band; alpha above 8 from a short tail is often a spurious fit.
+          </p>
         </>
       )}
       <p className="note">
-        Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
+        Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The
+        scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
       </p>
     </section>
   );

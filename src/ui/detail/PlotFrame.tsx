@@ -27,10 +27,22 @@ export function PlotFrame({ x, y, xTicks, yTicks, xLabel, yLabel, formatX = (t) 
     <g>
       <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#868e96" />
       <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#868e96" />
-      {xTicks.map((t) => <text key={`x${t}`} x={x(t)} y={H - M.bottom + 14} textAnchor="middle" fontSize={10}>{formatX(t)}</text>)}
-      {yTicks.map((t) => <text key={`y${t}`} x={M.left - 4} y={y(t) + 3} textAnchor="end" fontSize={10}>{num(t, 2)}</text>)}
-      <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" fontSize={11}>{xLabel}</text>
-      <text x={12} y={midY} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${midY})`}>{yLabel}</text>
+      {xTicks.map((t) => (
+        <text key={`x${t}`} x={x(t)} y={H - M.bottom + 14} textAnchor="middle" fontSize={10}>
+          {formatX(t)}
+        </text>
+      ))}
+      {yTicks.map((t) => (
+        <text key={`y${t}`} x={M.left - 4} y={y(t) + 3} textAnchor="end" fontSize={10}>
+          {num(t, 2)}
+        </text>
+      ))}
+      <text x={(M.left + W - M.right) / 2} y={H - 4} textAnchor="middle" fontSize={11}>
+        {xLabel}
+      </text>
+      <text x={12} y={midY} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${midY})`}>
+        {yLabel}
+      </text>
     </g>
   );
 }

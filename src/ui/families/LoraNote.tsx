@@ -1,5 +1,5 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
-import { loraSummary } from '../../state/families.ts';
+import { loraSummary } from '../../state/moe-lora-view.ts';
 import { num } from '../format.ts';
 
 /** A LoRA ΔW's detail: its rank bound, and the r singular values that are not zero. */
@@ -13,7 +13,11 @@ export function LoraNote({ record }: { record: MatrixRecord }) {
         {s.residual !== null && <> (the rest are below {num(s.residual, 2)} σ_max: rounding, not rank)</>}.
       </p>
       <ol className="lora-sv">
-        {s.top.map((v, i) => <li key={i}>σ{i + 1} = {num(v, 6)}</li>)}
+        {s.top.map((v, i) => (
+          <li key={i}>
+            σ{i + 1} = {num(v, 6)}
+          </li>
+        ))}
       </ol>
     </div>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import type { ErrorRecord } from '../../core/errors.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
-import { cellKey, type HeatmapGrid } from '../../state/derive.ts';
+import { cellKey, type HeatmapGrid } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
 import type { Painter } from './colors.ts';
 import { drawHeatmap } from './draw.ts';
@@ -28,7 +28,20 @@ interface Props {
  * The module × layer grid on a canvas (thousands of cells stay smooth), with hover tips, click to
  * open a matrix, and arrow keys to move between cells.
  */
-export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOpen, renderTip, width, rowLabels, canvasRef, below }: Props) {
+export function Heatmap({
+  grid,
+  painter,
+  label,
+  focused,
+  selected,
+  onFocus,
+  onOpen,
+  renderTip,
+  width,
+  rowLabels,
+  canvasRef,
+  below,
+}: Props) {
   const wrap = useRef<HTMLDivElement>(null);
   const ownCanvas = useRef<HTMLCanvasElement>(null);
   const canvas = canvasRef ?? ownCanvas;
@@ -116,7 +129,11 @@ export function Heatmap({ grid, painter, label, focused, selected, onFocus, onOp
       {below?.(layout)}
       {tip && (
         <div className="tip" role="tooltip" style={{ left: Math.min(tip.x + 14, layout.width - 260), top: tip.y + 16 }}>
-          {renderTip(grid.cells.get(cellKey(tip.cell.module, tip.cell.layer)), tip.cell, grid.failed.get(cellKey(tip.cell.module, tip.cell.layer)))}
+          {renderTip(
+            grid.cells.get(cellKey(tip.cell.module, tip.cell.layer)),
+            tip.cell,
+            grid.failed.get(cellKey(tip.cell.module, tip.cell.layer)),
+          )}
         </div>
       )}
     </div>

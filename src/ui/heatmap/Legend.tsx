@@ -3,13 +3,26 @@ import { NOT_SELECTED, SELECTED, type Painter } from './colors.ts';
 const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toPrecision(3));
 
 /** The key to the colours: green/red in selection mode, the metric's scale otherwise, the caller's own swatches, and the hatch. */
-export function Legend({ painter, percent, metricLabel, swatches = [] }: { painter: Painter; percent: number; metricLabel: string; swatches?: { color: string; label: string }[] }) {
+export function Legend({
+  painter,
+  percent,
+  metricLabel,
+  swatches = [],
+}: {
+  painter: Painter;
+  percent: number;
+  metricLabel: string;
+  swatches?: { color: string; label: string }[];
+}) {
   const s = painter.scale;
   return (
     <div className="legend" aria-label="Legend">
       {s ? (
         <>
-          <span>{metricLabel}{s.log ? ' (log scale)' : ''}</span>
+          <span>
+            {metricLabel}
+            {s.log ? ' (log scale)' : ''}
+          </span>
           <span>{fmt(s.domain[0])}</span>
           <span
             className="ramp"
@@ -23,7 +36,9 @@ export function Legend({ painter, percent, metricLabel, swatches = [] }: { paint
             }}
           >
             {s.marks.map((m) => {
-              const t = s.log ? Math.log(m / s.domain[0]) / Math.log(s.domain[1] / s.domain[0]) : (m - s.domain[0]) / (s.domain[1] - s.domain[0]);
+              const t = s.log
+                ? Math.log(m / s.domain[0]) / Math.log(s.domain[1] / s.domain[0])
+                : (m - s.domain[0]) / (s.domain[1] - s.domain[0]);
               return (
                 <span key={m} className="ramp-mark" style={{ left: `${(100 * t).toFixed(1)}%` }}>
                   <span>{m}</span>

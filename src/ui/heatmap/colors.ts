@@ -2,7 +2,7 @@ import { extent, interpolateViridis, scaleSequential, scaleSequentialLog } from 
 import { quantileSorted } from '../../core/metrics/spectrum.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
-import { metricValue } from '../../state/derive.ts';
+import { metricValue } from '../../state/heatmap-data.ts';
 import type { HeatmapMetric, HeatmapMode } from '../../state/types.ts';
 
 export const SELECTED = '#2f9e44';
@@ -32,7 +32,13 @@ export function statusPaint(r: MatrixRecord | undefined): CellPaint | null {
   return null;
 }
 
-export function makePainter(records: readonly MatrixRecord[], mode: HeatmapMode, metric: HeatmapMetric, variant: SpectrumVariant, selected: ReadonlySet<string>): Painter {
+export function makePainter(
+  records: readonly MatrixRecord[],
+  mode: HeatmapMode,
+  metric: HeatmapMetric,
+  variant: SpectrumVariant,
+  selected: ReadonlySet<string>,
+): Painter {
   const base = statusPaint;
   if (mode === 'selection') {
     return {
@@ -53,13 +59,22 @@ export function metricPainter(
   base: (r: MatrixRecord | undefined) => CellPaint | null,
   marks: number[] = [],
 ): Painter {
-  const values = records.filter((r) => !r.vector && r.layer !== null && base(r) === null).map(valueOf).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const values = records
+    .filter((r) => !r.vector && r.layer !== null && base(r) === null)
+    .map(valueOf)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
   // 1st–99th percentile: one spurious value (alpha 40 from a short tail) must not wash out the rest.
-  const [lo, hi] = values.length > 20 ? [quantileSorted(values, 0.01), quantileSorted(values, 0.99)] : (extent(values) as [number | undefined, number | undefined]);
+  const [lo, hi] =
+    values.length > 20
+      ? [quantileSorted(values, 0.01), quantileSorted(values, 0.99)]
+      : (extent(values) as [number | undefined, number | undefined]);
   const domain: [number, number] = lo === undefined || hi === undefined ? [0, 1] : lo === hi ? [lo, lo + 1] : [lo, hi];
   // SNR-like ratios span orders of magnitude: a log scale when every value is positive and the range is wide.
   const log = domain[0] > 0 && domain[1] / domain[0] > 20;
-  const scale = (log ? scaleSequentialLog(interpolateViridis).domain(domain) : scaleSequential(interpolateViridis).domain(domain)).clamp(true);
+  const scale = (log ? scaleSequentialLog(interpolateViridis).domain(domain) : scaleSequential(interpolateViridis).domain(domain)).clamp(
+    true,
+  );
   return {
     paint: (r) => {
       const b = base(r);

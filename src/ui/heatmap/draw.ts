@@ -1,5 +1,5 @@
-import type { HeatmapGrid } from '../../state/derive.ts';
-import { cellKey } from '../../state/derive.ts';
+import type { HeatmapGrid } from '../../state/heatmap-data.ts';
+import { cellKey } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
 import type { HeatmapLayout } from './layout.ts';
@@ -7,7 +7,13 @@ import type { HeatmapLayout } from './layout.ts';
 export const shortModule = (m: string) => m.replace(/^self_attn\./, 'attn.').replace(/_proj$/, '');
 
 /** Paint the grid on a canvas (device pixels scaled by the caller's transform). */
-export function drawHeatmap(ctx: CanvasRenderingContext2D, grid: HeatmapGrid, l: HeatmapLayout, painter: Painter, marks: { focused: Cell | null; selected: Cell | null }): void {
+export function drawHeatmap(
+  ctx: CanvasRenderingContext2D,
+  grid: HeatmapGrid,
+  l: HeatmapLayout,
+  painter: Painter,
+  marks: { focused: Cell | null; selected: Cell | null },
+): void {
   ctx.clearRect(0, 0, l.width, l.height);
   ctx.font = '11px system-ui, sans-serif';
   ctx.fillStyle = '#495057';
@@ -45,7 +51,10 @@ export function drawHeatmap(ctx: CanvasRenderingContext2D, grid: HeatmapGrid, l:
       }
     });
   });
-  for (const [cell, color, width] of [[marks.selected, '#212529', 2], [marks.focused, '#1c7ed6', 2]] as const) {
+  for (const [cell, color, width] of [
+    [marks.selected, '#212529', 2],
+    [marks.focused, '#1c7ed6', 2],
+  ] as const) {
     if (!cell) continue;
     const col = grid.layers.indexOf(cell.layer);
     const row = grid.modules.indexOf(cell.module);

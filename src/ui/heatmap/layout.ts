@@ -1,4 +1,4 @@
-import type { HeatmapGrid } from '../../state/derive.ts';
+import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 
 /** Geometry of a heatmap: shared by the canvas, hit-testing, and the SVG/PNG exports. */
 export interface HeatmapLayout {

@@ -1,5 +1,5 @@
-import type { HeatmapGrid } from '../../state/derive.ts';
-import { cellKey } from '../../state/derive.ts';
+import type { HeatmapGrid } from '../../state/heatmap-data.ts';
+import { cellKey } from '../../state/heatmap-data.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
 import type { HeatmapLayout } from './layout.ts';
 import { shortModule } from './draw.ts';
@@ -16,7 +16,8 @@ export interface SvgPanel {
   title: string;
 }
 
-const HATCH = '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#fff"/><path d="M0,6 L6,0" stroke="#111" stroke-width="1.5"/></pattern></defs>';
+const HATCH =
+  '<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse"><rect width="6" height="6" fill="#fff"/><path d="M0,6 L6,0" stroke="#111" stroke-width="1.5"/></pattern></defs>';
 
 /** The heatmap as a standalone SVG document (the same geometry and colours as the canvas). */
 export function heatmapSvg(grid: HeatmapGrid, l: HeatmapLayout, painter: Painter, title: string): string {
@@ -27,7 +28,10 @@ export function heatmapSvg(grid: HeatmapGrid, l: HeatmapLayout, painter: Painter
 export function panelsSvg(panels: readonly SvgPanel[], gap = 16): string {
   const width = panels.reduce((w, p) => w + p.layout.width, 0) + gap * Math.max(0, panels.length - 1);
   const height = Math.max(...panels.map((p) => p.layout.height)) + 24;
-  const parts = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`, HATCH];
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="11">`,
+    HATCH,
+  ];
   let x = 0;
   for (const p of panels) {
     parts.push(`<g transform="translate(${x},0)">`, panelBody(p), '</g>');
@@ -42,10 +46,15 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
   parts.push(`<text x="4" y="14" font-size="13" font-weight="600">${xmlText(title)}</text>`);
   parts.push('<g transform="translate(0,24)">');
   grid.modules.forEach((m, row) => {
-    parts.push(`<text x="${l.left - 6}" y="${l.top + row * l.cellH + l.cellH / 2}" text-anchor="end" dominant-baseline="middle" fill="#495057">${xmlText(shortModule(m))}</text>`);
+    parts.push(
+      `<text x="${l.left - 6}" y="${l.top + row * l.cellH + l.cellH / 2}" text-anchor="end" dominant-baseline="middle" fill="#495057">${xmlText(shortModule(m))}</text>`,
+    );
   });
   grid.layers.forEach((layer, col) => {
-    if (col % l.labelEvery === 0) parts.push(`<text x="${l.left + col * l.cellW + l.cellW / 2}" y="${l.top / 2}" text-anchor="middle" dominant-baseline="middle" fill="#495057">${layer}</text>`);
+    if (col % l.labelEvery === 0)
+      parts.push(
+        `<text x="${l.left + col * l.cellW + l.cellW / 2}" y="${l.top / 2}" text-anchor="middle" dominant-baseline="middle" fill="#495057">${layer}</text>`,
+      );
   });
   grid.modules.forEach((m, row) => {
     grid.layers.forEach((layer, col) => {
@@ -55,12 +64,16 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
       const failed = !r ? grid.failed.get(key) : undefined;
       const fill = failed ? FAILED : paint.kind === 'fill' ? paint.color : paint.kind === 'hatch' ? 'url(#hatch)' : PENDING;
       const label = r ? `<title>${xmlText(r.name)}</title>` : failed ? `<title>${xmlText(failed.message)}</title>` : '';
-      parts.push(`<rect x="${l.left + col * l.cellW + 0.5}" y="${l.top + row * l.cellH + 0.5}" width="${l.cellW - 1}" height="${l.cellH - 1}" fill="${fill}">${label}</rect>`);
+      parts.push(
+        `<rect x="${l.left + col * l.cellW + 0.5}" y="${l.top + row * l.cellH + 0.5}" width="${l.cellW - 1}" height="${l.cellH - 1}" fill="${fill}">${label}</rect>`,
+      );
       const mark = painter.mark?.(r);
       if (mark) {
         const rad = Math.max(2, Math.min(4, l.cellW / 4));
         const paintAttr = mark === 'added' ? 'fill="#fff"' : 'fill="none" stroke="#fff" stroke-width="1.5"';
-        parts.push(`<circle cx="${l.left + col * l.cellW + l.cellW / 2}" cy="${l.top + row * l.cellH + l.cellH / 2}" r="${rad}" ${paintAttr}/>`);
+        parts.push(
+          `<circle cx="${l.left + col * l.cellW + l.cellW / 2}" cy="${l.top + row * l.cellH + l.cellH / 2}" r="${rad}" ${paintAttr}/>`,
+        );
       }
     });
   });

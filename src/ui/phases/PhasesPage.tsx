@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { heatmapGrid, METRICS, phaseViews, sharedGridShape, type HeatmapGrid } from '../../state/derive.ts';
+import { heatmapGrid, METRICS, phaseViews, sharedGridShape, type HeatmapGrid } from '../../state/heatmap-data.ts';
 import { useApp } from '../../state/store.ts';
 import { download } from '../download.ts';
 import { num, shape } from '../format.ts';
@@ -50,16 +50,33 @@ export function PhasesPage() {
     const grids = phases.map((p) => heatmapGrid(p.records, p.checkpoint.errors));
     const axes = sharedGridShape(grids);
     return phases.map((p, i) => {
-      const painter = withTransitionMarks(makePainter(allRecords, view.mode, view.metric, view.variant, p.selected), p.selected, i > 0 ? phases[i - 1].selected : null);
+      const painter = withTransitionMarks(
+        makePainter(allRecords, view.mode, view.metric, view.variant, p.selected),
+        p.selected,
+        i > 0 ? phases[i - 1].selected : null,
+      );
       return { phase: p, grid: { ...grids[i], ...axes }, painter, title: `Phase ${i + 1}: ${p.checkpoint.name} · top ${p.step.percent}%` };
     });
   }, [phases, allRecords, view.mode, view.metric, view.variant]);
 
   const gap = 12;
-  const panelWidths = sharedCellWidths(panels.map((p) => p.grid), width, gap);
-  const svg = () => panelsSvg(panels.map((p, i) => ({ ...p, layout: heatmapLayout(p.grid, Math.max(420, p.grid.layers.length * 14 + 140), { rowLabels: i === 0 || undefined }) })));
+  const panelWidths = sharedCellWidths(
+    panels.map((p) => p.grid),
+    width,
+    gap,
+  );
+  const svg = () =>
+    panelsSvg(
+      panels.map((p, i) => ({
+        ...p,
+        layout: heatmapLayout(p.grid, Math.max(420, p.grid.layers.length * 14 + 140), { rowLabels: i === 0 || undefined }),
+      })),
+    );
   // 1-D norms are in Spectrum's selection (all tied at 1.0) but not in the grids: keep the tables to what is shown.
-  const vectorTypes = useMemo(() => new Set(allRecords.flatMap((r) => (r.vector && r.spectrumType !== null ? [r.spectrumType] : []))), [allRecords]);
+  const vectorTypes = useMemo(
+    () => new Set(allRecords.flatMap((r) => (r.vector && r.spectrumType !== null ? [r.spectrumType] : []))),
+    [allRecords],
+  );
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
 
   return (
@@ -72,7 +89,12 @@ export function PhasesPage() {
           <section aria-label="Phases side by side">
             <div className="phase-row" style={{ gap }}>
               {panels.map((p, i) => (
-                <div className="phase-panel" key={p.phase.step.checkpointId} data-testid="phase-grid" style={{ maxWidth: panelWidths[i] + PANEL_CHROME }}>
+                <div
+                  className="phase-panel"
+                  key={p.phase.step.checkpointId}
+                  data-testid="phase-grid"
+                  style={{ maxWidth: panelWidths[i] + PANEL_CHROME }}
+                >
                   <h3 title={p.title}>{p.title}</h3>
                   <Heatmap
                     grid={p.grid}
@@ -90,16 +112,31 @@ export function PhasesPage() {
                         <>
                           <div className="tip-name">{r.name}</div>
                           {r.shape.length > 0 && <div>{shape(r.shape)}</div>}
-                          <div>Spectrum SNR {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}</div>
-                          <div>{p.phase.selected.has(r.spectrumModule ?? '') ? 'selected' : 'not selected'}{mark === 'added' ? ' · newly selected' : mark === 'dropped' ? ' · dropped' : ''}</div>
+                          <div>
+                            Spectrum SNR{' '}
+                            {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}
+                          </div>
+                          <div>
+                            {p.phase.selected.has(r.spectrumModule ?? '') ? 'selected' : 'not selected'}
+                            {mark === 'added' ? ' · newly selected' : mark === 'dropped' ? ' · dropped' : ''}
+                          </div>
                         </>
                       ) : (
-                        <div>{cell.module} · layer {cell.layer}: not analysed</div>
+                        <div>
+                          {cell.module} · layer {cell.layer}: not analysed
+                        </div>
                       );
                     }}
                   />
                   <div className="buttons">
-                    <button onClick={() => { const y = phaseYaml(p.phase); download(y.name, y.text, 'application/yaml'); }}>YAML</button>
+                    <button
+                      onClick={() => {
+                        const y = phaseYaml(p.phase);
+                        download(y.name, y.text, 'application/yaml');
+                      }}
+                    >
+                      YAML
+                    </button>
                     <button
                       onClick={async () => {
                         await navigator.clipboard.writeText(phaseYaml(p.phase).text);
@@ -127,19 +164,34 @@ export function PhasesPage() {
                 All phases (ZIP)
               </button>
               <button onClick={() => download('phases.svg', svg(), 'image/svg+xml')}>Side by side (SVG)</button>
-              <button onClick={async () => { const png = await svgToPng(svg()); if (png) download('phases.png', png); }}>Side by side (PNG)</button>
+              <button
+                onClick={async () => {
+                  const png = await svgToPng(svg());
+                  if (png) download('phases.png', png);
+                }}
+              >
+                Side by side (PNG)
+              </button>
             </div>
           </section>
           <section className="transitions" aria-label="Transitions between phases">
             <h2>Transitions</h2>
             {phases.slice(1).map((p, i) => (
-              <TransitionTable key={p.step.checkpointId} transition={p.transition!} from={phases[i].checkpoint.name} to={p.checkpoint.name} hiddenTypes={vectorTypes} />
+              <TransitionTable
+                key={p.step.checkpointId}
+                transition={p.transition!}
+                from={phases[i].checkpoint.name}
+                to={p.checkpoint.name}
+                hiddenTypes={vectorTypes}
+              />
             ))}
             {phases.length < 2 && <p className="muted">A transition needs two phases.</p>}
           </section>
         </>
       )}
-      {phases.some((p) => p.checkpoint.status === 'scanning' || p.checkpoint.status === 'opening') && <p className="note">Some phases are still scanning: their grids fill in as matrices are done.</p>}
+      {phases.some((p) => p.checkpoint.status === 'scanning' || p.checkpoint.status === 'opening') && (
+        <p className="note">Some phases are still scanning: their grids fill in as matrices are done.</p>
+      )}
     </div>
   );
 }

@@ -13,7 +13,9 @@ export function PlanEditor() {
   return (
     <section className="plan" aria-label="Phase plan">
       <h2>Phase plan</h2>
-      <p className="note">Each phase trains the top P% of layers per module type of the checkpoint before it (SauerkrautLM-v2: 25, 20, 15).</p>
+      <p className="note">
+        Each phase trains the top P% of layers per module type of the checkpoint before it (SauerkrautLM-v2: 25, 20, 15).
+      </p>
       <ol>
         {plan.map((step, i) => {
           const c = checkpoints[step.checkpointId];
@@ -47,9 +49,12 @@ export function PlanEditor() {
                 e.preventDefault();
               }}
             >
-              <span className="grip" aria-hidden="true">⋮⋮</span>
+              <span className="grip" aria-hidden="true">
+                ⋮⋮
+              </span>
               <label>
-                <input type="checkbox" checked={step.included} onChange={(e) => setPlanIncluded(step.checkpointId, e.target.checked)} /> {c.name}
+                <input type="checkbox" checked={step.included} onChange={(e) => setPlanIncluded(step.checkpointId, e.target.checked)} />{' '}
+                {c.name}
               </label>
               <span className="muted">{c.origin === 'import' ? 'Spectrum JSON' : `${Object.keys(c.records).length} matrices`}</span>
               <label className="plan-percent">
@@ -67,8 +72,16 @@ export function PlanEditor() {
                 />
                 %
               </label>
-              <button aria-label={`Move ${c.name} up`} disabled={i === 0} onClick={() => movePlanStep(step.checkpointId, i - 1)}>↑</button>
-              <button aria-label={`Move ${c.name} down`} disabled={i === plan.length - 1} onClick={() => movePlanStep(step.checkpointId, i + 1)}>↓</button>
+              <button aria-label={`Move ${c.name} up`} disabled={i === 0} onClick={() => movePlanStep(step.checkpointId, i - 1)}>
+                ↑
+              </button>
+              <button
+                aria-label={`Move ${c.name} down`}
+                disabled={i === plan.length - 1}
+                onClick={() => movePlanStep(step.checkpointId, i + 1)}
+              >
+                ↓
+              </button>
             </li>
           );
         })}

@@ -20,7 +20,11 @@ export const GPT2_RULES: NamingRule[] = [
     map: (m) => {
       const b = GPT2_BLOCK[m[2]];
       const conv = m[2].includes('.');
-      return { layer: Number(m[1]), module: b.module, ...(conv ? { layout: { transposed: true, ...(b.fused ? { fused: b.fused } : {}) } } : {}) };
+      return {
+        layer: Number(m[1]),
+        module: b.module,
+        ...(conv ? { layout: { transposed: true, ...(b.fused ? { fused: b.fused } : {}) } } : {}),
+      };
     },
   },
   {
@@ -43,7 +47,8 @@ const NEOX_BLOCK: Record<string, { module: string; fused?: 'qkv_heads' }> = {
 export const NEOX_RULES: NamingRule[] = [
   {
     family: 'gpt-neox',
-    pattern: /^gpt_neox\.layers\.(\d+)\.(attention\.query_key_value|attention\.dense|mlp\.dense_h_to_4h|mlp\.dense_4h_to_h|input_layernorm|post_attention_layernorm)\.weight$/,
+    pattern:
+      /^gpt_neox\.layers\.(\d+)\.(attention\.query_key_value|attention\.dense|mlp\.dense_h_to_4h|mlp\.dense_4h_to_h|input_layernorm|post_attention_layernorm)\.weight$/,
     map: (m) => {
       const b = NEOX_BLOCK[m[2]];
       return { layer: Number(m[1]), module: b.module, ...(b.fused ? { layout: { fused: b.fused } } : {}) };
@@ -52,6 +57,9 @@ export const NEOX_RULES: NamingRule[] = [
   {
     family: 'gpt-neox',
     pattern: /^(?:gpt_neox\.(embed_in|final_layer_norm)|(embed_out))\.weight$/,
-    map: (m) => ({ layer: null, module: m[1] === 'embed_in' ? 'model.embed_tokens' : m[1] === 'final_layer_norm' ? 'model.norm' : 'lm_head' }),
+    map: (m) => ({
+      layer: null,
+      module: m[1] === 'embed_in' ? 'model.embed_tokens' : m[1] === 'final_layer_norm' ? 'model.norm' : 'lm_head',
+    }),
   },
 ];

@@ -18,9 +18,11 @@ interface Wabt {
 }
 
 const wabtName = 'wabt'; // a devDependency: imported by name at run time only
-const wabtInit = ((await import(wabtName).catch(() => {
-  throw new Error('build:wasm needs the devDependency wabt: npm install --save-dev wabt');
-})) as { default: () => Promise<Wabt> }).default;
+const wabtInit = (
+  (await import(wabtName).catch(() => {
+    throw new Error('build:wasm needs the devDependency wabt: npm install --save-dev wabt');
+  })) as { default: () => Promise<Wabt> }
+).default;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const wabt = await wabtInit();

@@ -32,7 +32,8 @@ describe('WebAssembly SIMD kernels equal the TypeScript reference', () => {
 
   it('dots and subtractColumns, for lengths off the vector width', () => {
     for (const len of [1, 3, 4, 7, 30]) {
-      const ld = len + 3, ncols = 5;
+      const ld = len + 3,
+        ncols = 5;
       const [[wz, wx, wo, wy], [tz, tx, to, ty]] = twin([ld * ncols + 2, len + 1, ncols + 1, len + 1], len * 10);
       wasm!.dots(wz, 2, ld, ncols, wx, 1, len, wo, 1);
       tsKernels.dots(tz, 2, ld, ncols, tx, 1, len, to, 1);
@@ -44,7 +45,9 @@ describe('WebAssembly SIMD kernels equal the TypeScript reference', () => {
   });
 
   it('panelProducts over a block range', () => {
-    const kc = 13, np = 6, ldc = 4 * np + 4;
+    const kc = 13,
+      np = 6,
+      ldc = 4 * np + 4;
     const [[wa, wb, wc], [ta, tb, tc]] = twin([np * kc * 4 + 4, np * kc * 4 + 8, ldc * ldc + 4], 99);
     wasm!.panelProducts(wa, 4, wb, 8, kc, 1, 5, 2, 6, wc, 3, ldc);
     tsKernels.panelProducts(ta, 4, tb, 8, kc, 1, 5, 2, 6, tc, 3, ldc);

@@ -21,7 +21,8 @@ const GPU_SNR_TOLERANCE = 1e-2;
 function spiked(r: number, c: number): Float32Array {
   const m = gaussian(r * c, 9, 1 / Math.sqrt(c));
   for (let s = 0; s < 5; s++) {
-    const u = gaussian(r, 100 + s), v = gaussian(c, 200 + s);
+    const u = gaussian(r, 100 + s),
+      v = gaussian(c, 200 + s);
     const a = (8 - s) / Math.sqrt(r * c);
     for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) m[i * c + j] += a * u[i] * v[j];
   }
@@ -45,15 +46,19 @@ describe('fast mode sketches', () => {
 
   it('finds well-separated top values to float64 accuracy and the bulk of a known spectrum', async () => {
     // W diagonal (600 × 900): G = diag(σ²) exactly. Bulk σ uniform on [1, 2], five spikes above.
-    const n = 600, cols = 900;
+    const n = 600,
+      cols = 900;
     const sigma = Float64Array.from({ length: n }, (_, i) => (i < 5 ? 10 - i : 1 + (i - 5) / (n - 6)));
     const w = new Float32Array(n * cols);
     sigma.forEach((s, i) => (w[i * cols + i] = s));
-    const want = Float64Array.from(w.filter((x) => x !== 0)).sort().reverse();
+    const want = Float64Array.from(w.filter((x) => x !== 0))
+      .sort()
+      .reverse();
     const sk = await cpuFastSpectrum(new CpuEngine(), w, n, cols, 5, { size: { b: 8, s: 48 }, maxFraction: 1 });
     expect(usesKrylov(n, { size: { b: 8, s: 48 }, maxFraction: 1 })).toBe(true);
     sk.top.forEach((v, i) => expect(Math.abs(v - want[i]) / want[i]).toBeLessThan(1e-10));
-    let bulkSum = 0, bulkSquares = 0;
+    let bulkSum = 0,
+      bulkSquares = 0;
     for (let i = 5; i < n; i++) {
       bulkSum += want[i];
       bulkSquares += want[i] ** 2;
@@ -72,35 +77,43 @@ describe('fast mode on the GPU', async () => {
   const skip = 'skip' in made ? made.skip : '';
   const engine = made as WebGpuEngine;
 
-  it.skipIf(skip)('the f32 GPU machine runs the same Lanczos as the float64 CPU machine', async () => {
-    const [r, c] = [96, 160];
-    const m = spiked(r, c);
-    const size = { b: 4, s: 12 };
-    const cpu = await lanczosProbes(new CpuMachine(m), r, c, 1, size);
-    const gpu = new GpuMachine(engine.kit, m, r * c);
-    const got = await lanczosProbes(gpu, r, c, 1, size);
-    gpu.release();
-    // Each probe's tridiagonal: α_j and β_j, relative to the largest eigenvalue.
-    const N = size.b * size.s;
-    let scale = 0;
-    for (let i = 0; i < N; i++) scale = Math.max(scale, Math.abs(cpu.h[i * N + i]));
-    for (let j = 0; j < size.s; j++) {
-      for (let p = 0; p < size.b; p++) {
-        const at = (j * size.b + p) * (N + 1);
-        expect(Math.abs(got.h[at] - cpu.h[at]) / scale, `α ${j} ${p}`).toBeLessThan(1e-3);
+  it.skipIf(skip)(
+    'the f32 GPU machine runs the same Lanczos as the float64 CPU machine',
+    async () => {
+      const [r, c] = [96, 160];
+      const m = spiked(r, c);
+      const size = { b: 4, s: 12 };
+      const cpu = await lanczosProbes(new CpuMachine(m), r, c, 1, size);
+      const gpu = new GpuMachine(engine.kit, m, r * c);
+      const got = await lanczosProbes(gpu, r, c, 1, size);
+      gpu.release();
+      // Each probe's tridiagonal: α_j and β_j, relative to the largest eigenvalue.
+      const N = size.b * size.s;
+      let scale = 0;
+      for (let i = 0; i < N; i++) scale = Math.max(scale, Math.abs(cpu.h[i * N + i]));
+      for (let j = 0; j < size.s; j++) {
+        for (let p = 0; p < size.b; p++) {
+          const at = (j * size.b + p) * (N + 1);
+          expect(Math.abs(got.h[at] - cpu.h[at]) / scale, `α ${j} ${p}`).toBeLessThan(1e-3);
+        }
       }
-    }
-    const sk = await engine.topSingularValues(m, r, c, 3, { size, maxFraction: 1 });
-    const ref = await cpuFastSpectrum(new CpuEngine(), m, r, c, 3, { size, maxFraction: 1 });
-    sk.top.forEach((v, i) => expect(Math.abs(v - ref.top[i]) / ref.top[i]).toBeLessThan(1e-4));
-  }, 300_000);
+      const sk = await engine.topSingularValues(m, r, c, 3, { size, maxFraction: 1 });
+      const ref = await cpuFastSpectrum(new CpuEngine(), m, r, c, 3, { size, maxFraction: 1 });
+      sk.top.forEach((v, i) => expect(Math.abs(v - ref.top[i]) / ref.top[i]).toBeLessThan(1e-4));
+    },
+    300_000,
+  );
 
-  it.skipIf(skip)('gives the exact spectrum as its sketch below the Krylov threshold', async () => {
-    const m = spiked(40, 70);
-    const sk = await engine.topSingularValues(m, 40, 70, 8);
-    const all = await engine.singularValues(m, 40, 70);
-    expect(expandSketch(sk)).toEqual(all);
-  }, 300_000);
+  it.skipIf(skip)(
+    'gives the exact spectrum as its sketch below the Krylov threshold',
+    async () => {
+      const m = spiked(40, 70);
+      const sk = await engine.topSingularValues(m, 40, 70, 8);
+      const all = await engine.singularValues(m, 40, 70);
+      expect(expandSketch(sk)).toEqual(all);
+    },
+    300_000,
+  );
 });
 
 describe('fast mode below the Krylov threshold is exact mode', () => {
@@ -110,7 +123,9 @@ describe('fast mode below the Krylov threshold is exact mode', () => {
     for (const phase of DEMO_PHASES) {
       for (const { job, values } of await fixtureMatrices(`public/demo/${phase}.safetensors`)) {
         expect(usesKrylov(Math.min(job.rows, job.cols))).toBe(false);
-        expect(await fast.singularValues(values, job.rows, job.cols), job.name).toEqual(await engine.singularValues(values, job.rows, job.cols));
+        expect(await fast.singularValues(values, job.rows, job.cols), job.name).toEqual(
+          await engine.singularValues(values, job.rows, job.cols),
+        );
       }
     }
   }, 300_000);
@@ -157,16 +172,21 @@ function smallestCutGap(records: readonly MatrixRecord[]): number {
     values.sort((a, b) => b - a);
     for (const p of PERCENTS) {
       const k = Math.floor((values.length * p) / 100);
-      if (k > 0 && k < values.length && Number.isFinite(values[k - 1])) gap = Math.min(gap, (values[k - 1] - values[k]) / Math.abs(values[k]));
+      if (k > 0 && k < values.length && Number.isFinite(values[k - 1]))
+        gap = Math.min(gap, (values[k - 1] - values[k]) / Math.abs(values[k]));
     }
   }
   return gap;
 }
 
 /** Exact and fast (Krylov forced) records of one checkpoint, and how their selections compare. */
-async function compareFast(file: string, fast: (m: Float32Array, r: number, c: number, o: FastOptions) => Promise<TopAndBulk>): Promise<FixtureComparison> {
+async function compareFast(
+  file: string,
+  fast: (m: Float32Array, r: number, c: number, o: FastOptions) => Promise<TopAndBulk>,
+): Promise<FixtureComparison> {
   const cpu = new CpuEngine();
-  const exact: MatrixRecord[] = [], quick: MatrixRecord[] = [];
+  const exact: MatrixRecord[] = [],
+    quick: MatrixRecord[] = [];
   let krylov = 0;
   for (const { job, values } of await fixtureMatrices(file)) {
     const n = Math.min(job.rows, job.cols);
@@ -176,16 +196,21 @@ async function compareFast(file: string, fast: (m: Float32Array, r: number, c: n
   }
   const snrErrors = exact.map((e, i) => Math.abs(quick[i].spectrum!.snr - e.spectrum!.snr) / Math.abs(e.spectrum!.snr));
   return {
-    fixture: file.split('/').pop()!.replace('.safetensors', ''), krylov, matrices: exact.filter((r) => !r.vector).length,
+    fixture: file.split('/').pop()!.replace('.safetensors', ''),
+    krylov,
+    matrices: exact.filter((r) => !r.vector).length,
     jaccards: PERCENTS.map((p) => jaccard(selection(exact, p), selection(quick, p))),
     selected: PERCENTS.map((p) => selection(exact, p).size),
-    snrErrors, fastSnr: quick.map((r) => r.spectrum!.snr), cutGap: smallestCutGap(exact),
+    snrErrors,
+    fastSnr: quick.map((r) => r.spectrum!.snr),
+    cutGap: smallestCutGap(exact),
   };
 }
 
 function report(machine: string, c: FixtureComparison): void {
   const errors = c.snrErrors.filter((e) => Number.isFinite(e)).sort((a, b) => a - b);
-  const median = errors[errors.length >> 1], worst = errors[errors.length - 1];
+  const median = errors[errors.length >> 1],
+    worst = errors[errors.length - 1];
   console.log(
     `fast mode (Krylov forced, ${machine}) vs exact, ${c.fixture}: Jaccard ${PERCENTS.map((p, i) => `${p}% ${c.jaccards[i].toFixed(3)} (${c.selected[i]} selected)`).join(', ')}; ` +
       `SNR relative error median ${median.toExponential(1)}, worst ${worst.toExponential(1)}; smallest exact-mode gap at a cut ${c.cutGap.toExponential(1)}; ` +
@@ -199,11 +224,12 @@ describe('fast mode (Krylov path forced) selects the same layers as exact mode o
   // The float64 Krylov method (CpuMachine) on every fixture; the GPU's f32 one runs the same
   // Lanczos (above) and is compared on the reference model (every fixture: SW_SLOW_TESTS=1).
   let cpuRuns: Promise<FixtureComparison[]> | undefined;
-  const onCpu = () => (cpuRuns ??= (async () => {
-    const out: FixtureComparison[] = [];
-    for (const f of FILES) out.push(await compareFast(f, (m, r, c, o) => cpuFastSpectrum(new CpuEngine(), m, r, c, FAST_TOP_K, o)));
-    return out;
-  })());
+  const onCpu = () =>
+    (cpuRuns ??= (async () => {
+      const out: FixtureComparison[] = [];
+      for (const f of FILES) out.push(await compareFast(f, (m, r, c, o) => cpuFastSpectrum(new CpuEngine(), m, r, c, FAST_TOP_K, o)));
+      return out;
+    })());
 
   it('runs the Krylov method on every matrix of every fixture (float64 machine), and prints the Jaccards', async () => {
     for (const c of await onCpu()) {
@@ -225,9 +251,14 @@ describe('fast mode (Krylov path forced) selects the same layers as exact mode o
   // draw. No randomized bulk estimate with b ≪ n gets there; see the note of issue 5.
   // `it.fails` passes while the criterion fails (the reference model's selections are empty: 3 layers
   // per type keep int(3·p/100) = 0, so only the demo decides); make it `it` once fast mode meets it.
-  it.fails('Jaccard ≥ 0.95 per phase at 25/20/15 % on every fixture (float64 machine)', async () => {
-    for (const c of await onCpu()) c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
-  }, 600_000);
+  it.fails(
+    'Jaccard ≥ 0.95 per phase at 25/20/15 % on every fixture (float64 machine)',
+    async () => {
+      for (const c of await onCpu())
+        c.jaccards.forEach((j, i) => expect(j, `${c.fixture} at ${PERCENTS[i]} %`).toBeGreaterThanOrEqual(0.95));
+    },
+    600_000,
+  );
 });
 
 describe('fast mode on the GPU (Krylov path forced) against exact mode', async () => {
@@ -237,23 +268,27 @@ describe('fast mode on the GPU (Krylov path forced) against exact mode', async (
   // A software GPU takes ≈ 1.6 s per demo matrix here: the demo's phases with SW_SLOW_TESTS=1 only.
   const files = slowTests ? FILES : ['test-fixtures/reference/reference-model.safetensors'];
 
-  it.skipIf(skip)('prints the Jaccards of the GPU’s fast mode, which runs the Krylov method on every matrix and scores as the float64 one does', async () => {
-    for (const f of files) {
-      const c = await compareFast(f, (m, r, cols, o) => engine.topSingularValues(m, r, cols, FAST_TOP_K, o));
-      report('WebGPU f32', c);
-      expect(c.krylov, c.fixture).toBe(c.matrices);
-      // The f32 GPU machine runs the float64 machine's estimator: the same SNRs, up to f32 roundoff
-      // moving the bulk's quadrature nodes (the Jaccards of the reference model are those of empty
-      // selections; this is what checks its fast mode).
-      const ref = await compareFast(f, (m, r, cols, o) => cpuFastSpectrum(new CpuEngine(), m, r, cols, FAST_TOP_K, o));
-      let worst = 0;
-      c.fastSnr.forEach((v, i) => {
-        if (!Number.isFinite(ref.fastSnr[i])) return expect(v).toBe(ref.fastSnr[i]);
-        const d = Math.abs(v - ref.fastSnr[i]) / Math.abs(ref.fastSnr[i]);
-        worst = Math.max(worst, d);
-        expect(d, `${c.fixture} matrix ${i}`).toBeLessThan(GPU_SNR_TOLERANCE);
-      });
-      console.log(`fast mode, WebGPU f32 vs float64 CPU machine, ${c.fixture}: SNRs apart by ${worst.toExponential(1)} at most`);
-    }
-  }, 600_000);
+  it.skipIf(skip)(
+    'prints the Jaccards of the GPU’s fast mode, which runs the Krylov method on every matrix and scores as the float64 one does',
+    async () => {
+      for (const f of files) {
+        const c = await compareFast(f, (m, r, cols, o) => engine.topSingularValues(m, r, cols, FAST_TOP_K, o));
+        report('WebGPU f32', c);
+        expect(c.krylov, c.fixture).toBe(c.matrices);
+        // The f32 GPU machine runs the float64 machine's estimator: the same SNRs, up to f32 roundoff
+        // moving the bulk's quadrature nodes (the Jaccards of the reference model are those of empty
+        // selections; this is what checks its fast mode).
+        const ref = await compareFast(f, (m, r, cols, o) => cpuFastSpectrum(new CpuEngine(), m, r, cols, FAST_TOP_K, o));
+        let worst = 0;
+        c.fastSnr.forEach((v, i) => {
+          if (!Number.isFinite(ref.fastSnr[i])) return expect(v).toBe(ref.fastSnr[i]);
+          const d = Math.abs(v - ref.fastSnr[i]) / Math.abs(ref.fastSnr[i]);
+          worst = Math.max(worst, d);
+          expect(d, `${c.fixture} matrix ${i}`).toBeLessThan(GPU_SNR_TOLERANCE);
+        });
+        console.log(`fast mode, WebGPU f32 vs float64 CPU machine, ${c.fixture}: SNRs apart by ${worst.toExponential(1)} at most`);
+      }
+    },
+    600_000,
+  );
 });

@@ -34,7 +34,12 @@ export function frobeniusSquared(m: Float32Array, len: number): number {
 export async function fastSpectrum<B>(
   machine: () => Machine<B>,
   exact: () => Promise<Float64Array>,
-  m: Float32Array, rows: number, cols: number, k: number, scale: number, opts: FastOptions = {},
+  m: Float32Array,
+  rows: number,
+  cols: number,
+  k: number,
+  scale: number,
+  opts: FastOptions = {},
 ): Promise<TopAndBulk> {
   const n = Math.min(rows, cols);
   if (!usesKrylov(n, opts)) return exactSketch(await exact(), k);
@@ -46,8 +51,24 @@ export async function fastSpectrum<B>(
 }
 
 /** Fast mode in float64 on the CPU (the reference for the GPU's, and its fallback). */
-export function cpuFastSpectrum(engine: SpectralEngine, m: Float32Array, rows: number, cols: number, k: number, opts: FastOptions = {}): Promise<TopAndBulk> {
-  return fastSpectrum(() => new CpuMachine(m), () => engine.singularValues(m, rows, cols), m, rows, cols, k, 1, opts);
+export function cpuFastSpectrum(
+  engine: SpectralEngine,
+  m: Float32Array,
+  rows: number,
+  cols: number,
+  k: number,
+  opts: FastOptions = {},
+): Promise<TopAndBulk> {
+  return fastSpectrum(
+    () => new CpuMachine(m),
+    () => engine.singularValues(m, rows, cols),
+    m,
+    rows,
+    cols,
+    k,
+    1,
+    opts,
+  );
 }
 
 /** Top values the fast mode computes per matrix (the rest is the sketch). */
@@ -65,7 +86,9 @@ export function fastView(engine: SpectralEngine, k = FAST_TOP_K): SpectralEngine
     },
     async singularValues(m, rows, cols, opts) {
       if (opts?.signal?.aborted) throw abortError();
-      const sketch = engine.topSingularValues ? await engine.topSingularValues(m, rows, cols, k) : await cpuFastSpectrum(engine, m, rows, cols, k);
+      const sketch = engine.topSingularValues
+        ? await engine.topSingularValues(m, rows, cols, k)
+        : await cpuFastSpectrum(engine, m, rows, cols, k);
       return expandSketch(sketch);
     },
     dispose: () => engine.dispose(),

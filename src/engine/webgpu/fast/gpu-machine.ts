@@ -2,8 +2,18 @@ import { dispatch, type KernelDescriptor } from '../pipelines.ts';
 import { readBack, slotBytes, STORAGE, UNIFORM, type GpuKit } from '../kit.ts';
 import type { GemmParams, Machine } from './machine.ts';
 
-const GEMM: KernelDescriptor = { label: 'krylov gemm', shader: 'krylov', entryPoint: 'gemm', bindings: ['uniform-dynamic', 'read-only-storage', 'read-only-storage', 'storage'] };
-const NORM: KernelDescriptor = { label: 'krylov norm_inv', shader: 'krylov', entryPoint: 'norm_inv', bindings: ['uniform-dynamic', 'read-only-storage', 'storage'] };
+const GEMM: KernelDescriptor = {
+  label: 'krylov gemm',
+  shader: 'krylov',
+  entryPoint: 'gemm',
+  bindings: ['uniform-dynamic', 'read-only-storage', 'read-only-storage', 'storage'],
+};
+const NORM: KernelDescriptor = {
+  label: 'krylov norm_inv',
+  shader: 'krylov',
+  entryPoint: 'norm_inv',
+  bindings: ['uniform-dynamic', 'read-only-storage', 'storage'],
+};
 
 type Op = { kernel: KernelDescriptor; buffers: GPUBuffer[]; words: ArrayBuffer; groups: [number, number] };
 

@@ -30,7 +30,17 @@ export interface KrylovResult {
 }
 
 const gemm = (p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>): GemmParams => ({
-  transP: false, ldp: p.K, pOff: 0, ldx: p.N, xOff: 0, ldo: p.N, oOff: 0, alpha: 1, beta: 0, maskMod: 0, ...p,
+  transP: false,
+  ldp: p.K,
+  pOff: 0,
+  ldx: p.N,
+  xOff: 0,
+  ldo: p.N,
+  oOff: 0,
+  alpha: 1,
+  beta: 0,
+  maskMod: 0,
+  ...p,
 });
 
 /** Standard normal values from the project's seeded generator, so that the probes are the same on every run. */
@@ -50,9 +60,17 @@ export function gaussianBlock(len: number, seed: number): Float64Array {
  * own vector j, β_{j−1} on its vector j − 1. Everything is recorded on the machine; H alone is
  * read back.
  */
-export async function lanczosProbes<B>(mc: Machine<B>, rows: number, cols: number, scale: number, size: KrylovSize, seed = 1): Promise<KrylovResult> {
+export async function lanczosProbes<B>(
+  mc: Machine<B>,
+  rows: number,
+  cols: number,
+  scale: number,
+  size: KrylovSize,
+  seed = 1,
+): Promise<KrylovResult> {
   const wide = rows <= cols;
-  const n = Math.min(rows, cols), m = Math.max(rows, cols);
+  const n = Math.min(rows, cols),
+    m = Math.max(rows, cols);
   const { b, s } = size;
   const N = b * s;
   const q = mc.alloc('basis', n * N);

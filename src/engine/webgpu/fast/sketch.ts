@@ -18,7 +18,8 @@ export function exactSketch(descending: Float64Array, k: number): TopAndBulk {
   const top = descending.slice(0, Math.min(k, descending.length));
   const rest = descending.subarray(top.length);
   const asc = Float64Array.from(rest).reverse();
-  let sum = 0, sumSquares = 0;
+  let sum = 0,
+    sumSquares = 0;
   for (const v of asc) {
     sum += v;
     sumSquares += v * v;
@@ -100,7 +101,8 @@ export function krylovSketch(kr: KrylovResult, n: number, k: number, frobeniusSq
 function inverseCdf(nodes: Float64Array, cum: Float64Array, target: number): number {
   const len = cum.length;
   if (len === 0) return 0;
-  let prevMid = 0, prevVal = nodes[0];
+  let prevMid = 0,
+    prevVal = nodes[0];
   for (let l = 0; l < len; l++) {
     const mid = cum[l] - 0.5 * (cum[l] - (l > 0 ? cum[l - 1] : 0));
     if (target <= mid) {
@@ -127,7 +129,8 @@ export function expandSketch({ top, bulk }: TopAndBulk): Float64Array {
   for (let i = 0; i < bulk.count; i++) {
     const p = bulk.count > 1 ? i / (bulk.count - 1) : 0;
     while (j + 1 < qs.length && qs[j + 1].p < p) j++;
-    const a = qs[j], c = qs[Math.min(j + 1, qs.length - 1)];
+    const a = qs[j],
+      c = qs[Math.min(j + 1, qs.length - 1)];
     // At a quantile's own p, its value itself (interpolating there can be off by an ulp).
     if (p >= c.p) asc[i] = c.value;
     else if (p <= a.p) asc[i] = a.value;

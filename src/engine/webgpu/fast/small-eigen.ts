@@ -14,7 +14,8 @@ export interface SmallEigen {
 }
 
 function hypot(a: number, b: number): number {
-  const x = Math.abs(a), y = Math.abs(b);
+  const x = Math.abs(a),
+    y = Math.abs(b);
   const big = Math.max(x, y);
   if (big === 0) return 0;
   const s = Math.min(x, y) / big;
@@ -29,7 +30,8 @@ export function smallEigen(h: Float64Array, N: number, rows: number): SmallEigen
   // q: first `rows` rows of the accumulated orthogonal matrix, rows × N (starts as I's rows).
   const q = new Float64Array(rows * N);
   for (let r = 0; r < rows && r < N; r++) q[r * N + r] = 1;
-  const v = new Float64Array(N), p = new Float64Array(N);
+  const v = new Float64Array(N),
+    p = new Float64Array(N);
   for (let k = 0; k < N - 2; k++) {
     // Reflector on column k below the diagonal: H = I − τ v vᵀ, v[k+1] = 1.
     let xnorm = 0;

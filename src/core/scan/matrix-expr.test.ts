@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianMatrix } from '../../../test-fixtures/builders/safetensors.ts';
 import type { TensorInfo } from '../formats/tensor-info.ts';
-import { bytesRead, DeriveError, materialize, operandsOf, read, rowSlice, shapeOf, type MatrixExpr, type Operand } from './derive.ts';
+import { bytesRead, DeriveError, materialize, operandsOf, read, rowSlice, shapeOf, type MatrixExpr, type Operand } from './matrix-expr.ts';
 
 /** Tensors held in memory as F32: reads return their values, sliced by the byte range asked for. */
 function store(tensors: Record<string, { shape: number[]; values: Float32Array }>) {
@@ -36,13 +36,26 @@ describe('derivations', () => {
 
   it('reads only the bytes of the rows a split needs', async () => {
     s.reads.length = 0;
-    const e: MatrixExpr = { op: 'rows', of: s.leaf('W'), ranges: [[1, 2], [4, 6]] };
+    const e: MatrixExpr = {
+      op: 'rows',
+      of: s.leaf('W'),
+      ranges: [
+        [1, 2],
+        [4, 6],
+      ],
+    };
     const m = await materialize(e, s.readOperand);
     expect([m.rows, m.cols]).toEqual([3, 4]);
     expect(Array.from(m.values)).toEqual([...W.slice(4, 8), ...W.slice(16, 24)]);
-    expect(s.reads).toEqual([{ name: 'W', begin: 1016, byteLength: 16 }, { name: 'W', begin: 1064, byteLength: 32 }]);
+    expect(s.reads).toEqual([
+      { name: 'W', begin: 1016, byteLength: 16 },
+      { name: 'W', begin: 1064, byteLength: 32 },
+    ]);
     expect(bytesRead(e)).toBe(48);
-    expect(operandsOf(e).map((o) => o.tensor.shape)).toEqual([[1, 4], [2, 4]]);
+    expect(operandsOf(e).map((o) => o.tensor.shape)).toEqual([
+      [1, 4],
+      [2, 4],
+    ]);
   });
 
   it('computes scale·B·A in float64, and a row split of it from B’s rows alone', async () => {
@@ -74,7 +87,14 @@ describe('derivations', () => {
   });
 
   it('composes row selections (rows of rows) and pushes them through transposes by computing in full', async () => {
-    const inner: MatrixExpr = { op: 'rows', of: s.leaf('W'), ranges: [[0, 2], [3, 6]] }; // rows 0 1 3 4 5
+    const inner: MatrixExpr = {
+      op: 'rows',
+      of: s.leaf('W'),
+      ranges: [
+        [0, 2],
+        [3, 6],
+      ],
+    }; // rows 0 1 3 4 5
     const m = await materialize({ op: 'rows', of: inner, ranges: [[1, 3]] }, s.readOperand); // rows 1 3
     expect(Array.from(m.values)).toEqual([...W.slice(4, 8), ...W.slice(12, 16)]);
     const t = await materialize({ op: 'rows', of: { op: 'transpose', of: s.leaf('W') }, ranges: [[1, 2]] }, s.readOperand);

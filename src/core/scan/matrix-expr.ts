@@ -120,7 +120,8 @@ export function bytesRead(e: MatrixExpr): number {
  */
 export function rowSlice(t: TensorInfo, start: number, end: number): TensorInfo {
   const rows = t.shape[0];
-  if (t.shape.length !== 2 || t.byteLength % rows !== 0) throw new DeriveError(`${t.name}: rows of ${t.shape.join(' × ')} are not contiguous byte ranges`);
+  if (t.shape.length !== 2 || t.byteLength % rows !== 0)
+    throw new DeriveError(`${t.name}: rows of ${t.shape.join(' × ')} are not contiguous byte ranges`);
   const perRow = t.byteLength / rows;
   return { ...t, shape: [end - start, t.shape[1]], begin: t.begin + start * perRow, byteLength: (end - start) * perRow };
 }
@@ -139,7 +140,11 @@ function pushRows(e: MatrixExpr): MatrixExpr {
       return { op: 'lowRank', scale: of.scale, a: of.a, b: pushRows({ op: 'rows', of: of.b, ranges: e.ranges }) };
     case 'add':
     case 'sub':
-      return { op: of.op, a: pushRows({ op: 'rows', of: of.a, ranges: e.ranges }), b: pushRows({ op: 'rows', of: of.b, ranges: e.ranges }) };
+      return {
+        op: of.op,
+        a: pushRows({ op: 'rows', of: of.a, ranges: e.ranges }),
+        b: pushRows({ op: 'rows', of: of.b, ranges: e.ranges }),
+      };
     default:
       return e;
   }

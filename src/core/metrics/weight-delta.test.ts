@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deltaMetrics, headLayout, largestHeadShare, subtractInPlaceMeasured, type DeltaMetrics } from './delta.ts';
+import { deltaMetrics, headLayout, largestHeadShare, subtractInPlaceMeasured, type DeltaMetrics } from './weight-delta.ts';
 
 /** rows × cols from a function of (i, j), in f32 (small integers: every sum and product below is exact). */
 const dense = (rows: number, cols: number, f: (i: number, j: number) => number) => ({
@@ -9,7 +9,11 @@ const dense = (rows: number, cols: number, f: (i: number, j: number) => number) 
 });
 
 /** Every number of a metrics object, nested ones included. */
-const numbersOf = (d: DeltaMetrics): number[] => JSON.stringify(d).match(/-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|null/g)!.filter((t) => t !== 'null').map(Number);
+const numbersOf = (d: DeltaMetrics): number[] =>
+  JSON.stringify(d)
+    .match(/-?\d+(\.\d+)?(e[-+]?\d+)?|NaN|null/g)!
+    .filter((t) => t !== 'null')
+    .map(Number);
 
 describe('subtractInPlaceMeasured: ΔW and the entry sums', () => {
   const prev = dense(4, 6, (i, j) => i + j - 3);
@@ -90,7 +94,11 @@ describe('deltaMetrics against closed forms', () => {
   });
 
   it('an exactly zero ΔW is unchanged: zeros throughout, no NaN', () => {
-    const d = deltaMetrics(new Float64Array(4), { energy: 0, baseEnergy: 9, headEnergy: new Float64Array(2) }, { axis: 'rows', count: 2, size: 2 });
+    const d = deltaMetrics(
+      new Float64Array(4),
+      { energy: 0, baseEnergy: 9, headEnergy: new Float64Array(2) },
+      { axis: 'rows', count: 2, size: 2 },
+    );
     expect(d.unchanged).toBe(true);
     expect([d.relative_norm, d.frobenius, d.stable_rank, d.sigma_max]).toEqual([0, 0, 0, 0]);
     expect(d.energy_rank).toEqual({ 90: 0, 95: 0, 99: 0 });

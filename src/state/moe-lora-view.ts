@@ -29,7 +29,9 @@ export function expertIndices(records: Iterable<MatrixRecord>): number[] {
 function meanFields<T extends object>(items: T[]): T {
   const out = { ...items[0] } as Record<string, unknown>;
   for (const key of Object.keys(out)) {
-    const vals = items.map((x) => (x as Record<string, unknown>)[key]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+    const vals = items
+      .map((x) => (x as Record<string, unknown>)[key])
+      .filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
     if (typeof out[key] === 'number' || out[key] === null) out[key] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
   }
   return out as T;
@@ -40,7 +42,11 @@ function meanFields<T extends object>(items: T[]): T {
  * the largest value of `valueOf` (a real record: its detail opens), or a synthetic record whose every
  * metric is the mean over the experts (no singular values, no Spectrum name: it is not a module).
  */
-export function aggregateExperts(records: readonly MatrixRecord[], view: ExpertView, valueOf: (r: MatrixRecord) => number | null): MatrixRecord[] {
+export function aggregateExperts(
+  records: readonly MatrixRecord[],
+  view: ExpertView,
+  valueOf: (r: MatrixRecord) => number | null,
+): MatrixRecord[] {
   const groups = new Map<string, MatrixRecord[]>();
   const out: MatrixRecord[] = [];
   for (const r of records) {

@@ -31,7 +31,12 @@ const HEAD_MODULES: Record<string, { axis: HeadLayout['axis']; kv: boolean }> = 
  * head_dim or hidden_size / heads). null for a module that is not q/k/v/o; a reason when the config
  * is missing or its numbers do not tile the matrix (the shares are then not guessed).
  */
-export function headLayout(module: string, rows: number, cols: number, config: Record<string, unknown> | null): HeadLayout | { reason: string } | null {
+export function headLayout(
+  module: string,
+  rows: number,
+  cols: number,
+  config: Record<string, unknown> | null,
+): HeadLayout | { reason: string } | null {
   const kind = HEAD_MODULES[module];
   if (!kind) return null;
   const heads = configInt(config, 'num_attention_heads', 'n_head');
@@ -124,7 +129,11 @@ const ENERGY_SLACK = 1e-12;
  * The metrics of ΔW from its singular values (descending; all min(rows, cols) of them) and the
  * entry sums of subtractMeasured. `heads`: the layout used for headEnergy, or why there is none.
  */
-export function deltaMetrics(singularValues: Float64Array, measured: Pick<MeasuredDelta, 'energy' | 'baseEnergy' | 'headEnergy'>, heads: HeadLayout | { reason: string } | null = null): DeltaMetrics {
+export function deltaMetrics(
+  singularValues: Float64Array,
+  measured: Pick<MeasuredDelta, 'energy' | 'baseEnergy' | 'headEnergy'>,
+  heads: HeadLayout | { reason: string } | null = null,
+): DeltaMetrics {
   const n = singularValues.length;
   let svEnergy = 0;
   for (const s of singularValues) svEnergy += s * s;

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../core/errors.ts';
-import { compareModules } from '../core/naming/families.ts';
+import { compareModules } from '../core/naming/naming-rules.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
 import { spectrumEntries } from '../core/exports/spectrum-files.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
@@ -54,7 +54,11 @@ export const METRICS: { id: HeatmapMetric; label: string; help: string }[] = [
   { id: 'signal_to_noise', label: 'Signal / noise', help: 'The scale-free ratio of Σσ above τ to Σσ at or below it.' },
   { id: 'sigma_max', label: 'Spectral norm σ_max', help: 'The largest singular value.' },
   { id: 'frobenius', label: 'Frobenius norm', help: '‖W‖_F = √Σσ².' },
-  { id: 'alpha', label: 'Power-law alpha', help: "WeightWatcher's alpha of the ESD tail (MLE, KS-optimal xmin). 2–6 is its well-trained band; < 2 over-trained, > 6 under-trained." },
+  {
+    id: 'alpha',
+    label: 'Power-law alpha',
+    help: "WeightWatcher's alpha of the ESD tail (MLE, KS-optimal xmin). 2–6 is its well-trained band; < 2 over-trained, > 6 under-trained.",
+  },
   { id: 'alpha_weighted', label: 'Alpha-weighted', help: 'alpha · log10 λ_max.' },
   { id: 'stable_rank', label: 'Stable rank', help: '‖W‖_F² / ‖W‖₂².' },
   { id: 'entropy', label: 'Spectral entropy', help: 'Normalised entropy of the eigenvalue distribution (1 = flat).' },
@@ -87,14 +91,26 @@ export function metricReason(r: MatrixRecord, metric: HeatmapMetric): string | n
 /** The mean of a metric over the module types of each layer: alpha against depth. */
 export function layerAverages(grid: HeatmapGrid, metric: HeatmapMetric, variant: SpectrumVariant): (number | null)[] {
   return grid.layers.map((layer) => {
-    const vals = grid.modules.map((m) => grid.cells.get(cellKey(m, layer))).map((r) => (r ? metricValue(r, metric, variant) : null)).filter((v): v is number => v !== null);
+    const vals = grid.modules
+      .map((m) => grid.cells.get(cellKey(m, layer)))
+      .map((r) => (r ? metricValue(r, metric, variant) : null))
+      .filter((v): v is number => v !== null);
     return vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
   });
 }
 
 export function scanResultOf(c: CheckpointState): ScanResult {
   const records = Object.values(c.records);
-  return { model: c.name, engine: c.engine, mode: 'exact', records, skipped: c.skipped, unmapped: c.unmapped, errors: c.errors, missing: c.missing };
+  return {
+    model: c.name,
+    engine: c.engine,
+    mode: 'exact',
+    records,
+    skipped: c.skipped,
+    unmapped: c.unmapped,
+    errors: c.errors,
+    missing: c.missing,
+  };
 }
 
 export interface PhaseView {
@@ -108,7 +124,11 @@ export interface PhaseView {
 }
 
 /** The included steps of the plan, each with its selection and its transition from the step before. */
-export function phaseViews(plan: readonly PlanStep[], checkpoints: Readonly<Record<string, CheckpointState>>, variant: SpectrumVariant): PhaseView[] {
+export function phaseViews(
+  plan: readonly PlanStep[],
+  checkpoints: Readonly<Record<string, CheckpointState>>,
+  variant: SpectrumVariant,
+): PhaseView[] {
   const steps = plan.filter((p) => p.included && checkpoints[p.checkpointId]);
   const views: PhaseView[] = [];
   for (const step of steps) {
@@ -116,7 +136,14 @@ export function phaseViews(plan: readonly PlanStep[], checkpoints: Readonly<Reco
     const records = Object.values(checkpoint.records);
     const selection = selectTopPercent(spectrumEntries(spectrumModules(records, variant)), step.percent);
     const previous = views[views.length - 1];
-    views.push({ step, checkpoint, records, selection, selected: selectedNames(selection), transition: previous ? phaseTransition(previous.selection, selection) : null });
+    views.push({
+      step,
+      checkpoint,
+      records,
+      selection,
+      selected: selectedNames(selection),
+      transition: previous ? phaseTransition(previous.selection, selection) : null,
+    });
   }
   return views;
 }

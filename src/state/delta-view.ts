@@ -1,6 +1,6 @@
-import { largestHeadShare } from '../core/metrics/delta.ts';
+import { largestHeadShare } from '../core/metrics/weight-delta.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { cellKey, type HeatmapGrid } from './derive.ts';
+import { cellKey, type HeatmapGrid } from './heatmap-data.ts';
 import type { CheckpointState, DeltaMetricId, DeltaState, PlanStep } from './types.ts';
 
 /** Pure derivations of the ΔW page, from the store. */
@@ -8,10 +8,26 @@ import type { CheckpointState, DeltaMetricId, DeltaState, PlanStep } from './typ
 export const DELTA_METRICS: { id: DeltaMetricId; label: string; help: string }[] = [
   { id: 'relative_norm', label: '‖ΔW‖ / ‖W‖', help: 'How large the change is against the earlier weights (Frobenius norms).' },
   { id: 'stable_rank', label: 'Stable rank of ΔW', help: '‖ΔW‖_F² / σ_max²: about how many directions the change uses.' },
-  { id: 'truncatable_90', label: 'Truncatable at 90% energy', help: "Share of ΔW's singular values that can be dropped while keeping 90% of Σσ²." },
-  { id: 'truncatable_95', label: 'Truncatable at 95% energy', help: "Share of ΔW's singular values that can be dropped while keeping 95% of Σσ²." },
-  { id: 'truncatable_99', label: 'Truncatable at 99% energy', help: "Share of ΔW's singular values that can be dropped while keeping 99% of Σσ²." },
-  { id: 'head_max', label: 'Largest head share', help: 'Attention: the share of ‖ΔW‖² that its most-changed head carries (1/heads = even, 1 = one head).' },
+  {
+    id: 'truncatable_90',
+    label: 'Truncatable at 90% energy',
+    help: "Share of ΔW's singular values that can be dropped while keeping 90% of Σσ².",
+  },
+  {
+    id: 'truncatable_95',
+    label: 'Truncatable at 95% energy',
+    help: "Share of ΔW's singular values that can be dropped while keeping 95% of Σσ².",
+  },
+  {
+    id: 'truncatable_99',
+    label: 'Truncatable at 99% energy',
+    help: "Share of ΔW's singular values that can be dropped while keeping 99% of Σσ².",
+  },
+  {
+    id: 'head_max',
+    label: 'Largest head share',
+    help: 'Attention: the share of ‖ΔW‖² that its most-changed head carries (1/heads = even, 1 = one head).',
+  },
 ];
 
 /** A ΔW metric of a record; null when it has none (not a ΔW record, no heads, non-finite). */
@@ -36,16 +52,25 @@ export function deltaMetricValue(r: MatrixRecord, metric: DeltaMetricId): number
 
 /** Checkpoints whose weights the workers hold: scanned from files (not a session's, not a Spectrum JSON). */
 export function deltaCandidates(order: readonly string[], checkpoints: Readonly<Record<string, CheckpointState>>): CheckpointState[] {
-  return order.map((id) => checkpoints[id]).filter((c): c is CheckpointState => !!c && (c.origin === 'demo' || c.origin === 'user') && c.status !== 'failed');
+  return order
+    .map((id) => checkpoints[id])
+    .filter((c): c is CheckpointState => !!c && (c.origin === 'demo' || c.origin === 'user') && c.status !== 'failed');
 }
 
 /**
  * The pair the page compares: the one picked, else the first two candidates in phase-plan order
  * (on the demo: the base and phase 1). null when fewer than two checkpoints have weights.
  */
-export function deltaPair(delta: Pick<DeltaState, 'fromId' | 'toId'>, plan: readonly PlanStep[], candidates: readonly CheckpointState[]): { fromId: string; toId: string } | null {
+export function deltaPair(
+  delta: Pick<DeltaState, 'fromId' | 'toId'>,
+  plan: readonly PlanStep[],
+  candidates: readonly CheckpointState[],
+): { fromId: string; toId: string } | null {
   const ids = new Set(candidates.map((c) => c.id));
-  const inPlanOrder = [...plan.map((p) => p.checkpointId).filter((id) => ids.has(id)), ...candidates.map((c) => c.id).filter((id) => !plan.some((p) => p.checkpointId === id))];
+  const inPlanOrder = [
+    ...plan.map((p) => p.checkpointId).filter((id) => ids.has(id)),
+    ...candidates.map((c) => c.id).filter((id) => !plan.some((p) => p.checkpointId === id)),
+  ];
   if (inPlanOrder.length < 2) return null;
   const fromId = delta.fromId && ids.has(delta.fromId) ? delta.fromId : inPlanOrder[0];
   const following = inPlanOrder[inPlanOrder.indexOf(fromId) + 1] ?? inPlanOrder.find((id) => id !== fromId)!;

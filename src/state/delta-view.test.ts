@@ -1,14 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { deltaMetrics } from '../core/metrics/delta.ts';
+import { deltaMetrics } from '../core/metrics/weight-delta.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { changesByModule, deltaCandidates, deltaMetricValue, deltaPair } from './delta.ts';
-import { heatmapGrid } from './derive.ts';
+import { changesByModule, deltaCandidates, deltaMetricValue, deltaPair } from './delta-view.ts';
+import { heatmapGrid } from './heatmap-data.ts';
 import type { CheckpointState } from './types.ts';
 
-const ckpt = (id: string, origin: CheckpointState['origin'], status: CheckpointState['status'] = 'done') => ({ id, name: id, origin, status }) as CheckpointState;
+const ckpt = (id: string, origin: CheckpointState['origin'], status: CheckpointState['status'] = 'done') =>
+  ({ id, name: id, origin, status }) as CheckpointState;
 
 describe('the ΔW pair', () => {
-  const checkpoints = { a: ckpt('a', 'demo'), b: ckpt('b', 'demo'), s: ckpt('s', 'session'), i: ckpt('i', 'import'), f: ckpt('f', 'user', 'failed'), u: ckpt('u', 'user', 'opening') };
+  const checkpoints = {
+    a: ckpt('a', 'demo'),
+    b: ckpt('b', 'demo'),
+    s: ckpt('s', 'session'),
+    i: ckpt('i', 'import'),
+    f: ckpt('f', 'user', 'failed'),
+    u: ckpt('u', 'user', 'opening'),
+  };
   const candidates = deltaCandidates(['s', 'a', 'i', 'b', 'f', 'u'], checkpoints);
 
   it('offers only checkpoints whose weights the workers hold (still opening ones too: ΔW waits for them)', () => {
@@ -30,12 +38,24 @@ describe('the ΔW pair', () => {
 describe('changes per module type', () => {
   const record = (module: string, layer: number, energy: number | null): MatrixRecord =>
     ({
-      name: `model.layers.${layer}.${module}.weight`, layer, module, vector: false, status: 'ok',
-      ...(energy === null ? {} : { delta: deltaMetrics(new Float64Array([Math.sqrt(energy), 0]), { energy, baseEnergy: 4, headEnergy: null }) }),
+      name: `model.layers.${layer}.${module}.weight`,
+      layer,
+      module,
+      vector: false,
+      status: 'ok',
+      ...(energy === null
+        ? {}
+        : { delta: deltaMetrics(new Float64Array([Math.sqrt(energy), 0]), { energy, baseEnergy: 4, headEnergy: null }) }),
     }) as MatrixRecord;
 
   it('lists the changed layers, counts the unchanged and the rest', () => {
-    const grid = heatmapGrid([record('self_attn.q_proj', 0, 1), record('self_attn.q_proj', 1, 0), record('self_attn.q_proj', 2, 9), record('mlp.up_proj', 0, 0), record('mlp.up_proj', 2, null)]);
+    const grid = heatmapGrid([
+      record('self_attn.q_proj', 0, 1),
+      record('self_attn.q_proj', 1, 0),
+      record('self_attn.q_proj', 2, 9),
+      record('mlp.up_proj', 0, 0),
+      record('mlp.up_proj', 2, null),
+    ]);
     expect(changesByModule(grid)).toEqual([
       { module: 'self_attn.q_proj', changed: [0, 2], unchanged: 1, other: 0 },
       { module: 'mlp.up_proj', changed: [], unchanged: 1, other: 2 },
