@@ -301,8 +301,10 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
       1_800_000,
     );
 
-    it('disposes', async () => {
-      if (engine && !('skip' in engine)) engine.dispose();
+    // Last: the engine is gone after this one.
+    test('lets go when disposed: a later call rejects with ENGINE_FAILED', async (e) => {
+      e.dispose();
+      await expect(e.singularValues(hadamard(2), 4, 4)).rejects.toMatchObject({ code: 'ENGINE_FAILED' });
     });
   });
 }

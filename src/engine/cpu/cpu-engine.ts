@@ -119,11 +119,13 @@ async function defaultKernels(): Promise<Kernels> {
  * Errors: NaN or ±Infinity in the input rejects with EngineError code 'NON_FINITE' (it never
  * hangs and never returns made-up values); an aborted signal rejects with EngineError code
  * 'ABORTED', name 'AbortError', checked before starting and about every 50 ms while computing
- * (the computation yields to the event loop then, so abort messages get through).
+ * (the computation yields to the event loop then, so abort messages get through); a call after
+ * dispose() rejects with 'ENGINE_FAILED'.
  */
 export class CpuEngine implements SpectralEngine {
   readonly kind = 'cpu' as const;
   private kernels: Kernels | Promise<Kernels> | undefined;
+  private disposed = false;
 
   constructor(opts: CpuEngineOptions = {}) {
     this.kernels = opts.kernels;
@@ -135,6 +137,7 @@ export class CpuEngine implements SpectralEngine {
       if (signal?.aborted) throw abortError();
     };
     check();
+    if (this.disposed) throw new EngineError('ENGINE_FAILED', 'singular values: the CPU engine was disposed');
     this.kernels ??= defaultKernels();
     const kernels = await this.kernels;
     const out = emptyResult();
@@ -142,8 +145,9 @@ export class CpuEngine implements SpectralEngine {
     return out.sigma;
   }
 
-  /** Lets go of the kernels and their memory (the WebAssembly memory keeps its largest size until then). */
+  /** Lets go of the kernels and their memory (the WebAssembly memory keeps its largest size until then); later calls reject. */
   dispose(): void {
+    this.disposed = true;
     this.kernels = undefined;
   }
 }

@@ -118,6 +118,7 @@ export class WebGpuEngine implements SpectralEngine {
 
   /** Runs `task` after every earlier call has finished (one matrix on the GPU at a time). */
   protected serial<T>(task: () => Promise<T>): Promise<T> {
+    if (this.disposed) return Promise.reject(new EngineError('ENGINE_FAILED', 'the WebGPU engine was disposed'));
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
     return run;
