@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The WebGPU benchmark on the GPU machine (shared/device.md), in two steps.
+# The WebGPU benchmark on a GPU machine (docs/engines.md), in two steps.
 #
 #   bash bench/gpu-h100.sh prepare   # here, once: fills .dev/ (git-ignored, < 64 MiB), needs apt and npm
 #   bash bench/gpu-h100.sh run       # on the GPU machine, as the device tool's command, carry [".dev"]:

@@ -16,7 +16,7 @@
  * (the warm-up compiles the pipelines). On a software adapter (SwiftShader) the numbers say
  * nothing about a GPU: the bench refuses it unless --allow-software.
  *
- * On the GPU machine (shared/device.md), one device-tool call: `bash bench/gpu-h100.sh prepare` here
+ * On a GPU machine, one device-tool call: `bash bench/gpu-h100.sh prepare` here
  * once (fills the git-ignored .dev/, 62 MiB: the GL/Vulkan loader .debs, a Node binary, this bench
  * bundled by esbuild and the webgpu package with its linux-x64 Dawn only), then run
  * `bash bench/gpu-h100.sh run` with carry [".dev"]: torch_reference.py's times and this table, in

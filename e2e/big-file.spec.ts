@@ -6,7 +6,7 @@ import { expectGrid, tmp, waitForScan } from './helpers.ts';
 import { MemorySampler, type ProcessSample } from './memory.ts';
 
 /**
- * The browser reader on a 5 GB file (issue 8). The page has no "scan a subset" control, so the file
+ * The browser reader on a 5 GB file. The page has no "scan a subset" control, so the file
  * is one whose analysable matrices are a subset of its bytes, as in a MoE checkpoint: 5 GiB of
  * 3-D expert tensors (listed in the header, skipped by the plan, never read) between 2-D matrices
  * spread from the first to the last gigabyte, the largest a 64 × 1,048,576 bf16 matrix

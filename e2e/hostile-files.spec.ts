@@ -4,7 +4,7 @@ import { buildSafetensors, gaussianMatrix } from '../test-fixtures/builders/safe
 import { shardSafetensors } from '../test-fixtures/builders/shard.ts';
 import { expectGrid } from './helpers.ts';
 
-/** Issue 8 in the page: weights with NaN/Infinity, and names and metadata that are markup. */
+/** Damaged and hostile files in the page: weights with NaN/Infinity, and names and metadata that are markup. */
 
 /** The centre of a heatmap cell, from the canvas's size and grid (the layout: 132 px of row labels, 22 px rows). */
 async function cellCenter(canvas: Locator, row: number, col: number) {

@@ -5,7 +5,7 @@ import { buildSafetensors, gaussianMatrix } from '../test-fixtures/builders/safe
 import { tmp, waitForScan } from './helpers.ts';
 
 /**
- * Cancel and reload (issue 8): every finished matrix is in IndexedDB the moment it shows; a reload
+ * Cancel and reload: every finished matrix is in IndexedDB the moment it shows; a reload
  * or a closed tab loses none of them, and picking the same file again computes only the rest.
  * 24 matrices of 1024 × 1536 (bf16): about a second each on the CPU engine, so a scan takes long
  * enough to stop in the middle.

@@ -1,5 +1,5 @@
 /**
- * Bounded memory on a big model (issue 8): a sparse 29.5 GB (27.5 GiB) Qwen2.5-14B checkpoint — 8
+ * Bounded memory on a big model: a sparse 29.5 GB (27.5 GiB) Qwen2.5-14B checkpoint — 8
  * shards, index and config, 579 tensors — of which the CLI reads every header and the byte ranges
  * of the matrices it is asked for, and nothing else.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 8 through the CLI, as a user meets it: weights with NaN and Infinity, a sharded checkpoint
+ * Damaged inputs through the CLI, as a user meets them: weights with NaN and Infinity, a sharded checkpoint
  * with a shard missing or cut short. The scan goes on; metrics.json says what happened to each tensor.
  */
 import { execFile } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * One conformance suite for every SpectralEngine (conventions.md §6): closed-form spectra, odd
+ * One conformance suite for every SpectralEngine (docs/testing.md): closed-form spectra, odd
  * shapes, zeros, NaN, the reference fixtures and the demo, written once as a function of the
  * engine. The tolerances follow from the engine's arithmetic: `eps` is its unit roundoff (2^-53
  * for the float64 CPU engine, 2^-24 for WebGPU's f32), and a Gram-based method knows each

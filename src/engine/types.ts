@@ -15,7 +15,7 @@ export interface SingularValueOptions {
 }
 
 /**
- * One interface, two backends (design.md §3). Matrices arrive row-major in f32;
+ * One interface, two backends (docs/engines.md). Matrices arrive row-major in f32;
  * singular values leave descending in f64.
  */
 export interface SpectralEngine {

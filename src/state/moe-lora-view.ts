@@ -3,7 +3,7 @@ import type { HtsrMetrics } from '../core/metrics/htsr.ts';
 import type { SpectrumScore } from '../core/metrics/spectrum.ts';
 
 /**
- * Pure derivations for the families of issue 7: the MoE heatmap (one cell per module and layer over
+ * Pure derivations for MoE and LoRA checkpoints: the MoE heatmap (one cell per module and layer over
  * many experts) and the LoRA detail (ΔW has rank ≤ r).
  */
 

@@ -1,5 +1,5 @@
 /**
- * Tiny checkpoints of every family, with the real names and layouts (design.md §4): Conv1D stored
+ * Tiny checkpoints of every family, with the real names and layouts (docs/formats.md): Conv1D stored
  * in × out, fused q|k|v by rows or interleaved per head, MoE experts, linear attention, LoRA adapters.
  * Each builder also returns the matrices it fused, so tests can check that a split gives them back.
  */

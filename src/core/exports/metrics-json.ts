@@ -7,7 +7,7 @@ export const TOOL_VERSION = '0.1.0';
 
 type Num = number | null;
 
-/** One row of metrics.json (design.md §5). Numbers that cannot be computed are null, with a reason. */
+/** One row of metrics.json (docs/formats.md). Numbers that cannot be computed are null, with a reason. */
 export interface MetricsRow {
   name: string;
   file: string;
@@ -44,7 +44,7 @@ export interface MetricsRow {
   reasons?: Record<string, string>;
 }
 
-/** metrics.json name → HtsrMetrics key (design.md §5 calls WeightWatcher's D "ks_distance"). */
+/** metrics.json name → HtsrMetrics key (metrics.json calls WeightWatcher's D "ks_distance"). */
 const HTSR_FIELDS = {
   alpha: 'alpha',
   alpha_weighted: 'alpha_weighted',
@@ -121,7 +121,7 @@ function htsrFields(r: MatrixRecord, reasons: Record<string, string>) {
   return out;
 }
 
-/** What a result file lists besides its matrices: everything not analysed, and why (design.md §5). */
+/** What a result file lists besides its matrices: everything not analysed, and why. */
 export function notAnalysed(result: ScanResult): Pick<ScanResult, 'skipped' | 'unmapped' | 'missing' | 'errors'> {
   return { skipped: result.skipped, unmapped: result.unmapped, missing: result.missing, errors: result.errors };
 }

@@ -11,7 +11,7 @@ export interface ByteSource {
   close?(): Promise<void>;
 }
 
-/** The largest slice any reader asks for at once (issue 3: at most 64 MiB). */
+/** The largest slice any reader asks for at once: 64 MiB, whatever the tensor (docs/architecture.md). */
 export const MAX_READ_SLICE = 64 * 1024 * 1024;
 
 export function memorySource(name: string, bytes: Uint8Array): ByteSource {

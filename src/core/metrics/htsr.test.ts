@@ -7,7 +7,7 @@ import { PL_EVAL_THRESHOLD } from './powerlaw.ts';
 import { marchenkoPasturQuantiles } from './synthetic-spectra.ts';
 
 // Full spectra come from test-fixtures/make-spectra.py (float64 SVD of the decoded weights); the
-// expected values are WeightWatcher's (shared/reference/expected, copied to test-fixtures/expected).
+// expected values are WeightWatcher's (test-fixtures/expected; docs/testing.md).
 const root = join(import.meta.dirname, '../../../test-fixtures');
 
 interface Spectra {

@@ -1,6 +1,6 @@
 // Heavy-tailed self-regularization (HT-SR) metrics of one weight matrix from its singular values,
 // equal to WeightWatcher 0.7.5.5's `analyze()` defaults (fit='PL', mp_fit=True); definitions in
-// shared/reference/weightwatcher.md. The ESD is λ = σ² of the raw matrix, no division by N.
+// docs/metrics.md. The ESD is λ = σ² of the raw matrix, no division by N.
 // A value that cannot be computed is null with a reason, never NaN or a sentinel like alpha = −1.
 
 import { fitMarchenkoPastur } from './marchenko-pastur.ts';

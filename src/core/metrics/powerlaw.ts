@@ -1,6 +1,6 @@
 // Power-law fit of an ESD tail, exactly as WeightWatcher's default `fit='PL'` (its own WWFit):
 // continuous MLE for alpha at every candidate xmin, xmin chosen as the first candidate with the
-// smallest KS distance D (see shared/reference/weightwatcher.md). O(n²) in the worst case, so the
+// smallest KS distance D (see docs/metrics.md). O(n²) in the worst case, so the
 // scan is a flat typed-array loop with an early exit that cannot change which candidate wins.
 
 /** Eigenvalues at or below this are left out of the fit (WeightWatcher's EVALS_THRESH). */

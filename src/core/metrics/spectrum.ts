@@ -1,6 +1,6 @@
 /**
  * Spectrum's signal-to-noise score of one matrix (Hartford et al. 2024, spectrum.py), exactly as
- * reference/spectrum.md defines it, from the singular values alone.
+ * docs/metrics.md defines it, from the singular values alone.
  */
 export type SpectrumVariant = 'current' | 'legacy';
 

@@ -1,4 +1,4 @@
-// ΔW = W_next − W_prev between two checkpoints (issue 6, design.md §6): how large the change is
+// ΔW = W_next − W_prev between two checkpoints (docs/metrics.md): how large the change is
 // against the weights, how many directions it uses, how far an SVD truncation can shrink it, and for
 // attention which heads carry it. A ΔW that is exactly zero is "unchanged": zeros, never NaN.
 
@@ -99,7 +99,7 @@ export function subtractInPlaceMeasured(next: Dense, prev: Dense, heads: HeadLay
   return { values, rows, cols, energy, baseEnergy, headEnergy };
 }
 
-/** The ΔW metrics of one matrix (record field `delta`; delta.json's columns, design.md §5). */
+/** The ΔW metrics of one matrix (record field `delta`; delta.json's columns, docs/formats.md). */
 export interface DeltaMetrics {
   /** ΔW is exactly zero: every other figure is 0 (shares: none), not NaN */
   unchanged: boolean;

@@ -1,5 +1,5 @@
 /**
- * The naming table (design.md §4): each family maps its tensor names to a heatmap row ("module",
+ * The naming table (docs/formats.md): each family maps its tensor names to a heatmap row ("module",
  * named as in Llama/Qwen checkpoints so that families line up) and a layer. New families are new
  * rules in families/; rules are tried in order and the first that knows a name wins.
  */

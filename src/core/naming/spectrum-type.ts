@@ -1,5 +1,5 @@
 /**
- * Spectrum's view of names (reference/spectrum.md): a module is a tensor name without ".weight";
+ * Spectrum's view of names (docs/formats.md): a module is a tensor name without ".weight";
  * its type is what follows the first all-digit part, or the whole name when there is none.
  */
 export function spectrumModuleName(tensorName: string): string {

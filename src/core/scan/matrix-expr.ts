@@ -2,7 +2,7 @@ import { abortError } from '../errors.ts';
 import type { TensorInfo } from '../formats/tensor-info.ts';
 
 /**
- * Matrices that are not one stored tensor as stored (design.md §4): halves and thirds of fused
+ * Matrices that are not one stored tensor as stored (docs/architecture.md): halves and thirds of fused
  * tensors, GPT-2's Conv1D (stored in × out), LoRA's ΔW = scale·B·A, a base with its adapter merged,
  * and ΔW between two checkpoints. A job carries the recipe as a small expression over the tensors it
  * reads; `materialize` evaluates it in the worker, reading each operand through its own `ref`, so that

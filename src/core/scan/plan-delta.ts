@@ -29,7 +29,7 @@ function exprOf(job: MatrixJob, refOf: (file: string) => string): MatrixExpr {
 }
 
 /**
- * ΔW = W_next − W_prev for every matrix the two checkpoints share (issue 6): the same names, layers
+ * ΔW = W_next − W_prev for every matrix the two checkpoints share: the same names, layers
  * and modules as a scan of `next` (split views of fused tensors included), each job reading both files.
  * Matrices in only one checkpoint, or whose shapes differ, are listed as skipped. ΔW records are not
  * part of Spectrum's exports (spectrumModule null); their `source` names both tensors.

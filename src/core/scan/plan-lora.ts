@@ -2,7 +2,7 @@ import type { TensorInfo } from '../formats/tensor-info.ts';
 import type { MatrixExpr } from './matrix-expr.ts';
 
 /**
- * LoRA / PEFT adapters (design.md §4): `base_model.model.<module>.lora_A.weight` (r × in) and
+ * LoRA / PEFT adapters (docs/formats.md): `base_model.model.<module>.lora_A.weight` (r × in) and
  * `lora_B.weight` (out × r) give ΔW = (lora_alpha / r)·B·A, out × in whatever the base stores
  * (PEFT's fan_in_fan_out only transposes ΔW when it merges into a Conv1D). Embedding adapters store
  * `lora_embedding_A` (r × vocab) and `lora_embedding_B` (dim × r), and their ΔW is (B·A)ᵀ.

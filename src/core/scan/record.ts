@@ -9,7 +9,7 @@ import type { MatrixJob } from './plan.ts';
 export type EngineKind = 'cpu' | 'webgpu';
 export type ScanMode = 'exact' | 'fast';
 
-/** What the scan knows of one matrix: the result record of design.md §5, plus its spectrum. */
+/** What the scan knows of one matrix: a metrics.json row (docs/formats.md), plus its spectrum. */
 export interface MatrixRecord {
   name: string;
   file: string;

@@ -113,7 +113,7 @@ async function defaultKernels(): Promise<Kernels> {
 }
 
 /**
- * The float64 reference engine (design.md §3): all singular values, descending, of any shape.
+ * The float64 reference engine (docs/engines.md): all singular values, descending, of any shape.
  * Single-threaded per matrix: run one engine per worker, one matrix at a time.
  *
  * Errors: NaN or ±Infinity in the input rejects with EngineError code 'NON_FINITE' (it never

@@ -70,7 +70,7 @@ function checkShape(m: Float32Array, rows: number, cols: number): void {
 }
 
 /**
- * The WebGPU engine (design.md §3). Exact mode: the Gram of the short side by a tiled f32 product
+ * The WebGPU engine (docs/engines.md). Exact mode: the Gram of the short side by a tiled f32 product
  * with compensated sums (shaders/gram.wgsl), its blocked Householder tridiagonalization
  * (householder.wgsl) and the eigenvalues of the tridiagonal by bisection
  * (tridiagonal-eigenvalues.wgsl), all on the GPU; only n eigenvalues come back.

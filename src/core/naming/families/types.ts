@@ -1,5 +1,5 @@
 /**
- * What a naming rule says of a tensor name (design.md §4): the heatmap row ("module", named as in
+ * What a naming rule says of a tensor name (docs/formats.md): the heatmap row ("module", named as in
  * Llama/Qwen checkpoints so that families line up), the layer, and how the stored tensor relates to
  * the out × in matrix of that module.
  */

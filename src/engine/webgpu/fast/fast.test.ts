@@ -238,7 +238,7 @@ describe('fast mode (Krylov path forced) selects the same layers as exact mode o
     }
   }, 600_000);
 
-  // KNOWN GAP (issue 5), and why. On the demo, one swapped module puts a phase's Jaccard below 0.95
+  // KNOWN GAP (docs/engines.md, fast mode), and why. On the demo, one swapped module puts a phase's Jaccard below 0.95
   // (36 selected at 25 %: 35/37 = 0.946), and exact mode's SNRs at the cuts are 1e-4 to 1e-3 apart
   // (printed above as the smallest gap): fast mode would need SNR errors below ~5e-5. Its errors
   // are ~7e-2 (median), and they come from the bulk: τ lies inside it (about 70 % of σ ≤ τ), so the
@@ -248,7 +248,7 @@ describe('fast mode (Krylov path forced) selects the same layers as exact mode o
   // 9e-2 for b = 4 and still 2e-2 for b = n/2 = 64 orthogonal probes; on the same spectra stretched
   // to n = 4096 it is 1.5e-2 for b = 8, 2.5e-3 for 128 and 7e-4 for 2048 = n/2. Spectrum's own
   // result files for ten real models need SNR errors below ~3e-4 for Jaccard ≥ 0.95 in nearly every
-  // draw. No randomized bulk estimate with b ≪ n gets there; see the note of issue 5.
+  // draw. No randomized bulk estimate with b ≪ n gets there; see the precision note in krylov.ts.
   // `it.fails` passes while the criterion fails (the reference model's selections are empty: 3 layers
   // per type keep int(3·p/100) = 0, so only the demo decides); make it `it` once fast mode meets it.
   it.fails(

@@ -10,7 +10,7 @@ import type { GemmParams, Machine } from './machine.ts';
  * Budget: b·s vectors of n floats and 2·b·s products of W with a vector, a fixed 8 × 64 (512
  * vectors, 1024 products) at every n ≥ 1024, where it is at most half of n (fast.ts).
  *
- * Precision, measured (issue 5): the bulk's quartiles and Σσ≤τ have a noise floor set by b alone.
+ * Precision, measured: the bulk's quartiles and Σσ≤τ have a noise floor set by b alone.
  * With each probe's exact spectral measure (s → ∞), Spectrum's SNR is off by a median 1.5e-2 at
  * n = 4096 for b = 8, 2.5e-3 for b = 128, 7e-4 for b = n/2; this method's 8 × 64 measures 4.5e-2
  * at n = 1024. Spectrum's selections on real models need about 3e-4 (the SNRs at a cut are 1e-4
