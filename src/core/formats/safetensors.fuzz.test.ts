@@ -1,8 +1,9 @@
 /**
  * Fuzzing the safetensors reader: seeded, FUZZ_CASES cases (default 12,000; FUZZ_SEED picks another
- * run). Each case must end, quickly, in a typed error (a code, one line, naming file and tensor) or
- * a valid header whose every tensor then reads or fails typed; no read may ask for more bytes than
- * the named limits allow. Cases are built in test-fixtures/builders/safetensors-fuzz-cases.ts.
+ * run). Each case must end in a typed error (a code, one line, naming file and tensor) or a valid
+ * header whose every tensor then reads or fails typed; no read may ask for more bytes than the named
+ * limits allow, and no case may read more than its budget (a reader in a loop fails instead of hanging).
+ * Cases are built in test-fixtures/builders/safetensors-fuzz-cases.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
