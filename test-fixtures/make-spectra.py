@@ -3,10 +3,13 @@
 
 The metrics tests (src/core/metrics/htsr.test.ts) need full spectra, but the expected JSONs
 keep only a head and a tail of them; this regenerates test-fixtures/spectra/<file>.json from
-the shared safetensors files (decoded here, independently of the project's own reader), plus
+the fixture safetensors files (decoded here, independently of the project's own reader), plus
 gaussian.json: a seeded pure-noise matrix (no heavy tail, no spikes) for the closed-form tests.
 
-    python3 test-fixtures/make-spectra.py [/work/shared/fixtures]
+    python3 test-fixtures/make-spectra.py [FIXTURES_DIR]
+
+FIXTURES_DIR holds reference/reference-model.safetensors and demo-phases/phase0-base.safetensors
+(the same bytes as test-fixtures/reference/ and public/demo/).
 """
 import json
 import os
