@@ -1,6 +1,7 @@
 import { compareModelOrder, compareSpectrumTypes, spectrumType } from '../naming/spectrum-type.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
 import { pyJsonDump, type PyJson } from './python-json.ts';
+import { yamlCommentText, yamlScalar } from './yaml-scalar.ts';
 
 /** Spectrum's slug: the model name with every "/" and "_" replaced by "-". */
 export function spectrumSlug(modelName: string): string {
@@ -48,12 +49,16 @@ export function writeSpectrumSortedJson(entries: readonly ScoredModule[]): strin
   return pyJsonDump(obj);
 }
 
-/** The unfrozen-parameters YAML that axolotl reads, byte for byte as spectrum.py writes it. */
+/**
+ * The unfrozen-parameters YAML that axolotl reads, byte for byte as spectrum.py writes it for every
+ * real name. A name YAML could read as something else (a line break, `: `, ` #`, an indicator, `true`)
+ * is double-quoted, and a comment never carries a line break (yaml-scalar.ts).
+ */
 export function writeSpectrumYaml(selection: readonly TypeSelection[]): string {
   const lines = ['unfrozen_parameters:', '- ^lm_head.weight$', '- ^model.embed_tokens.weight$'];
   for (const t of selection) {
-    lines.push(`# ${t.type} layers`);
-    for (const m of t.selected) lines.push(`- ${m.name}`);
+    lines.push(`# ${yamlCommentText(t.type)} layers`);
+    for (const m of t.selected) lines.push(`- ${yamlScalar(m.name)}`);
   }
   return `${lines.join('\n')}\n`;
 }
