@@ -1,32 +1,87 @@
-/** A small argument parser: positional arguments, `--flag value...` lists, and `--switch`. */
+import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+
+/** The command line: the command (first argument), its positional arguments, and its options' values. */
 export interface ParsedArgs {
   command: string | undefined;
   positional: string[];
+  /** each option given, with its values: none for a switch (`--csv`), one for `--out DIR`, several for `--percent 25 20 15` */
   options: Map<string, string[]>;
 }
 
-const SWITCHES = new Set(['help', 'h', 'csv', 'quiet', 'version', 'once', 'report-memory']);
-/** Options that take several values (`--percent 25 20 15`); the others take one. */
-const LISTS = new Set(['percent']);
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
 
+/** Every command's options (an option a command does not use is ignored by it). */
+const OPTIONS = {
+  out: { type: 'string' },
+  percent: { type: 'string', multiple: true },
+  engine: { type: 'string' },
+  mode: { type: 'string' },
+  'spectrum-variant': { type: 'string' },
+  only: { type: 'string' },
+  'model-name': { type: 'string' },
+  threads: { type: 'string' },
+  interval: { type: 'string' },
+  csv: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  once: { type: 'boolean' },
+  'report-memory': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
+} satisfies ParseArgsConfig['options'];
+
+type OptionSpec = { type: 'string' | 'boolean'; multiple?: boolean };
+
+/** A percent in a `--percent` list (percents() checks the range). */
+const LIST_NUMBER = /^[\d.]+$/;
+
+/**
+ * `command positional... --option value...`, parsed by node:util's parseArgs. Its strict mode is replaced by the
+ * checks below so that each mistake is one line that names the argument as typed. `--percent` takes the numbers
+ * that follow it (`--percent 25 20 15 model.safetensors`), and repeats add to its list.
+ */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [command, ...rest] = argv;
+  const { tokens } = parseNodeArgs({ args: rest, options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
   const positional: string[] = [];
   const options = new Map<string, string[]>();
-  let open: { name: string; values: string[] } | undefined;
-  for (const arg of rest) {
-    const m = /^--?([a-zA-Z][\w-]*)(?:=(.*))?$/.exec(arg);
-    if (m) {
-      const values = m[2] !== undefined ? [m[2]] : [];
-      options.set(m[1], values);
-      open = SWITCHES.has(m[1]) || m[2] !== undefined ? undefined : { name: m[1], values };
-    } else if (open && (!LISTS.has(open.name) || open.values.length === 0 || /^[\d.]+$/.test(arg))) {
-      // a list takes numbers until something else comes: `--percent 25 20 model.safetensors`
-      open.values.push(arg);
-      if (!LISTS.has(open.name)) open = undefined;
+  let list: string[] | undefined; // the --percent list still taking numbers
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      list = undefined;
+    } else if (token.kind === 'positional') {
+      if (list && LIST_NUMBER.test(token.value)) {
+        list.push(token.value);
+      } else {
+        list = undefined;
+        positional.push(token.value);
+      }
     } else {
-      open = undefined;
-      positional.push(arg);
+      list = undefined;
+      const typed = rest[token.index];
+      const spec: OptionSpec | undefined = Object.hasOwn(OPTIONS, token.name) ? OPTIONS[token.name as keyof typeof OPTIONS] : undefined;
+      if (!spec) {
+        const dashes = /^-[^-]{2,}/.test(typed) ? ` (long options take two dashes: -${typed})` : '';
+        throw new UsageError(`unknown option ${typed}${dashes}`);
+      }
+      if (spec.type === 'boolean') {
+        if (token.value !== undefined) throw new UsageError(`${token.rawName} takes no value (got "${typed}")`);
+        options.set(token.name, []);
+        continue;
+      }
+      if (token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+      if (!token.inlineValue && token.value.startsWith('-'))
+        throw new UsageError(
+          `${token.rawName} needs a value, not the option "${token.value}" (write ${token.rawName}=${token.value} for a value that starts with -)`,
+        );
+      if (spec.multiple) {
+        list = options.get(token.name) ?? [];
+        list.push(token.value);
+        options.set(token.name, list);
+      } else {
+        options.set(token.name, [token.value]);
+      }
     }
   }
   return { command, positional, options };
@@ -34,14 +89,6 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
 
 export function option(args: ParsedArgs, name: string): string | undefined {
   return args.options.get(name)?.[0];
-}
-
-export function hasOption(args: ParsedArgs, name: string): boolean {
-  return args.options.has(name);
-}
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
 }
 
 export function choice<T extends string>(args: ParsedArgs, name: string, allowed: readonly T[], fallback: T): T {
@@ -54,7 +101,6 @@ export function choice<T extends string>(args: ParsedArgs, name: string, allowed
 export function percents(args: ParsedArgs, fallback: number[]): number[] {
   const raw = args.options.get('percent');
   if (!raw) return fallback;
-  if (raw.length === 0) throw new UsageError('--percent needs at least one number, e.g. --percent 25 20 15');
   return raw.map((p) => {
     const n = Number(p);
     if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--percent values must be numbers from 0 to 100 (got "${p}")`);

@@ -47,16 +47,16 @@ function cancelOnSigint(): AbortController {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv);
-  if (!args.command || args.command === 'help' || args.options.has('help') || args.options.has('h')) {
-    process.stdout.write(`${USAGE}\n`);
-    return args.command ? 0 : 1;
-  }
-  if (args.command === 'version' || args.command === '--version') {
-    process.stdout.write(`${TOOL_VERSION}\n`);
-    return 0;
-  }
   try {
+    const args = parseArgs(argv); // an unknown option or a missing value is a UsageError, reported below
+    if (!args.command || args.command === 'help' || args.options.has('help')) {
+      process.stdout.write(`${USAGE}\n`);
+      return args.command ? 0 : 1;
+    }
+    if (args.command === 'version' || args.command === '--version') {
+      process.stdout.write(`${TOOL_VERSION}\n`);
+      return 0;
+    }
     switch (args.command) {
       case 'scan': {
         if (args.positional.length === 0) throw new UsageError('scan needs a checkpoint: a .safetensors file, shard files, or a folder');
