@@ -8,6 +8,7 @@ import type { JobOutcome, ScanMode } from '../core/scan/record.ts';
 import type { EnginePreference, EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { addSoftwareVulkanDriver, gpuDevicePresent } from '../engine/webgpu/node-gpu.ts';
 import type { Analyzer } from '../workers/analyzer.ts';
+import { spawnScanThread } from './worker-thread.ts';
 
 interface PoolWorker {
   thread: Worker;
@@ -43,11 +44,9 @@ export class WorkerPool {
     readonly size = availableParallelism(),
     opts: PoolOptions = {},
   ) {
-    const shim = new URL('./ts-worker.mjs', import.meta.url);
-    const entry = new URL('./scan-worker.ts', import.meta.url).href;
     this.perWorker = Math.max(1, opts.jobsPerWorker ?? 1);
     this.workers = Array.from({ length: Math.ceil(size / this.perWorker) }, () => {
-      const thread = new Worker(shim, { workerData: { entry, engine: opts.engine ?? 'cpu' } });
+      const thread = spawnScanThread({ engine: opts.engine ?? 'cpu' });
       const api = wrap<Analyzer<string>>(nodeEndpoint(thread));
       void api.onBytes(proxy((n: number) => this.onBytes(n)));
       return { thread, api, busy: 0 };
