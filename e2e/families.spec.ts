@@ -52,8 +52,9 @@ test('a GGUF file opens with llama.cpp names mapped onto the grid', async ({ pag
 });
 
 test('a LoRA adapter: the detail of a ΔW says its rank bound and shows its r singular values', async ({ page }) => {
+  // A third-party adapter from a public repository, kept beside the checkout, never in it (docs/testing.md).
   const dir = join(root, '../shared/fixtures/lora/qwen2.5-0.5b-instruct-lora');
-  test.skip(!existsSync(dir), `the shared LoRA fixtures are absent (${dir})`);
+  test.skip(!existsSync(dir), `the third-party adapter folder ${dir} is absent`);
   test.setTimeout(180_000);
   await page.goto('/');
   await waitForScan(page, 'phase3-15pct');

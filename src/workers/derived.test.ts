@@ -119,53 +119,53 @@ describe('LoRA', () => {
     expect(plan.jobs.length).toBe(planScan(await openCheckpoint([...base.files].map(([n, b]) => memorySource(n, b)))).jobs.length);
   });
 
-  // Real adapters from public repositories (third party: kept in shared/, never copied into the repo).
+  // Real adapters from public repositories: third-party files, kept beside the checkout and never copied
+  // into it (docs/testing.md). Where they are absent the runner reports these tests as skipped, saying so.
   const lora = join(root, '../shared/fixtures/lora');
   const cases: [string, RegExp][] = [
     ['gpt2-lora-tigrinya', /\.h\.(0|11)\./],
     ['qwen2.5-0.5b-instruct-lora', /\.layers\.(0|23)\./],
   ];
-  it.each(cases)(
-    '%s: ΔW singular values equal the float64 reference',
-    async (name, only) => {
-      const dir = join(lora, name);
-      if (!existsSync(dir)) {
-        console.warn(`skipped: ${dir} is absent (the shared LoRA fixtures folder ../shared/fixtures/lora)`);
-        return;
-      }
-      const expected = JSON.parse(readFileSync(join(root, `test-fixtures/expected/lora-${name}.json`), 'utf8')) as {
-        scale: number;
-        modules: Record<string, { shape: number[]; rank_bound: number; singular_values: number[] }>;
-      };
-      const files = new Map(
-        ['adapter_model.safetensors', 'adapter_config.json'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]),
-      );
-      const { records } = await scanFixture(files, { only });
-      const modules = Object.entries(expected.modules).filter(([m]) => only.test(m));
-      expect(modules.length).toBeGreaterThanOrEqual(4);
-      let worst = 0;
-      let worstTail = 0;
-      for (const [module, e] of modules) {
-        const r = records.get(`${module}.lora_delta`)!;
-        expect(r, module).toBeDefined();
-        expect([r.rows, r.cols]).toEqual(e.shape);
-        expect(r.lora).toEqual({ rank: e.rank_bound, scale: expected.scale });
-        const sv = r.singularValues!;
-        e.singular_values.forEach((v, i) => (worst = Math.max(worst, Math.abs(sv[i] - v) / v)));
-        worstTail = Math.max(worstTail, sv[e.rank_bound] / sv[0]);
-      }
-      console.log(
-        `${name}: ${modules.length} ΔW, worst relative error of the r singular values ${worst.toExponential(2)}, largest σ_{r+1}/σ_1 ${worstTail.toExponential(2)}`,
-      );
-      // ΔW is rounded to f32 once before the engine sees it: ~1e-9 measured, held to 1e-7
-      expect(worst).toBeLessThanOrEqual(1e-7);
-      expect(worstTail).toBeLessThanOrEqual(1e-6);
-    },
-    60_000,
-  );
+  for (const [name, only] of cases) {
+    const dir = join(lora, name);
+    const absent = existsSync(dir) ? '' : ` (skipped: the third-party adapter folder ${dir} is absent)`;
+    it.skipIf(absent)(
+      `${name}: ΔW singular values equal the float64 reference${absent}`,
+      async () => {
+        const expected = JSON.parse(readFileSync(join(root, `test-fixtures/expected/lora-${name}.json`), 'utf8')) as {
+          scale: number;
+          modules: Record<string, { shape: number[]; rank_bound: number; singular_values: number[] }>;
+        };
+        const files = new Map(
+          ['adapter_model.safetensors', 'adapter_config.json'].map((f) => [f, new Uint8Array(readFileSync(join(dir, f)))]),
+        );
+        const { records } = await scanFixture(files, { only });
+        const modules = Object.entries(expected.modules).filter(([m]) => only.test(m));
+        expect(modules.length).toBeGreaterThanOrEqual(4);
+        let worst = 0;
+        let worstTail = 0;
+        for (const [module, e] of modules) {
+          const r = records.get(`${module}.lora_delta`)!;
+          expect(r, module).toBeDefined();
+          expect([r.rows, r.cols]).toEqual(e.shape);
+          expect(r.lora).toEqual({ rank: e.rank_bound, scale: expected.scale });
+          const sv = r.singularValues!;
+          e.singular_values.forEach((v, i) => (worst = Math.max(worst, Math.abs(sv[i] - v) / v)));
+          worstTail = Math.max(worstTail, sv[e.rank_bound] / sv[0]);
+        }
+        console.log(
+          `${name}: ${modules.length} ΔW, worst relative error of the r singular values ${worst.toExponential(2)}, largest σ_{r+1}/σ_1 ${worstTail.toExponential(2)}`,
+        );
+        // ΔW is rounded to f32 once before the engine sees it: ~1e-9 measured, held to 1e-7
+        expect(worst).toBeLessThanOrEqual(1e-7);
+        expect(worstTail).toBeLessThanOrEqual(1e-6);
+      },
+      60_000,
+    );
+  }
 });
 
-describe('ΔW between two checkpoints (issue 6)', () => {
+describe('ΔW between two checkpoints', () => {
   it('is non-zero exactly in the layers a demo phase trained, each side read from its own file', async () => {
     const log = JSON.parse(readFileSync(join(root, 'public/demo/training_log.json'), 'utf8')) as {
       phase1: { selected: Record<string, number[]> };
