@@ -78,17 +78,41 @@ export async function loadScan(fingerprint: string): Promise<{ meta: CachedScan;
   return { meta, records: rows.map((r) => r.record) };
 }
 
-export async function forgetScan(fingerprint: string): Promise<void> {
+/** How many checkpoints the cache holds, and the bytes this page's storage uses (where the browser says). */
+export async function cacheUsage(): Promise<{ scans: number; bytes: number | null }> {
+  const tx = (await db()).transaction('scans', 'readonly');
+  const scans = await request(tx.objectStore('scans').count());
+  const estimate = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : null;
+  return { scans, bytes: estimate?.usage ?? null };
+}
+
+/** Empty the scan cache (saved sessions stay): every checkpoint is computed again when opened. */
+export async function clearScans(): Promise<void> {
   const tx = (await db()).transaction(['scans', 'records'], 'readwrite');
-  tx.objectStore('scans').delete(fingerprint);
-  tx.objectStore('records').delete(IDBKeyRange.bound([fingerprint], [fingerprint, []]));
+  tx.objectStore('scans').clear();
+  tx.objectStore('records').clear();
   await done(tx);
 }
 
-/** Cache failures (private mode, quota) must never stop a scan: they are reported and ignored. */
-export function cacheAvailable(): boolean {
-  return typeof indexedDB !== 'undefined';
+/**
+ * What the scan controller needs of the cache (an in-memory one in unit tests). Its failures
+ * (private mode, quota) never stop a scan: the controller reports them on the page and goes on.
+ */
+export interface ScanCache {
+  loadScan(fingerprint: string): Promise<{ meta: CachedScan; records: MatrixRecord[] } | null>;
+  saveScanMeta(meta: CachedScan): Promise<void>;
+  saveRecords(fingerprint: string, records: readonly MatrixRecord[]): Promise<void>;
+  usage(): Promise<{ scans: number; bytes: number | null }>;
+  clear(): Promise<void>;
 }
+
+const unavailable = () => Promise.reject(new Error('this browser gives the page no IndexedDB'));
+
+/** The page's cache: IndexedDB where the browser has it; elsewhere every call fails, and says why. */
+export const indexedDbScanCache: ScanCache =
+  typeof indexedDB === 'undefined'
+    ? { loadScan: unavailable, saveScanMeta: unavailable, saveRecords: unavailable, usage: unavailable, clear: unavailable }
+    : { loadScan, saveScanMeta, saveRecords, usage: cacheUsage, clear: clearScans };
 
 /** Sessions saved in the browser: the same text as the session file, under a name. */
 export interface SavedSession {

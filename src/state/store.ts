@@ -39,6 +39,19 @@ interface EngineSlice {
   setEngine(patch: Partial<EngineState>): void;
 }
 
+/** The IndexedDB scan cache as the page shows it: what it holds, and why it does not work if it does not. */
+export interface CacheState {
+  /** cached checkpoints and the bytes the page's storage uses (null: not measured yet) */
+  usage: { scans: number; bytes: number | null } | null;
+  /** the last failure to read or write the cache, in one line (the scan goes on without it) */
+  problem: string | null;
+}
+
+interface CacheSlice {
+  cache: CacheState;
+  setCache(patch: Partial<CacheState>): void;
+}
+
 interface DeltaSlice {
   delta: DeltaState;
   setDelta(patch: Partial<DeltaState>): void;
@@ -46,7 +59,7 @@ interface DeltaSlice {
   addDeltaErrors(errors: ErrorRecord[]): void;
 }
 
-export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & DeltaSlice;
+export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & CacheSlice & DeltaSlice;
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
@@ -83,11 +96,16 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
     removeCheckpoint: (id) =>
       set((s) => {
         const { [id]: _gone, ...rest } = s.checkpoints;
+        const order = s.order.filter((x) => x !== id);
+        // the tab beside the closed one takes its place
+        const next = order[Math.min(s.order.indexOf(id), order.length - 1)] ?? null;
+        const inDelta = s.delta.fromId === id || s.delta.toId === id;
         return {
           checkpoints: rest,
-          order: s.order.filter((x) => x !== id),
+          order,
           plan: s.plan.filter((p) => p.checkpointId !== id),
-          view: s.view.activeId === id ? { ...s.view, activeId: s.order.find((x) => x !== id) ?? null, selected: null } : s.view,
+          view: s.view.activeId === id ? { ...s.view, activeId: next, selected: null, focused: null } : s.view,
+          delta: inDelta ? { ...s.delta, fromId: null, toId: null } : s.delta,
         };
       }),
   };
@@ -138,6 +156,11 @@ const createEngineSlice: StateCreator<AppState, [], [], EngineSlice> = (set) => 
   setEngine: (p) => set((s) => ({ engine: { ...s.engine, ...p } })),
 });
 
+const createCacheSlice: StateCreator<AppState, [], [], CacheSlice> = (set) => ({
+  cache: { usage: null, problem: null },
+  setCache: (p) => set((s) => ({ cache: { ...s.cache, ...p } })),
+});
+
 export const EMPTY_DELTA: DeltaState = {
   fromId: null,
   toId: null,
@@ -162,14 +185,22 @@ const createDeltaSlice: StateCreator<AppState, [], [], DeltaSlice> = (set) => ({
   addDeltaErrors: (errors) => set((s) => ({ delta: { ...s.delta, errors: [...s.delta.errors, ...errors] } })),
 });
 
-/** The one store: a vanilla zustand store (testable without React), with a hook for components. */
-export const appStore = createStore<AppState>()((...a) => ({
-  ...createCheckpointsSlice(...a),
-  ...createPlanSlice(...a),
-  ...createViewSlice(...a),
-  ...createEngineSlice(...a),
-  ...createDeltaSlice(...a),
-}));
+/** A store of the page's state: vanilla zustand, so that tests make their own without React. */
+export function createAppStore() {
+  return createStore<AppState>()((...a) => ({
+    ...createCheckpointsSlice(...a),
+    ...createPlanSlice(...a),
+    ...createViewSlice(...a),
+    ...createEngineSlice(...a),
+    ...createCacheSlice(...a),
+    ...createDeltaSlice(...a),
+  }));
+}
+
+export type AppStore = ReturnType<typeof createAppStore>;
+
+/** The one store of the page, with a hook for components. */
+export const appStore = createAppStore();
 
 export function useApp<T>(selector: (s: AppState) => T): T {
   return useStore(appStore, selector);

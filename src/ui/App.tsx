@@ -1,5 +1,6 @@
 import { useEffect } from 'react';
 import { useApp } from '../state/store.ts';
+import { CacheControl } from './CacheControl.tsx';
 import { CheckpointTabs } from './CheckpointTabs.tsx';
 import { CheckpointView } from './CheckpointView.tsx';
 import { DeltaPage } from './delta/DeltaPage.tsx';
@@ -12,6 +13,8 @@ import type { Page } from '../state/types.ts';
 export function App() {
   const engine = useApp((s) => s.engine);
   const setEngine = useApp((s) => s.setEngine);
+  const cacheProblem = useApp((s) => s.cache.problem);
+  const setCache = useApp((s) => s.setCache);
   const active = useApp((s) => (s.view.activeId ? s.checkpoints[s.view.activeId] : undefined));
   const page = useApp((s) => s.view.page);
   const setView = useApp((s) => s.setView);
@@ -52,6 +55,14 @@ export function App() {
             </button>
           </p>
         )}
+        {cacheProblem && (
+          <p className="engine-notice" role="status">
+            {cacheProblem}
+            <button aria-label="Dismiss" onClick={() => setCache({ problem: null })}>
+              ×
+            </button>
+          </p>
+        )}
         <DropZone />
         <nav className="pages" aria-label="Views">
           {pages.map((p) => (
@@ -78,7 +89,8 @@ export function App() {
         )}
       </main>
       <footer className="muted">
-        Spectrum SNR as in Hartford et al. 2024 (spectrum.py). Everything runs in this tab; your weights never leave this machine.
+        <p>Spectrum SNR as in Hartford et al. 2024 (spectrum.py). Everything runs in this tab; your weights never leave this machine.</p>
+        <CacheControl />
       </footer>
     </div>
   );

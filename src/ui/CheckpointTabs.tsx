@@ -1,6 +1,7 @@
+import { scanner } from '../state/scanner.ts';
 import { useApp } from '../state/store.ts';
 
-/** The loaded checkpoints, one tab each, with how far their scan is. */
+/** The loaded checkpoints, one tab each, with how far their scan is; × (or Delete on a tab) closes one. */
 export function CheckpointTabs() {
   const order = useApp((s) => s.order);
   const checkpoints = useApp((s) => s.checkpoints);
@@ -13,26 +14,38 @@ export function CheckpointTabs() {
         const c = checkpoints[id];
         const done = Object.keys(c.records).length;
         return (
-          <button
-            key={id}
-            role="tab"
-            aria-selected={id === activeId}
-            className={id === activeId ? 'active' : ''}
-            onClick={() => setView({ activeId: id, selected: null, focused: null })}
-            title={c.failure ?? c.name}
-          >
-            <span className="tab-name">{c.name}</span>
-            <span className={`tab-status ${c.status}`}>
-              {c.status === 'failed'
-                ? 'error'
-                : c.status === 'done'
-                  ? `${done} matrices`
-                  : c.status === 'cancelled'
-                    ? `${done} · cancelled`
-                    : `${done}/${c.totalJobs || '…'}`}
-              {c.errors.length > 0 && c.status !== 'failed' ? ` · ${c.errors.length} ⚠` : ''}
-            </span>
-          </button>
+          <span key={id} className={`tab${id === activeId ? ' active' : ''}`}>
+            <button
+              role="tab"
+              aria-selected={id === activeId}
+              className={id === activeId ? 'active' : ''}
+              onClick={() => setView({ activeId: id, selected: null, focused: null })}
+              onKeyDown={(e) => {
+                if (e.key === 'Delete') scanner.closeCheckpoint(id);
+              }}
+              title={c.failure ?? c.name}
+            >
+              <span className="tab-name">{c.name}</span>
+              <span className={`tab-status ${c.status}`}>
+                {c.status === 'failed'
+                  ? 'error'
+                  : c.status === 'done'
+                    ? `${done} matrices`
+                    : c.status === 'cancelled'
+                      ? `${done} · cancelled`
+                      : `${done}/${c.totalJobs || '…'}`}
+                {c.errors.length > 0 && c.status !== 'failed' ? ` · ${c.errors.length} ⚠` : ''}
+              </span>
+            </button>
+            <button
+              className="tab-close"
+              aria-label={`Close ${c.name}`}
+              title="Close: the results stay in the cache"
+              onClick={() => scanner.closeCheckpoint(id)}
+            >
+              ×
+            </button>
+          </span>
         );
       })}
     </nav>

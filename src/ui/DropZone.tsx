@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
 import { groupCheckpoints, type PickedFile } from '../state/group-files.ts';
-import { addCheckpoint, importSpectrumJson } from '../state/scanner.ts';
+import { scanner } from '../state/scanner.ts';
 
 /** Files of a dropped folder, walked through the entries API, with their paths inside it. */
 async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFile[]> {
@@ -23,9 +23,9 @@ async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFi
 const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
 
 function open(picked: PickedFile[]): void {
-  for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void importSpectrumJson(p.file);
+  for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void scanner.importSpectrumJson(p.file);
   for (const group of groupCheckpoints(picked.filter((x) => !isSpectrumJson(x.file.name))))
-    addCheckpoint(group.files, group.name ? { name: group.name } : {});
+    scanner.addCheckpoint(group.files, group.name ? { name: group.name } : {});
 }
 
 /** Drop files or a folder anywhere on the page, or pick them; each checkpoint found is scanned. */

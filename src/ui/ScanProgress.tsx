@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../core/scan/progress.ts';
-import { cancelScan } from '../state/scanner.ts';
+import { scanner } from '../state/scanner.ts';
 import type { CheckpointState } from '../state/types.ts';
 
 /** Matrices and bytes done, throughput, ETA, and Cancel (which keeps what is done). */
@@ -27,7 +27,7 @@ export function ScanProgress({ checkpoint }: { checkpoint: CheckpointState }) {
           {checkpoint.fromCache && p && ` · resumed: ${p.matricesTotal} left to compute, the rest from the cache`}
         </span>
         {checkpoint.status === 'scanning' && (
-          <button className="cancel" onClick={() => cancelScan(checkpoint.id)}>
+          <button className="cancel" onClick={() => scanner.cancelScan(checkpoint.id)}>
             Cancel
           </button>
         )}

@@ -1,7 +1,7 @@
 import { useRef, useState } from 'react';
 import { deleteSession, listSessions, saveSession, type SavedSession } from '../state/cache.ts';
 import { appStore } from '../state/store.ts';
-import { openSession } from '../state/scanner.ts';
+import { scanner } from '../state/scanner.ts';
 import { parseSession, serializeSession } from '../state/session.ts';
 import { download } from './download.ts';
 
@@ -23,7 +23,7 @@ export function SessionMenu() {
 
   const reopen = (text: string, name: string) => {
     try {
-      openSession(parseSession(text, name));
+      scanner.openSession(parseSession(text, name));
       setMessage(`Opened ${name}`);
       setOpen(false);
     } catch (e) {

@@ -5,7 +5,7 @@ import { transitionsJson, transitionsMarkdown, type PhaseSummary } from '../../c
 import { spectrumModules } from '../../core/scan/result.ts';
 import { defaultPercent, planSelections } from '../../core/selection/phases.ts';
 import { percents, UsageError, type ParsedArgs } from '../args.ts';
-import { WorkerPool } from '../pool.ts';
+import { cliScanPool } from '../pool.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './scan.ts';
 
 /**
@@ -18,7 +18,7 @@ export async function phasesCommand(args: ParsedArgs, signal: AbortSignal): Prom
   const settings = scanSettings(args);
   const given = percents(args, []);
   const plan = args.positional.map((path, i) => ({ path, percent: given[i] ?? given[given.length - 1] ?? defaultPercent(i) }));
-  const pool = new WorkerPool(settings.threads);
+  const pool = cliScanPool(settings.engine, settings.threads);
   const phases: { name: string; percent: number; records: Parameters<typeof spectrumModules>[0] }[] = [];
   const vectorTypes = new Set<string>();
   let errors = 0;

@@ -6,12 +6,13 @@ import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
 import { planScan, type ScanPlan } from '../../core/scan/plan.ts';
-import { runScan, type RunScanResult } from '../../core/scan/run.ts';
+import type { RunScanResult } from '../../core/scan/run.ts';
 import type { ScanMode } from '../../core/scan/record.ts';
 import { choice, option, percents, UsageError, type ParsedArgs } from '../args.ts';
 import { fileSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
-import { WorkerPool } from '../pool.ts';
+import { cliScanPool, type CliScanPool } from '../pool.ts';
+import { scanOnPool } from '../../workers/scan-pool.ts';
 import { progressPrinter } from '../progress-line.ts';
 
 export interface ScanSettings {
@@ -53,7 +54,7 @@ export async function scanCheckpoint(
   inputs: string[],
   s: ScanSettings,
   signal?: AbortSignal,
-  sharedPool?: WorkerPool,
+  sharedPool?: CliScanPool,
 ): Promise<RunScanResult> {
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
@@ -68,7 +69,7 @@ export async function scanCheckpoint(
 }
 
 /**
- * Run a scan plan on a worker pool (one made for `--engine` unless one is shared), with progress and
+ * Run a scan plan on the pool for `--engine` (or one shared by several scans), with progress and
  * errors on stderr. `pathOf`: the path a worker opens for a job's file (its derivations carry their own).
  */
 export async function runPlan(
@@ -77,12 +78,10 @@ export async function runPlan(
   pathOf: (file: string) => string,
   s: ScanSettings,
   signal?: AbortSignal,
-  sharedPool?: WorkerPool,
+  sharedPool?: CliScanPool,
 ): Promise<RunScanResult> {
-  // Bytes are reported by whichever worker reads; they all count towards the one scan.
-  const { pool, status } = sharedPool
-    ? { pool: sharedPool, status: await sharedPool.engineStatus() }
-    : await WorkerPool.forEngine(s.engine, s.threads);
+  const pool = sharedPool ?? cliScanPool(s.engine, s.threads);
+  const status = await pool.ready;
   if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
   if (!s.quiet) {
     process.stderr.write(
@@ -90,38 +89,26 @@ export async function runPlan(
     );
   }
   for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
-  let lostNoted = false;
   const progress = progressPrinter();
-  const onAbort = () => pool.cancel();
-  signal?.addEventListener('abort', onAbort);
   try {
-    const result = await runScan(ckpt, plan, {
-      engine: status.kind,
+    const result = await scanOnPool(pool, ckpt, plan, {
+      refOf: pathOf,
       mode: s.mode,
-      concurrency: pool.size,
       signal,
-      run: (job, onBytes) => {
-        pool.onBytes = onBytes; // the same counter for every job of this scan
-        return pool.run(job, pathOf(job.tensor.file), s.mode).then(async (outcome) => {
-          // A lost GPU device: that worker went on on the CPU (records say which engine made them).
-          if (!lostNoted && outcome.ok && outcome.record.engine !== status.kind) {
-            lostNoted = true;
-            progress.done();
-            process.stderr.write(`note: ${(await pool.engineStatus()).note}\n`);
-          }
-          return outcome;
-        });
-      },
       onProgress: s.quiet ? undefined : (p) => progress.update(p),
       onError: (e) => {
         progress.done();
         process.stderr.write(`error: ${e.message}\n`);
       },
+      // A lost GPU device: that worker went on on the CPU (records say which engine made them).
+      onEngineChange: (now) => {
+        progress.done();
+        process.stderr.write(`note: ${now.note}\n`);
+      },
     });
     progress.done();
     return result;
   } finally {
-    signal?.removeEventListener('abort', onAbort);
     if (!sharedPool) await pool.close();
   }
 }

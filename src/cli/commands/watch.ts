@@ -1,7 +1,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { option, UsageError, type ParsedArgs } from '../args.ts';
-import { WorkerPool } from '../pool.ts';
+import { cliScanPool } from '../pool.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './scan.ts';
 
 /** A checkpoint in a training run's output folder: a sub-folder with weights, or a weight file. */
@@ -49,7 +49,7 @@ export async function watchCommand(args: ParsedArgs, signal: AbortSignal): Promi
   const once = args.options.has('once');
   const done = new Set<string>();
   const lastSize = new Map<string, number>();
-  const pool = new WorkerPool(settings.threads);
+  const pool = cliScanPool(settings.engine, settings.threads);
   let errors = 0;
   try {
     process.stderr.write(`watching ${dir} for new checkpoints (every ${interval / 1000}s; Ctrl-C to stop)\n`);

@@ -2,7 +2,7 @@ import { useMemo } from 'react';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair } from '../../state/delta-view.ts';
 import { cellKey, heatmapGrid } from '../../state/heatmap-data.ts';
-import { computeDelta } from '../../state/scanner.ts';
+import { scanner } from '../../state/scanner.ts';
 import { useApp } from '../../state/store.ts';
 import type { Cell, DeltaMetricId } from '../../state/types.ts';
 import { MatrixDetail } from '../detail/MatrixDetail.tsx';
@@ -96,7 +96,7 @@ export function DeltaPage() {
           </select>
         </label>
         <button
-          onClick={() => computeDelta(pair.fromId, pair.toId)}
+          onClick={() => scanner.computeDelta(pair.fromId, pair.toId)}
           disabled={!stale && (delta.status === 'scanning' || delta.status === 'queued')}
         >
           Compute ΔW

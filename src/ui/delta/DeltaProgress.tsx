@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration } from '../../core/scan/progress.ts';
-import { cancelDelta } from '../../state/scanner.ts';
+import { scanner } from '../../state/scanner.ts';
 import type { DeltaState } from '../../state/types.ts';
 
 const STATUS: Record<DeltaState['status'], string> = {
@@ -27,7 +27,7 @@ export function DeltaProgress({ delta }: { delta: DeltaState }) {
           {p && ` · ${formatDuration(p.elapsedMs)} elapsed`}
         </span>
         {running && (
-          <button className="cancel" onClick={cancelDelta}>
+          <button className="cancel" onClick={() => scanner.cancelDelta()}>
             Cancel
           </button>
         )}

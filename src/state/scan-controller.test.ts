@@ -1,0 +1,372 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { MatrixJob } from '../core/scan/plan.ts';
+import type { MatrixRecord, ScanMode } from '../core/scan/record.ts';
+import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
+import { createBrowserWorkerApi } from '../workers/browser-worker-api.ts';
+import { llamaLike } from '../../test-fixtures/builders/families.ts';
+import type { CachedScan, ScanCache } from './cache.ts';
+import { ScanController } from './scan-controller.ts';
+import { createAppStore, type AppStore } from './store.ts';
+import type { CheckpointState } from './types.ts';
+import type { PagePool } from './worker-pool.ts';
+
+const root = join(import.meta.dirname, '../..');
+
+/** A deferred promise, to hold a job or a download at a chosen moment. */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  if (!condition()) throw new Error(`timed out waiting until ${what}`);
+}
+
+/**
+ * The page's pool without threads: the real worker API (File handles, the CPU engine) in this
+ * process, with a gate each job waits at, so that a test decides when matrices finish.
+ */
+class InProcessPool implements PagePool {
+  readonly api = createBrowserWorkerApi();
+  readonly ready: Promise<EngineStatus>;
+  readonly size = 2;
+  onBytes: (n: number) => void = () => {};
+  gate: (job: MatrixJob) => Promise<void> = () => Promise.resolve();
+  /** what each job's record says made it (a test sets a job's backend) */
+  engineOf: (job: MatrixJob) => EngineStatus['kind'] = () => 'cpu';
+  started: string[] = [];
+  cancels = 0;
+  detached: string[] = [];
+  closed = false;
+
+  constructor(public status: EngineStatus) {
+    this.ready = Promise.resolve(status);
+    this.api.onBytes((n) => this.onBytes(n));
+  }
+  attach(id: string, files: File[]) {
+    this.api.attach(id, files);
+    return Promise.resolve();
+  }
+  detach(id: string) {
+    this.detached.push(id);
+    this.api.detach(id);
+    return Promise.resolve();
+  }
+  open(id: string, name: string | undefined) {
+    return this.api.open(id, name);
+  }
+  async run(job: MatrixJob, ref: string, mode: ScanMode) {
+    this.started.push(job.name);
+    await this.gate(job);
+    const outcome = await this.api.analyze(job, ref, mode);
+    return outcome.ok ? { ...outcome, record: { ...outcome.record, engine: this.engineOf(job) } } : outcome;
+  }
+  cancel() {
+    this.cancels++;
+    this.api.cancel();
+  }
+  engineStatus() {
+    return Promise.resolve(this.status);
+  }
+  close() {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+/** The scan cache in memory, able to fail as a full or private-mode IndexedDB does. */
+class MemoryCache implements ScanCache {
+  readonly metas = new Map<string, CachedScan>();
+  readonly records = new Map<string, Map<string, MatrixRecord>>();
+  failure: string | null = null;
+  private check() {
+    return this.failure ? Promise.reject(new Error(this.failure)) : Promise.resolve();
+  }
+  async loadScan(fingerprint: string) {
+    await this.check();
+    const meta = this.metas.get(fingerprint);
+    return meta ? { meta, records: [...(this.records.get(fingerprint)?.values() ?? [])] } : null;
+  }
+  async saveScanMeta(meta: CachedScan) {
+    await this.check();
+    this.metas.set(meta.fingerprint, meta);
+  }
+  async saveRecords(fingerprint: string, records: readonly MatrixRecord[]) {
+    await this.check();
+    const held = this.records.get(fingerprint) ?? new Map<string, MatrixRecord>();
+    for (const r of records) held.set(r.name, r);
+    this.records.set(fingerprint, held);
+  }
+  async usage() {
+    await this.check();
+    return { scans: this.metas.size, bytes: null };
+  }
+  async clear() {
+    await this.check();
+    this.metas.clear();
+    this.records.clear();
+  }
+}
+
+/** A two-layer Mistral-style checkpoint (the same weights whatever its name; the name changes its fingerprint). */
+function checkpointFiles(name = 'tiny'): { files: File[]; matrices: string[] } {
+  const fixture = llamaLike('mistral', { layers: 2, hidden: 16 });
+  const files = [...fixture.files].map(
+    ([file, bytes]) => new File([new Uint8Array(bytes)], file === 'model.safetensors' ? `${name}.safetensors` : file),
+  );
+  // Every tensor the fixture's header names gets a record (matrices their spectra, norms Spectrum's score).
+  const bytes = fixture.files.get('model.safetensors')!;
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength))) as Record<string, { shape?: number[] }>;
+  const matrices = Object.keys(header).filter((n) => n !== '__metadata__');
+  return { files, matrices };
+}
+
+let made: { controller: ScanController; store: AppStore; pool: InProcessPool; cache: MemoryCache }[] = [];
+
+function setup(engine: EngineStatus = { kind: 'cpu', note: 'CPU engine (float64)' }) {
+  const store = createAppStore();
+  const pool = new InProcessPool(engine);
+  const cache = new MemoryCache();
+  const controller = new ScanController({ store, makePool: () => pool, cache, schedule: (flush) => flush() });
+  const parts = { controller, store, pool, cache };
+  made.push(parts);
+  return parts;
+}
+
+afterEach(async () => {
+  for (const { controller } of made) await controller.dispose();
+  made = [];
+});
+
+const ckpt = (store: AppStore, id: string): CheckpointState => store.getState().checkpoints[id];
+const recordNames = (c: CheckpointState) => Object.keys(c.records).sort();
+
+describe('ScanController', () => {
+  it('scans a checkpoint: every tensor of the file becomes a record, in the store and the cache', async () => {
+    const { controller, store, cache } = setup();
+    const { files, matrices } = checkpointFiles();
+    const id = controller.addCheckpoint(files);
+    await until(() => ckpt(store, id).status === 'done', 'the scan is done');
+    expect(recordNames(ckpt(store, id))).toEqual([...matrices].sort());
+    const fingerprint = ckpt(store, id).fingerprint!;
+    expect([...cache.records.get(fingerprint)!.keys()].sort()).toEqual([...matrices].sort());
+    expect(cache.metas.get(fingerprint)?.complete).toBe(true);
+    expect(store.getState().view.activeId).toBe(id);
+  });
+
+  it('cancel keeps every finished matrix; reopening the file computes only the rest', async () => {
+    const { controller, store, pool } = setup();
+    const { files, matrices } = checkpointFiles();
+    const hold = deferred();
+    let finished = 0;
+    pool.gate = () => (finished++ < 3 ? Promise.resolve() : hold.promise);
+    const id = controller.addCheckpoint(files);
+    await until(() => Object.keys(ckpt(store, id).records).length === 3, 'three records arrived');
+    controller.cancelScan(id);
+    hold.resolve();
+    await until(() => ckpt(store, id).status === 'cancelled', 'the scan says cancelled');
+    const kept = recordNames(ckpt(store, id));
+    expect(kept.length).toBeGreaterThanOrEqual(3);
+    expect(pool.cancels).toBeGreaterThan(0);
+
+    pool.started = [];
+    pool.gate = () => Promise.resolve();
+    const again = controller.addCheckpoint(checkpointFiles().files);
+    await until(() => ckpt(store, again).status === 'done', 'the rescan is done');
+    expect(ckpt(store, again).fromCache).toBe(true);
+    expect(recordNames(ckpt(store, again))).toEqual([...matrices].sort());
+    // only what the cancelled scan had not finished was computed again
+    expect(pool.started.sort()).toEqual(matrices.filter((m) => !kept.includes(m)).sort());
+  });
+
+  it('a checkpoint cancelled while it waits behind another is never scanned', async () => {
+    const { controller, store, pool } = setup();
+    const hold = deferred();
+    pool.gate = () => hold.promise;
+    const first = controller.addCheckpoint(checkpointFiles('first').files);
+    const second = controller.addCheckpoint(checkpointFiles('second').files);
+    await until(() => pool.started.length > 0, 'the first scan started');
+    controller.cancelScan(second);
+    expect(ckpt(store, second).status).toBe('cancelled');
+    hold.resolve();
+    await until(() => controller.pending === 0, 'the queue is empty');
+    expect(ckpt(store, first).status).toBe('done');
+    expect(ckpt(store, second).fingerprint).toBeNull(); // never even opened
+  });
+
+  it('a session opened while the demo downloads replaces it: no demo checkpoint arrives after it', async () => {
+    const { controller, store } = setup();
+    const demo = checkpointFiles('demo');
+    const lastFile = deferred<Blob>();
+    const fetched: string[] = [];
+    const loading = controller.loadDemo((name) => {
+      fetched.push(name);
+      if (name === 'phase3-15pct.safetensors') return lastFile.promise;
+      return Promise.resolve(name === 'config.json' ? demo.files[1] : demo.files[0]);
+    });
+    await until(() => fetched.includes('phase3-15pct.safetensors'), 'the last demo file is requested');
+    expect(store.getState().order).toHaveLength(3);
+    const restored = ['c1', 'c2'].map((id) => ({ ...sessionCheckpoint(id) }));
+    controller.openSession({ checkpoints: restored, plan: [], view: store.getState().view });
+    lastFile.resolve(demo.files[0]);
+    await loading;
+    await until(() => controller.pending === 0, 'the queue is empty');
+    expect(store.getState().order).toEqual(['c1', 'c2']);
+    expect(Object.values(store.getState().checkpoints).map((c) => c.name)).toEqual(['restored c1', 'restored c2']);
+  });
+
+  it('a session opened mid-scan: the scan stops and writes nothing more to the store, the cache still gets what finished', async () => {
+    const { controller, store, pool, cache } = setup();
+    const hold = deferred();
+    let finished = 0;
+    pool.gate = () => (finished++ < 2 ? Promise.resolve() : hold.promise);
+    const id = controller.addCheckpoint(checkpointFiles().files);
+    controller.addCheckpoint(checkpointFiles('queued').files);
+    await until(() => Object.keys(ckpt(store, id).records).length === 2, 'two records arrived');
+    const fingerprint = ckpt(store, id).fingerprint!;
+    controller.openSession({ checkpoints: [sessionCheckpoint(id)], plan: [], view: store.getState().view });
+    hold.resolve();
+    await until(() => controller.pending === 0, 'the queue is empty');
+    // the session's checkpoint shares the scanned one's id: nothing of the old scan reached it
+    expect(ckpt(store, id)).toMatchObject({ name: `restored ${id}`, status: 'done', records: {} });
+    expect(store.getState().order).toEqual([id]);
+    expect(cache.records.get(fingerprint)!.size).toBeGreaterThanOrEqual(2);
+    expect(pool.detached).toContain(id);
+  });
+
+  it('closing a tab stops its scan, frees its records and its files in the workers, and keeps the cache', async () => {
+    const { controller, store, pool, cache } = setup();
+    const hold = deferred();
+    let finished = 0;
+    pool.gate = () => (finished++ < 2 ? Promise.resolve() : hold.promise);
+    const a = controller.addCheckpoint(checkpointFiles('a').files);
+    const b = controller.addCheckpoint(checkpointFiles('b').files);
+    await until(() => Object.keys(ckpt(store, a).records).length === 2, 'two records arrived');
+    const fingerprint = ckpt(store, a).fingerprint!;
+    controller.closeCheckpoint(a);
+    expect(store.getState().checkpoints[a]).toBeUndefined();
+    expect(store.getState().order).toEqual([b]);
+    expect(store.getState().plan.map((p) => p.checkpointId)).toEqual([b]);
+    expect(store.getState().view.activeId).toBe(b);
+    expect(pool.detached).toEqual([a]);
+    pool.gate = () => Promise.resolve();
+    hold.resolve();
+    await until(() => ckpt(store, b).status === 'done', 'the next scan ran');
+    expect(store.getState().checkpoints[a]).toBeUndefined();
+    expect(cache.records.get(fingerprint)!.size).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a second ΔW request drops the first: only the later pair is computed and shown', async () => {
+    const { controller, store, pool } = setup();
+    const ids = ['a', 'b', 'c'].map((n) => controller.addCheckpoint(checkpointFiles(n).files));
+    const hold = deferred();
+    await until(() => ids.every((id) => ckpt(store, id).status === 'done'), 'the three scans are done');
+    pool.gate = () => hold.promise;
+    controller.computeDelta(ids[0], ids[1]);
+    await until(() => store.getState().delta.status === 'scanning', 'the first ΔW started');
+    controller.computeDelta(ids[1], ids[2]);
+    expect(store.getState().delta).toMatchObject({ computed: { fromId: ids[1], toId: ids[2] }, status: 'queued' });
+    pool.gate = () => Promise.resolve();
+    hold.resolve();
+    await until(() => store.getState().delta.status === 'done', 'the second ΔW is done');
+    const delta = store.getState().delta;
+    expect(delta.computed).toEqual({ fromId: ids[1], toId: ids[2] });
+    expect(Object.keys(delta.records).length).toBe(delta.totalJobs);
+    // two checkpoints built alike from one seed: ΔW is zero for every matrix
+    expect(Object.values(delta.records).every((r) => r.delta?.unchanged === true)).toBe(true);
+  });
+
+  it('ΔW of a checkpoint without weights fails with the reason', async () => {
+    const { controller, store } = setup();
+    const text = readFileSync(join(root, 'test-fixtures/spectrum-results/snr_results_Qwen-Qwen2.5-14B.json'), 'utf8');
+    const imported = await controller.importSpectrumJson(new File([text], 'snr_results_Qwen-Qwen2.5-14B.json'));
+    const scanned = controller.addCheckpoint(checkpointFiles().files);
+    controller.computeDelta(imported, scanned);
+    await until(() => store.getState().delta.status === 'failed', 'ΔW failed');
+    expect(store.getState().delta.failure).toMatch(/needs the weights of both checkpoints/);
+  });
+
+  it('a cache that fails is said on the page once, and the scan goes on', async () => {
+    const { controller, store, cache } = setup();
+    cache.failure = 'QuotaExceededError';
+    const { files, matrices } = checkpointFiles();
+    const id = controller.addCheckpoint(files);
+    await until(() => ckpt(store, id).status === 'done', 'the scan is done');
+    expect(recordNames(ckpt(store, id))).toEqual([...matrices].sort());
+    expect(store.getState().cache.problem).toMatch(/not cached \(QuotaExceededError\)/);
+  });
+
+  it('clearing the cache empties it and says so', async () => {
+    const { controller, store, cache } = setup();
+    const id = controller.addCheckpoint(checkpointFiles().files);
+    await until(() => ckpt(store, id).status === 'done', 'the scan is done');
+    await controller.refreshCacheUsage();
+    expect(store.getState().cache.usage).toEqual({ scans: 1, bytes: null });
+    await controller.clearCache();
+    expect(cache.metas.size).toBe(0);
+    expect(store.getState().cache.usage).toEqual({ scans: 0, bytes: null });
+  });
+
+  it('a GPU lost mid-scan is said once, as a fallback notice', async () => {
+    const { controller, store, pool } = setup({ kind: 'webgpu', note: 'WebGPU engine' });
+    let jobs = 0;
+    // after the third job the device is gone: the pool's status and the records say cpu
+    pool.engineOf = () => (++jobs > 3 ? 'cpu' : 'webgpu');
+    pool.gate = async () => {
+      if (jobs >= 3) pool.status = { kind: 'cpu', note: 'CPU engine (float64): the GPU device was lost (test)' };
+    };
+    const id = controller.addCheckpoint(checkpointFiles().files);
+    await until(() => ckpt(store, id).status === 'done', 'the scan is done');
+    expect(store.getState().engine).toMatchObject({ kind: 'cpu', fallback: 'CPU engine (float64): the GPU device was lost (test)' });
+  });
+
+  it('never reuses an id that a reopened session brought', async () => {
+    const { controller, store } = setup();
+    controller.openSession({ checkpoints: ['c1', 'c2', 'c4'].map(sessionCheckpoint), plan: [], view: store.getState().view });
+    const text = readFileSync(join(root, 'test-fixtures/spectrum-results/snr_results_Qwen-Qwen2.5-14B.json'), 'utf8');
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push(await controller.importSpectrumJson(new File([text], `snr_results_m${i}.json`)));
+    expect(ids).toEqual(['c3', 'c5', 'c6']);
+    expect(['c1', 'c2', 'c4'].map((id) => ckpt(store, id).name)).toEqual(['restored c1', 'restored c2', 'restored c4']);
+    expect(ids.map((id) => ckpt(store, id).status)).toEqual(['done', 'done', 'done']);
+  });
+
+  it('dispose stops the queue and closes the pool', async () => {
+    const { controller, pool } = setup();
+    const hold = deferred();
+    pool.gate = () => hold.promise;
+    controller.addCheckpoint(checkpointFiles('a').files);
+    controller.addCheckpoint(checkpointFiles('b').files);
+    await until(() => pool.started.length > 0, 'a scan started');
+    const disposing = controller.dispose();
+    hold.resolve();
+    await disposing;
+    await until(() => controller.pending === 0, 'the queue is empty');
+    expect(pool.closed).toBe(true);
+  });
+});
+
+function sessionCheckpoint(id: string): CheckpointState {
+  return {
+    id,
+    name: `restored ${id}`,
+    fingerprint: `session:${id}`,
+    origin: 'session',
+    status: 'done',
+    failure: null,
+    progress: null,
+    records: {},
+    errors: [],
+    skipped: [],
+    unmapped: [],
+    missing: [],
+    totalJobs: 0,
+    engine: 'cpu',
+    fromCache: false,
+  };
+}

@@ -1,0 +1,479 @@
+import { toErrorRecord, type ErrorRecord } from '../core/errors.ts';
+import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
+import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
+import { planDelta } from '../core/scan/plan-delta.ts';
+import { planScan, type ScanPlan } from '../core/scan/plan.ts';
+import type { ScanProgress } from '../core/scan/progress.ts';
+import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
+import type { RunScanResult } from '../core/scan/run.ts';
+import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
+import { scanOnPool } from '../workers/scan-pool.ts';
+import type { CachedScan, ScanCache } from './cache.ts';
+import type { AppState, AppStore } from './store.ts';
+import type { CheckpointState } from './types.ts';
+import type { PagePool } from './worker-pool.ts';
+
+export interface ScanControllerDeps {
+  store: AppStore;
+  /** the worker pool, made when the first scan needs it */
+  makePool(): PagePool;
+  cache: ScanCache;
+  /** when gathered records reach the store: once per animation frame in the page */
+  schedule?(flush: () => void): void;
+}
+
+/** Whatever is open in the page; a session opened replaces it whole. */
+interface Workspace {
+  replaced: boolean;
+}
+
+/** One scan waiting or running: a checkpoint's, or the ΔW view's. */
+interface Task {
+  /** a checkpoint id, or DELTA */
+  owner: string;
+  workspace: Workspace;
+  abort: AbortController;
+  /** a newer request (or a closed tab) made its results unwanted: it stops and writes nothing more */
+  stale: boolean;
+  run(task: Task): Promise<void>;
+  fail(message: string): void;
+}
+
+const DELTA = 'ΔW';
+
+const live = (task: Task) => !task.stale && !task.workspace.replaced;
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+/** A folder drop gives paths like "Qwen2.5-0.5B/model.safetensors": the checkpoint is named after the folder. */
+export function checkpointName(files: readonly File[]): string | undefined {
+  const rel = files.map((f) => (f as File & { webkitRelativePath?: string }).webkitRelativePath ?? '').find((p) => p.includes('/'));
+  return rel ? rel.split('/')[0] : undefined;
+}
+
+/**
+ * The page's side effects, in one object: opening checkpoints in the workers, scanning them one at a
+ * time over the pool, streaming records into the store and the cache, ΔW between two checkpoints,
+ * and what opening a session or closing a tab does to all of that. Components call it; they never
+ * touch workers or IndexedDB themselves.
+ */
+export class ScanController {
+  private pool: PagePool | null = null;
+  private workspace: Workspace = { replaced: false };
+  private readonly waiting: Task[] = [];
+  private running: Task | null = null;
+  /** what each checkpoint's headers said, for ΔW plans (its files stay attached to the workers) */
+  private readonly infos = new Map<string, CheckpointInfo>();
+  private nextId = 1;
+  private disposed = false;
+
+  constructor(private readonly deps: ScanControllerDeps) {}
+
+  private get state(): AppState {
+    return this.deps.store.getState();
+  }
+
+  private getPool(): PagePool {
+    if (this.disposed) throw new Error('the scan controller is disposed');
+    if (!this.pool) {
+      const pool = this.deps.makePool();
+      this.pool = pool;
+      // Say which engine the workers got (WebGPU, or the CPU and why), once it is known.
+      void pool.ready.then(({ kind, note }) => this.state.setEngine({ kind, note }));
+    }
+    return this.pool;
+  }
+
+  // ---- the queue: scans run one after another, each over the whole pool ----
+
+  private enqueue(owner: string, run: Task['run'], fail: Task['fail']): Task {
+    const task: Task = { owner, workspace: this.workspace, abort: new AbortController(), stale: false, run, fail };
+    this.waiting.push(task);
+    void this.pump();
+    return task;
+  }
+
+  /** Run the waiting tasks in order; one that throws (a bug, a dead worker) is reported on its own view. */
+  private async pump(): Promise<void> {
+    if (this.running) return;
+    for (let task = this.waiting.shift(); task; task = this.waiting.shift()) {
+      this.running = task;
+      try {
+        if (live(task) && !task.abort.signal.aborted) await task.run(task);
+      } catch (e) {
+        if (live(task)) task.fail(`the scan stopped: ${message(e)}`);
+      } finally {
+        this.running = null;
+      }
+    }
+  }
+
+  /** Stop a task: dropped if waiting, aborted if running (what it finished stays). */
+  private stop(task: Task, stale: boolean): void {
+    task.stale ||= stale;
+    task.abort.abort();
+    const at = this.waiting.indexOf(task);
+    if (at >= 0) this.waiting.splice(at, 1);
+  }
+
+  private tasksOf(owner: string): Task[] {
+    return [...this.waiting, ...(this.running ? [this.running] : [])].filter((t) => t.owner === owner);
+  }
+
+  /** scans waiting or running (for tests and the page's own checks) */
+  get pending(): number {
+    return this.waiting.length + (this.running ? 1 : 0);
+  }
+
+  // ---- checkpoints ----
+
+  /** A checkpoint id not in the store: a reopened session brings ids of its own (c1, c2, …). */
+  private newCheckpointId(): string {
+    const taken = this.state.checkpoints;
+    let id = `c${this.nextId++}`;
+    while (taken[id]) id = `c${this.nextId++}`;
+    return id;
+  }
+
+  private emptyCheckpoint(id: string, name: string, origin: CheckpointState['origin']): CheckpointState {
+    return {
+      id,
+      name,
+      fingerprint: null,
+      origin,
+      status: 'opening',
+      failure: null,
+      progress: null,
+      records: {},
+      errors: [],
+      skipped: [],
+      unmapped: [],
+      missing: [],
+      totalJobs: 0,
+      engine: this.state.engine.kind,
+      fromCache: false,
+    };
+  }
+
+  /** Add a checkpoint from its files and scan it (after the scans already queued). Returns its id. */
+  addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string } = {}): string {
+    const id = this.newCheckpointId();
+    const given = opts.name ?? checkpointName(files);
+    const name =
+      given ?? files.find((f) => /\.safetensors$/i.test(f.name))?.name.replace(/\.safetensors$/i, '') ?? files[0]?.name ?? 'checkpoint';
+    this.state.addCheckpoint(this.emptyCheckpoint(id, name, opts.origin ?? 'user'));
+    if (!this.state.view.activeId || opts.origin !== 'demo') this.state.setView({ activeId: id, selected: null });
+    this.enqueue(
+      id,
+      (task) => this.scanCheckpoint(task, id, files, given),
+      (failure) => this.state.updateCheckpoint(id, { status: 'failed', failure }),
+    );
+    return id;
+  }
+
+  private async scanCheckpoint(task: Task, id: string, files: File[], name: string | undefined): Promise<void> {
+    // Writes reach the store only while the task is live (a session may have reused its id); the
+    // cache still gets every finished matrix.
+    const update = (patch: Partial<CheckpointState>) => live(task) && this.state.updateCheckpoint(id, patch);
+    const pool = this.getPool();
+    await pool.attach(id, files);
+    let info: CheckpointInfo;
+    try {
+      info = await pool.open(id, name);
+    } catch (e) {
+      const err = toErrorRecord(e, files.map((f) => f.name).join(', '));
+      update({ status: 'failed', failure: err.message, errors: [err] });
+      return;
+    }
+    if (!live(task)) return;
+    this.infos.set(id, info);
+    const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
+    const engine = await pool.ready;
+    update({
+      engine: engine.kind,
+      name: info.name,
+      fingerprint: info.fingerprint,
+      status: 'scanning',
+      totalJobs: plan.jobs.length + plan.aliases.length,
+      skipped: plan.skipped,
+      unmapped: plan.unmapped,
+      missing: info.missing,
+    });
+
+    const done = new Map<string, MatrixRecord>();
+    const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
+    for (const r of cached?.records ?? []) done.set(r.name, r);
+    if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
+    const meta: CachedScan = {
+      fingerprint: info.fingerprint,
+      name: info.name,
+      complete: false,
+      errors: info.errors,
+      skipped: plan.skipped,
+      unmapped: plan.unmapped,
+      missing: info.missing,
+      savedAt: Date.now(),
+    };
+    void this.cached(this.deps.cache.saveScanMeta(meta), undefined);
+
+    const batch = new RecordBatcher(this.deps.schedule, {
+      records: (rs) => {
+        if (live(task)) this.state.addRecords(id, rs);
+        void this.cached(this.deps.cache.saveRecords(info.fingerprint, rs), undefined);
+      },
+      errors: (es) => live(task) && this.state.addErrors(id, es),
+      progress: (pr) => live(task) && this.state.setProgress(id, pr),
+    });
+    const result = await this.runPlan(pool, info, plan, task, batch, { checkpointId: id, done });
+    update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
+    await this.cached(
+      this.deps.cache.saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }),
+      undefined,
+    );
+    void this.refreshCacheUsage();
+  }
+
+  /** A plan over the pool, its records, errors and progress gathered into `batch`. */
+  private async runPlan(
+    pool: PagePool,
+    ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
+    plan: ScanPlan,
+    task: Task,
+    batch: RecordBatcher,
+    opts: { checkpointId: string; done?: ReadonlyMap<string, MatrixRecord> },
+  ): Promise<RunScanResult> {
+    const result = await scanOnPool(pool, ckpt, plan, {
+      // Files are attached to the workers as "<checkpoint id>/<file>"; derived jobs carry their operands' refs.
+      refOf: (file) => `${opts.checkpointId}/${file}`,
+      mode: 'exact',
+      signal: task.abort.signal,
+      done: opts.done,
+      onRecord: (r) => batch.record(r),
+      onError: (e) => batch.error(e),
+      onProgress: (p) => batch.progress(p),
+      onEngineChange: (status) => this.reportEngineChange(status),
+    });
+    batch.flush();
+    return result;
+  }
+
+  /** A worker's engine changed mid-scan: from WebGPU to the CPU is a fallback the page says aloud. */
+  private reportEngineChange({ kind, note }: EngineStatus): void {
+    const before = this.state.engine.kind;
+    this.state.setEngine({ kind, note, ...(before === 'webgpu' && kind === 'cpu' ? { fallback: note } : {}) });
+  }
+
+  /** Cancel a checkpoint's scan at once; every finished matrix stays (in the store and the cache). */
+  cancelScan(id: string): void {
+    for (const task of this.tasksOf(id)) {
+      const started = task === this.running;
+      this.stop(task, false);
+      if (!started) this.state.updateCheckpoint(id, { status: 'cancelled' });
+    }
+  }
+
+  /**
+   * Close a checkpoint's tab: its scan stops, its records leave the page and its files the workers.
+   * The cache keeps what was computed, so opening the file again computes only the rest.
+   */
+  closeCheckpoint(id: string): void {
+    for (const task of this.tasksOf(id)) this.stop(task, true);
+    this.infos.delete(id);
+    this.state.removeCheckpoint(id);
+    void this.pool?.detach(id).catch(() => {});
+  }
+
+  /** A Spectrum result JSON (raw or _sorted layout) as a phase without weights. */
+  async importSpectrumJson(file: File): Promise<string> {
+    const id = this.newCheckpointId();
+    const name = file.name.replace(/^snr_results_/, '').replace(/(_sorted)?\.json$/i, '');
+    this.state.addCheckpoint({ ...this.emptyCheckpoint(id, name, 'import'), status: 'opening' });
+    this.state.setView({ activeId: id, selected: null });
+    try {
+      const entries = parseSpectrumJson(await file.text(), file.name);
+      const records = entries.map((e) => importedRecord(e, file.name));
+      this.state.updateCheckpoint(id, {
+        status: 'done',
+        records: Object.fromEntries(records.map((r) => [r.name, r])),
+        totalJobs: records.length,
+        fingerprint: `import:${file.name}:${file.size}`,
+      });
+    } catch (e) {
+      const failure = `${file.name}: ${message(e)}`.replace(/^(.+?): \1: /, '$1: ');
+      this.state.updateCheckpoint(id, { status: 'failed', failure });
+    }
+    return id;
+  }
+
+  /**
+   * The embedded demo's checkpoints, fetched one after another by `fetchFile` (the page's own
+   * origin); a session opened meanwhile replaces the demo, so what arrives after it is dropped.
+   */
+  async loadDemo(fetchFile: (name: string) => Promise<Blob>): Promise<void> {
+    const workspace = this.workspace;
+    const phases = ['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'];
+    const config = await fetchFile('config.json');
+    for (const phase of phases) {
+      const blob = await fetchFile(`${phase}.safetensors`);
+      if (workspace.replaced || this.disposed) return;
+      this.addCheckpoint([new File([blob], `${phase}.safetensors`), new File([config], 'config.json')], { origin: 'demo' });
+    }
+  }
+
+  /**
+   * Open a saved session in place of what is open: scans in progress stop, those waiting and the
+   * demo still loading are dropped (their checkpoints are gone, and their ids may be the session's).
+   */
+  openSession(session: Parameters<AppState['loadSession']>[0]): void {
+    this.workspace.replaced = true;
+    this.workspace = { replaced: false };
+    for (const task of [...this.waiting, ...(this.running ? [this.running] : [])]) this.stop(task, true);
+    for (const id of this.infos.keys()) void this.pool?.detach(id).catch(() => {});
+    this.infos.clear();
+    this.state.loadSession(session);
+  }
+
+  // ---- ΔW ----
+
+  /**
+   * ΔW = W_to − W_from over the worker pool, after the scans already queued (both checkpoints' files
+   * are attached to the workers by then). Results replace the previous pair's; a ΔW still waiting or
+   * running for an earlier pair is dropped.
+   */
+  computeDelta(fromId: string, toId: string): void {
+    for (const task of this.tasksOf(DELTA)) this.stop(task, true);
+    this.state.setDelta({
+      computed: { fromId, toId },
+      status: 'queued',
+      failure: null,
+      progress: null,
+      records: {},
+      errors: [],
+      skipped: [],
+      totalJobs: 0,
+      selected: null,
+      focused: null,
+    });
+    this.enqueue(
+      DELTA,
+      (task) => this.scanDelta(task, fromId, toId),
+      (failure) => this.state.setDelta({ status: 'failed', failure }),
+    );
+  }
+
+  private async scanDelta(task: Task, fromId: string, toId: string): Promise<void> {
+    const [prev, next] = [this.infos.get(fromId), this.infos.get(toId)];
+    if (!prev || !next) {
+      this.state.setDelta({
+        status: 'failed',
+        failure: 'ΔW needs the weights of both checkpoints: one could not be opened, or came from a session or a Spectrum JSON',
+      });
+      return;
+    }
+    const plan = planDelta({ ckpt: prev, refOf: (f) => `${fromId}/${f}` }, { ckpt: next, refOf: (f) => `${toId}/${f}` });
+    this.state.setDelta({ status: 'scanning', totalJobs: plan.jobs.length, skipped: plan.skipped });
+    const batch = new RecordBatcher(this.deps.schedule, {
+      records: (rs) => live(task) && this.state.addDeltaRecords(rs),
+      errors: (es) => live(task) && this.state.addDeltaErrors(es),
+      progress: (pr) => live(task) && this.state.setDelta({ progress: pr }),
+    });
+    const label = { name: `${prev.name} → ${next.name}`, errors: [], missing: [] };
+    const result = await this.runPlan(this.getPool(), label, plan, task, batch, { checkpointId: toId });
+    if (live(task)) this.state.setDelta({ status: result.cancelled ? 'cancelled' : 'done', progress: batch.lastProgress });
+  }
+
+  /** Cancel the ΔW scan; the matrices done so far stay. */
+  cancelDelta(): void {
+    for (const task of this.tasksOf(DELTA)) {
+      const started = task === this.running;
+      this.stop(task, false);
+      if (!started) this.state.setDelta({ status: 'cancelled' });
+    }
+  }
+
+  // ---- the cache ----
+
+  /** A cache call whose failure is said on the page (once per kind of failure) and otherwise ignored. */
+  private cached<T, F>(call: Promise<T>, fallback: F): Promise<T | F> {
+    return call.catch((e: unknown) => {
+      const problem = `Finished matrices are not cached (${message(e)}): a reload computes them again.`;
+      if (this.state.cache.problem !== problem) this.state.setCache({ problem });
+      return fallback;
+    });
+  }
+
+  /** Measure what the cache holds (shown beside the control that empties it). */
+  async refreshCacheUsage(): Promise<void> {
+    const usage = await this.cached(this.deps.cache.usage(), null);
+    if (usage) this.state.setCache({ usage });
+  }
+
+  /** Empty the scan cache; what is open stays open. */
+  async clearCache(): Promise<void> {
+    await this.cached(this.deps.cache.clear(), undefined);
+    await this.refreshCacheUsage();
+  }
+
+  /** Stop everything and end the workers (a page being left, a test ending). */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.workspace.replaced = true;
+    for (const task of [...this.waiting, ...(this.running ? [this.running] : [])]) this.stop(task, true);
+    await this.pool?.close();
+    this.pool = null;
+  }
+}
+
+/** Where a scan's records, errors and progress go (a checkpoint, or the ΔW view). */
+interface BatchSink {
+  records(records: MatrixRecord[]): void;
+  errors(errors: ErrorRecord[]): void;
+  progress(progress: ScanProgress): void;
+}
+
+const nextFrame = (flush: () => void) =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : setTimeout(flush, 16);
+
+/** Records arrive faster than React should render: gather them and hand them on once per frame. */
+class RecordBatcher {
+  private records: MatrixRecord[] = [];
+  private errors: ErrorRecord[] = [];
+  lastProgress: ScanProgress | null = null;
+  private scheduled = false;
+
+  constructor(
+    private readonly schedule: ((flush: () => void) => void) | undefined,
+    private readonly sink: BatchSink,
+  ) {}
+
+  record(r: MatrixRecord): void {
+    this.records.push(r);
+    this.later();
+  }
+  error(e: ErrorRecord): void {
+    this.errors.push(e);
+    this.later();
+  }
+  progress(p: ScanProgress): void {
+    this.lastProgress = p;
+    this.later();
+  }
+  private later(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    (this.schedule ?? nextFrame)(() => this.flush());
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.records.length) {
+      this.sink.records(this.records);
+      this.records = [];
+    }
+    if (this.errors.length) {
+      this.sink.errors(this.errors);
+      this.errors = [];
+    }
+    if (this.lastProgress) this.sink.progress(this.lastProgress);
+  }
+}

@@ -1,0 +1,216 @@
+import { toErrorRecord } from '../core/errors.ts';
+import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
+import type { MatrixJob, ScanPlan } from '../core/scan/plan.ts';
+import type { JobOutcome, MatrixRecord, ScanMode } from '../core/scan/record.ts';
+import type { ScanProgress } from '../core/scan/progress.ts';
+import { runScan, type RunScanResult } from '../core/scan/run.ts';
+import type { ErrorRecord } from '../core/errors.ts';
+import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
+import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
+
+/**
+ * What the pool asks of a scan worker: the Analyzer (analyzer.ts) as Comlink exposes it, from a Web
+ * Worker in the page or a worker thread in the CLI.
+ */
+export interface ScanWorkerApi {
+  analyze(job: MatrixJob, ref: string, mode: ScanMode): Promise<JobOutcome>;
+  engineStatus(): Promise<EngineStatus>;
+  cancel(): unknown;
+  dispose(): Promise<unknown>;
+}
+
+export interface PoolWorker<Api extends ScanWorkerApi> {
+  api: Api;
+  terminate(): unknown;
+}
+
+export interface ScanPoolOptions<Api extends ScanWorkerApi> {
+  /**
+   * Start a worker whose engine follows `engine`; it reports the bytes it reads to `onBytes`.
+   * The page passes the choice in the worker's name, the CLI in its workerData.
+   */
+  spawn(engine: EnginePreference, onBytes: (bytes: number) => void): PoolWorker<Api>;
+  /** the engine asked for (`?engine=` in the page, `--engine` in the CLI) */
+  engine: EnginePreference;
+  /** workers on the CPU: one matrix each at a time, so the cores work on matrices in parallel */
+  cpuWorkers: number;
+  /** jobs at once on the one GPU worker: two, so that one matrix is read while the other computes */
+  gpuJobs: number;
+  /** known before any worker starts that there is no GPU (no device node): no worker probes for one */
+  noGpu?: { note: string };
+}
+
+interface Slot<Api extends ScanWorkerApi> {
+  worker: PoolWorker<Api>;
+  busy: boolean;
+}
+
+/**
+ * The scan workers, the same for the page and the CLI. The first worker tells which engine it got:
+ * on WebGPU it stays the only worker and takes `gpuJobs` jobs at once (one device, one set of
+ * pipelines and buffers); on the CPU `cpuWorkers` workers take one job each.
+ */
+export class ScanPool<Api extends ScanWorkerApi> {
+  /** the engine, once the workers are started (a failed probe settles on the CPU, never rejects) */
+  readonly ready: Promise<EngineStatus>;
+  private readonly spawned: PoolWorker<Api>[] = [];
+  private slots: Slot<Api>[] = [];
+  private bytesSink: (n: number) => void = () => {};
+  private closed = false;
+
+  constructor(private readonly opts: ScanPoolOptions<Api>) {
+    this.ready = this.start();
+  }
+
+  private spawn(engine: EnginePreference): PoolWorker<Api> {
+    const worker = this.opts.spawn(engine, (n) => this.bytesSink(n));
+    this.spawned.push(worker);
+    return worker;
+  }
+
+  private async start(): Promise<EngineStatus> {
+    if (this.opts.engine === 'cpu' || this.opts.noGpu) {
+      const first = this.spawn('cpu');
+      this.fillCpuSlots();
+      const status = await first.api.engineStatus().catch(() => ({ kind: 'cpu' as const, note: 'CPU engine (float64)' }));
+      return this.opts.noGpu && this.opts.engine !== 'cpu' ? { kind: 'cpu', note: this.opts.noGpu.note } : status;
+    }
+    const probe = this.spawn(this.opts.engine);
+    let status: EngineStatus;
+    try {
+      status = await probe.api.engineStatus();
+    } catch (e) {
+      // The worker died before it could say: the CPU workers take over without it.
+      this.spawned.splice(this.spawned.indexOf(probe), 1);
+      void probe.terminate();
+      status = { kind: 'cpu', note: `CPU engine (float64): the engine did not start (${e instanceof Error ? e.message : String(e)})` };
+    }
+    if (status.kind === 'webgpu') this.slots = Array.from({ length: this.opts.gpuJobs }, () => ({ worker: probe, busy: false }));
+    else this.fillCpuSlots(); // the probe's engine fell back to the CPU: it is the first CPU worker
+    return status;
+  }
+
+  private fillCpuSlots(): void {
+    while (this.spawned.length < this.opts.cpuWorkers) this.spawn('cpu');
+    this.slots = this.spawned.map((worker) => ({ worker, busy: false }));
+  }
+
+  /** every worker started (the page hands each one a checkpoint's files) */
+  get workers(): readonly PoolWorker<Api>[] {
+    return this.spawned;
+  }
+
+  /** jobs at once (known once `ready`) */
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** where the bytes read by any worker are counted (the scan in progress) */
+  set onBytes(sink: (n: number) => void) {
+    this.bytesSink = sink;
+  }
+
+  /** The engine now: WebGPU while every worker has it, else the CPU with the first worker's reason. */
+  async engineStatus(): Promise<EngineStatus> {
+    const first = await this.ready;
+    const all = await Promise.all(this.spawned.map((w) => w.api.engineStatus().catch(() => first)));
+    return all.find((x) => x.kind === 'cpu') ?? all[0] ?? first;
+  }
+
+  /** Analyse `job` on a free worker (the run loop never asks for more than `size` at once). */
+  async run(job: MatrixJob, ref: string, mode: ScanMode): Promise<JobOutcome> {
+    await this.ready;
+    const slot = this.slots.find((s) => !s.busy);
+    if (!slot) throw new Error('ScanPool: more jobs than workers');
+    slot.busy = true;
+    try {
+      return await slot.worker.api.analyze(job, ref, mode);
+    } catch (e) {
+      // a worker that failed outside a job's own error handling: this job fails, the scan goes on
+      return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
+    } finally {
+      slot.busy = false;
+    }
+  }
+
+  /** Abort the jobs in progress on every worker (their outcomes are ABORTED). */
+  cancel(): void {
+    for (const w of this.spawned) void Promise.resolve(w.api.cancel()).catch(() => {});
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.ready;
+    await Promise.allSettled(this.spawned.map((w) => w.api.dispose()));
+    await Promise.allSettled(this.spawned.map((w) => w.terminate()));
+  }
+}
+
+/** What the run loop needs of a pool (a fake in tests). */
+export type JobRunner = Pick<ScanPool<ScanWorkerApi>, 'ready' | 'size' | 'run' | 'cancel' | 'engineStatus'> & {
+  onBytes: (n: number) => void;
+};
+
+export interface PoolScanOptions {
+  /** the reference a worker opens for a job's file (a path in the CLI, "<checkpoint id>/<file>" in the page) */
+  refOf(file: string): string;
+  mode: ScanMode;
+  signal?: AbortSignal;
+  /** records already computed (a resumed scan): their jobs are not run again */
+  done?: ReadonlyMap<string, MatrixRecord>;
+  onRecord?(record: MatrixRecord): void;
+  onError?(error: ErrorRecord): void;
+  onProgress?(progress: ScanProgress): void;
+  /** the pool's engine changed mid-scan: a lost GPU device, after which its worker goes on on the CPU */
+  onEngineChange?(status: EngineStatus): void;
+}
+
+/**
+ * The one run loop of checkpoint and ΔW scans, in the page and the CLI: a plan over a pool, cancelled
+ * by `signal` (every finished record is kept), with the engine's change reported once when it happens.
+ */
+export async function scanOnPool(
+  pool: JobRunner,
+  ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
+  plan: ScanPlan,
+  opts: PoolScanOptions,
+): Promise<RunScanResult> {
+  const started = await pool.ready;
+  let engineNow = started.kind;
+  let checking: Promise<void> | null = null;
+  // A record from another backend than the pool's may be one matrix moved to the CPU (the pool is
+  // unchanged) or a lost device (it changed): ask the pool, once at a time.
+  const checkEngine = () =>
+    (checking ??= pool
+      .engineStatus()
+      .then((status) => {
+        if (status.kind === engineNow) return;
+        engineNow = status.kind;
+        opts.onEngineChange?.(status);
+      })
+      .catch(() => {})
+      .finally(() => (checking = null)));
+  const onAbort = () => pool.cancel();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    return await runScan(ckpt, plan, {
+      engine: started.kind,
+      mode: opts.mode,
+      concurrency: pool.size,
+      signal: opts.signal,
+      done: opts.done,
+      run: async (job, onBytes) => {
+        pool.onBytes = onBytes; // the same counter for every job of this scan
+        const outcome = await pool.run(job, opts.refOf(job.tensor.file), opts.mode);
+        if (outcome.ok && outcome.record.engine !== engineNow) await checkEngine();
+        return outcome;
+      },
+      onRecord: opts.onRecord,
+      onError: opts.onError,
+      onProgress: opts.onProgress,
+    });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
