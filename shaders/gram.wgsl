@@ -1,13 +1,15 @@
 // Gram matrix of the short side: G = s² · A Aᵀ (n × n), where A (n × m) is W itself when W is
 // wide (rows ≤ cols) and Wᵀ when it is tall, so the sum always runs over the long side.
 //
-// Tiled: a workgroup of 16 × 16 threads makes a 64 × 64 block of G, each thread 4 × 4 entries
-// (rows ty + 16r, columns tx + 16c: neighbouring threads read neighbouring words of the tiles).
+// Tiled: a workgroup makes a TILE × TILE block of G, each thread 4 × 4 entries (rows ty + SIDE·r,
+// columns tx + SIDE·c: neighbouring threads read neighbouring words of the tiles), so it has
+// SIDE × SIDE = TILE/4 × TILE/4 threads (the 4 is the vec4 rows below). TILE and KT are set from
+// gram.ts, which dispatches by TILE and chunks the long side by KT.
 // Only blocks on or above the diagonal are computed; each is written to both halves of G.
 //
-// Accuracy: the products of one K-tile (32 steps) are summed in plain f32, and each tile's sum is
+// Accuracy: the products of one K-tile (KT steps) are summed in plain f32, and each tile's sum is
 // added to a (hi, lo) pair by Knuth's TwoSum, which keeps the rounding error of every addition.
-// The error of an entry is then that of 32-term sums, not of m-term ones: for m in the thousands
+// The error of an entry is then that of KT-term sums, not of m-term ones: for m in the thousands
 // this is what keeps the f32 pipeline's SNR within 1e-4 of float64 (the plain sum is not enough).
 //
 // Large matrices arrive in chunks of the long side (each chunk its own dispatch): the (hi, lo)
@@ -29,12 +31,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> g: array<f32>;
 @group(0) @binding(3) var<storage, read_write> glo: array<f32>;
 
-const TILE: u32 = 64u;
-const KT: u32 = 32u;
+override TILE: u32; // rows and columns of G per workgroup (16, 32 or 64: SIDE² ≤ 256 threads)
+override KT: u32; // steps of the long side per tile load (a multiple of TILE / 16)
+override SIDE: u32 = TILE / 4u;
+override LOADS: u32 = TILE * KT / (SIDE * SIDE); // tile values each thread loads
 
 // K-major tiles: tile[k · TILE + i]
-var<workgroup> ta: array<f32, 2048>;
-var<workgroup> tb: array<f32, 2048>;
+var<workgroup> ta: array<f32, TILE * KT>;
+var<workgroup> tb: array<f32, TILE * KT>;
 
 fn loadA(i: u32, k: u32) -> f32 {
   if (i >= p.n || k >= p.kLen) {
@@ -48,8 +52,8 @@ fn loadA(i: u32, k: u32) -> f32 {
 
 // Fills both tiles for steps k0 .. k0 + KT, with the read pattern that is contiguous in memory.
 fn loadTiles(i0: u32, j0: u32, k0: u32, li: u32) {
-  for (var s = 0u; s < 8u; s++) {
-    let t = li + s * 256u;
+  for (var s = 0u; s < LOADS; s++) {
+    let t = li + s * SIDE * SIDE;
     var i: u32;
     var k: u32;
     if (TRANSPOSED) {
@@ -77,7 +81,7 @@ fn storeRow(i: u32, j0: u32, tx: u32, hi: vec4<f32>, lo: vec4<f32>, mirror: bool
     return;
   }
   for (var c = 0u; c < 4u; c++) {
-    let j = j0 + tx + 16u * c;
+    let j = j0 + tx + SIDE * c;
     if (j < p.n) {
       if (p.last == 1u) {
         let v = hi[c] + lo[c];
@@ -95,7 +99,7 @@ fn storeRow(i: u32, j0: u32, tx: u32, hi: vec4<f32>, lo: vec4<f32>, mirror: bool
 
 fn loadRow(i: u32, j0: u32, tx: u32, hi: ptr<function, vec4<f32>>, lo: ptr<function, vec4<f32>>) {
   for (var c = 0u; c < 4u; c++) {
-    let j = j0 + tx + 16u * c;
+    let j = j0 + tx + SIDE * c;
     if (i < p.n && j < p.n) {
       (*hi)[c] = g[i * p.n + j];
       (*lo)[c] = glo[i * p.n + j];
@@ -103,7 +107,7 @@ fn loadRow(i: u32, j0: u32, tx: u32, hi: ptr<function, vec4<f32>>, lo: ptr<funct
   }
 }
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(SIDE, SIDE)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let bi = wg.y;
   let bj = wg.x;
@@ -126,9 +130,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var lo3 = vec4<f32>();
   if (p.first == 0u) {
     loadRow(i0 + ty, j0, tx, &hi0, &lo0);
-    loadRow(i0 + ty + 16u, j0, tx, &hi1, &lo1);
-    loadRow(i0 + ty + 32u, j0, tx, &hi2, &lo2);
-    loadRow(i0 + ty + 48u, j0, tx, &hi3, &lo3);
+    loadRow(i0 + ty + SIDE, j0, tx, &hi1, &lo1);
+    loadRow(i0 + ty + 2u * SIDE, j0, tx, &hi2, &lo2);
+    loadRow(i0 + ty + 3u * SIDE, j0, tx, &hi3, &lo3);
   }
   for (var k0 = 0u; k0 < p.kLen; k0 += KT) {
     loadTiles(i0, j0, k0, li);
@@ -139,11 +143,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     var acc3 = vec4<f32>();
     for (var kk = 0u; kk < KT; kk++) {
       let o = kk * TILE;
-      let b = vec4<f32>(tb[o + tx], tb[o + tx + 16u], tb[o + tx + 32u], tb[o + tx + 48u]);
+      let b = vec4<f32>(tb[o + tx], tb[o + tx + SIDE], tb[o + tx + 2u * SIDE], tb[o + tx + 3u * SIDE]);
       acc0 += ta[o + ty] * b;
-      acc1 += ta[o + ty + 16u] * b;
-      acc2 += ta[o + ty + 32u] * b;
-      acc3 += ta[o + ty + 48u] * b;
+      acc1 += ta[o + ty + SIDE] * b;
+      acc2 += ta[o + ty + 2u * SIDE] * b;
+      acc3 += ta[o + ty + 3u * SIDE] * b;
     }
     workgroupBarrier();
     twoSum(&hi0, &lo0, acc0);
@@ -153,7 +157,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   }
   let mirror = bi != bj;
   storeRow(i0 + ty, j0, tx, hi0, lo0, mirror);
-  storeRow(i0 + ty + 16u, j0, tx, hi1, lo1, mirror);
-  storeRow(i0 + ty + 32u, j0, tx, hi2, lo2, mirror);
-  storeRow(i0 + ty + 48u, j0, tx, hi3, lo3, mirror);
+  storeRow(i0 + ty + SIDE, j0, tx, hi1, lo1, mirror);
+  storeRow(i0 + ty + 2u * SIDE, j0, tx, hi2, lo2, mirror);
+  storeRow(i0 + ty + 3u * SIDE, j0, tx, hi3, lo3, mirror);
 }

@@ -2,10 +2,11 @@
 // it in one workgroup and one dispatch. Below a few hundred rows the blocked reduction's three
 // dispatches per column (householder.wgsl) cost more than their work: on a GPU the launches, on
 // SwiftShader the launches and the barriers. Same bindings as householder.wgsl (one bind group
-// serves both); v lives in V_0 and w in W_0 of the panel buffer.
+// serves both); v lives in V_0 and w in W_0 of the panel buffer. reduceSum and reduceMax are
+// reductions.wgsl's, put before this text; the overrides are set from tridiagonal.ts.
 
-override NB: u32 = 32u; // where W_0 starts in vw (householder.wgsl's panel width)
-override SMALL_WG: u32 = 64u; // threads (a power of two ≤ 256)
+override NB: u32; // where W_0 starts in vw (householder.wgsl's panel width)
+override SMALL_WG: u32; // threads (a power of two ≤ 256, the reductions' width)
 
 struct Params {
   n: u32,
@@ -21,36 +22,6 @@ struct Params {
 // d[0..n) then e[0..n-1)
 @group(0) @binding(4) var<storage, read_write> tri: array<f32>;
 
-var<workgroup> red: array<f32, 256>;
-
-// Sum (or max) over the workgroup, in every thread's hands.
-fn reduceSum(li: u32, x: f32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = SMALL_WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      red[li] += red[li + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduceMax(li: u32, x: f32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = SMALL_WG / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      red[li] = max(red[li], red[li + s]);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-
 @compute @workgroup_size(SMALL_WG)
 fn small(@builtin(local_invocation_index) li: u32) {
   let n = p.n;
@@ -60,7 +31,7 @@ fn small(@builtin(local_invocation_index) li: u32) {
     for (var t = k + 2u + li; t < n; t += SMALL_WG) {
       big = max(big, abs(a[row + t]));
     }
-    big = reduceMax(li, big);
+    big = reduceMax(li, big, SMALL_WG);
     var ss = 0.0;
     if (big > 0.0) {
       for (var t = k + 2u + li; t < n; t += SMALL_WG) {
@@ -68,7 +39,7 @@ fn small(@builtin(local_invocation_index) li: u32) {
         ss += q * q;
       }
     }
-    let xnorm = big * sqrt(reduceSum(li, ss));
+    let xnorm = big * sqrt(reduceSum(li, ss, SMALL_WG));
     let alpha = a[row + k + 1u];
     var tau = 0.0;
     var scal = 0.0;
@@ -98,7 +69,7 @@ fn small(@builtin(local_invocation_index) li: u32) {
       vw[NB * n + i] = y;
       pv += y * vw[i];
     }
-    let half = 0.5 * tau * reduceSum(li, pv);
+    let half = 0.5 * tau * reduceSum(li, pv, SMALL_WG);
     for (var i = k + 1u + li; i < n; i += SMALL_WG) {
       vw[NB * n + i] -= half * vw[i];
     }

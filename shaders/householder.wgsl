@@ -14,8 +14,15 @@
 // and per panel: trailing        A[k1.., k1..] −= V Wᵀ + W Vᵀ
 // Every dispatch reads its column from a slot of one uniform buffer (dynamic offset), so the whole
 // reduction is recorded at once, with no round trip to the CPU.
+//
+// reduceSum, reduceMax and their scratch array `red` are reductions.wgsl's, put before this text.
+// The sizes the TypeScript side also uses are `override`s with no default, set from tridiagonal.ts.
 
-override NB: u32 = 32u; // columns per panel (the V and W buffers hold NB columns each)
+override NB: u32; // columns per panel (the V and W buffers hold NB columns each)
+override DOTS: u32; // where the dot products with the panel's columns start in work (after τ)
+override PART: u32; // where the symv partial sums start in work (≥ DOTS + 2·NB: after the dot products)
+override SYMV_ROWS: u32; // rows of A22 v per symv workgroup (≤ 64: its 4 lanes per row share red)
+override TRAILING_TILE: u32; // rows and columns of A per trailing workgroup (16, 32 or 64; see trailing)
 
 struct Params {
   n: u32,
@@ -28,47 +35,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> a: array<f32>;
 // V_c at vw[c·n ..], W_c at vw[(NB + c)·n ..], indexed by the row of A
 @group(0) @binding(2) var<storage, read_write> vw: array<f32>;
-// work[0] = τ; work[16 + c] = W_cᵀv, work[16 + NB + c] = V_cᵀv; symv partial sums from PART
+// work[0] = τ; work[DOTS + c] = W_cᵀv, work[DOTS + NB + c] = V_cᵀv; symv partial sums from PART
 @group(0) @binding(3) var<storage, read_write> work: array<f32>;
 // d[0..n) then e[0..n-1)
 @group(0) @binding(4) var<storage, read_write> tri: array<f32>;
-
-const PART: u32 = 128u;
-var<workgroup> red: array<f32, 256>;
 
 fn V(c: u32, i: u32) -> f32 {
   return vw[c * p.n + i];
 }
 fn W(c: u32, i: u32) -> f32 {
   return vw[(NB + c) * p.n + i];
-}
-
-// Sum (or max) of the `width` values (a power of two ≤ 256) in red, in every thread's hands.
-fn reduceSum(li: u32, x: f32, width: u32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = width / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      red[li] += red[li + s];
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
-}
-fn reduceMax(li: u32, x: f32, width: u32) -> f32 {
-  red[li] = x;
-  workgroupBarrier();
-  for (var s = width / 2u; s > 0u; s >>= 1u) {
-    if (li < s) {
-      red[li] = max(red[li], red[li + s]);
-    }
-    workgroupBarrier();
-  }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
 }
 
 @compute @workgroup_size(256)
@@ -149,21 +125,21 @@ fn column_start(@builtin(local_invocation_index) li: u32) {
       workgroupBarrier();
     }
     if (lane == 0u && q < count) {
-      let slot = select(16u + NB + (q - j), 16u + q, q < j);
+      let slot = select(DOTS + NB + (q - j), DOTS + q, q < j);
       work[slot] = red[li];
     }
     workgroupBarrier();
   }
 }
 
-// Partial sums of A22 v: workgroup (x, s) takes 64 rows and segment s of the columns; the 4 lanes
-// of a row split the segment. A is symmetric, so row i of A22 v is read down column i: neighbouring
-// threads read neighbouring words.
-@compute @workgroup_size(64, 4)
+// Partial sums of A22 v: workgroup (x, s) takes SYMV_ROWS rows and segment s of the columns; the 4
+// lanes of a row split the segment. A is symmetric, so row i of A22 v is read down column i:
+// neighbouring threads read neighbouring words.
+@compute @workgroup_size(SYMV_ROWS, 4)
 fn symv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let n = p.n;
   let base = p.k + 1u;
-  let i = base + wg.x * 64u + lid.x;
+  let i = base + wg.x * SYMV_ROWS + lid.x;
   let jStart = base + wg.y * p.segLen;
   let jEnd = min(jStart + p.segLen, n);
   var acc = 0.0;
@@ -172,11 +148,11 @@ fn symv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       acc += a[c * n + i] * V(p.j, c);
     }
   }
-  let li = lid.y * 64u + lid.x;
+  let li = lid.y * SYMV_ROWS + lid.x;
   red[li] = acc;
   workgroupBarrier();
   if (lid.y == 0u && i < n) {
-    work[PART + wg.y * n + i] = red[li] + red[li + 64u] + red[li + 128u] + red[li + 192u];
+    work[PART + wg.y * n + i] = red[li] + red[li + SYMV_ROWS] + red[li + 2u * SYMV_ROWS] + red[li + 3u * SYMV_ROWS];
   }
 }
 
@@ -194,7 +170,7 @@ fn column_finish(@builtin(local_invocation_index) li: u32) {
       y += work[PART + s * n + i];
     }
     for (var c = 0u; c < j; c++) {
-      y -= V(c, i) * work[16u + c] + W(c, i) * work[16u + NB + c];
+      y -= V(c, i) * work[DOTS + c] + W(c, i) * work[DOTS + NB + c];
     }
     y *= tau;
     vw[(NB + j) * n + i] = y;
@@ -208,11 +184,17 @@ fn column_finish(@builtin(local_invocation_index) li: u32) {
 }
 
 // A[k1.., k1..] −= V Wᵀ + W Vᵀ over the panel's jb columns, as one product [V W] · [W V]ᵀ of
-// 2·jb steps, by 64 × 64 blocks on or above the diagonal, each written to both halves.
-var<workgroup> tx_: array<f32, 2048>;
-var<workgroup> ty_: array<f32, 2048>;
+// 2·jb steps, by TRAILING_TILE × TRAILING_TILE blocks on or above the diagonal, each written to
+// both halves. Each invocation makes 4 × 4 entries (rows ty + side·r, columns tx + side·c): acc is
+// a function-scope array, whose size must be a const-expression, so the 4 is fixed here and the
+// invocations per side follow from the tile (side² ≤ 256, and the loads must tile evenly).
+override TRAILING_SIDE: u32 = TRAILING_TILE / 4u;
+const TRAILING_STEPS: u32 = 32u; // steps of the product per load of the tiles
+override TRAILING_LOADS: u32 = TRAILING_TILE * TRAILING_STEPS / (TRAILING_SIDE * TRAILING_SIDE);
+var<workgroup> tx_: array<f32, TRAILING_TILE * TRAILING_STEPS>;
+var<workgroup> ty_: array<f32, TRAILING_TILE * TRAILING_STEPS>;
 
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(TRAILING_SIDE, TRAILING_SIDE)
 fn trailing(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   if (wg.x < wg.y) {
     return;
@@ -220,15 +202,15 @@ fn trailing(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid:
   let n = p.n;
   let jb = p.j;
   let k1 = p.k + jb;
-  let r0 = k1 + wg.y * 64u;
-  let c0 = k1 + wg.x * 64u;
+  let r0 = k1 + wg.y * TRAILING_TILE;
+  let c0 = k1 + wg.x * TRAILING_TILE;
   var acc: array<f32, 16>;
   let steps = 2u * jb;
-  for (var q0 = 0u; q0 < steps; q0 += 32u) {
-    for (var s = 0u; s < 8u; s++) {
-      let t = li + s * 256u;
-      let i = t % 64u;
-      let q = q0 + t / 64u;
+  for (var q0 = 0u; q0 < steps; q0 += TRAILING_STEPS) {
+    for (var s = 0u; s < TRAILING_LOADS; s++) {
+      let t = li + s * TRAILING_SIDE * TRAILING_SIDE;
+      let i = t % TRAILING_TILE;
+      let q = q0 + t / TRAILING_TILE;
       var xv = 0.0;
       var yv = 0.0;
       if (q < steps) {
@@ -245,11 +227,11 @@ fn trailing(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid:
       ty_[t] = yv;
     }
     workgroupBarrier();
-    for (var qq = 0u; qq < 32u; qq++) {
+    for (var qq = 0u; qq < TRAILING_STEPS; qq++) {
       for (var r = 0u; r < 4u; r++) {
-        let xr = tx_[qq * 64u + lid.y + 16u * r];
+        let xr = tx_[qq * TRAILING_TILE + lid.y + TRAILING_SIDE * r];
         for (var c = 0u; c < 4u; c++) {
-          acc[r * 4u + c] += xr * ty_[qq * 64u + lid.x + 16u * c];
+          acc[r * 4u + c] += xr * ty_[qq * TRAILING_TILE + lid.x + TRAILING_SIDE * c];
         }
       }
     }
@@ -257,8 +239,8 @@ fn trailing(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid:
   }
   for (var r = 0u; r < 4u; r++) {
     for (var c = 0u; c < 4u; c++) {
-      let row = r0 + lid.y + 16u * r;
-      let col = c0 + lid.x + 16u * c;
+      let row = r0 + lid.y + TRAILING_SIDE * r;
+      let col = c0 + lid.x + TRAILING_SIDE * c;
       if (row < n && col < n) {
         let v = a[row * n + col] - acc[r * 4u + c];
         a[row * n + col] = v;

@@ -27,12 +27,18 @@ struct Gemm {
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> o: array<f32>;
 
-const TM: u32 = 64u; // rows of out per workgroup
-const TN: u32 = 32u; // columns of out per workgroup
-const KT: u32 = 32u;
+// Set from fast/gpu-machine.ts, which dispatches by TM and TN. Thread (tx, ty) makes rows
+// ty + SIDE_M·r (r < 4: acc0..acc3) and columns tx + SIDE_N·e (e < 2: a vec2), so a workgroup has
+// SIDE_N × SIDE_M = TN/2 × TM/4 threads (at most 256).
+override TM: u32; // rows of out per workgroup (a multiple of 4)
+override TN: u32; // columns of out per workgroup (even)
+override KT: u32; // steps of K per tile load (the loads must spread evenly over the threads)
+override SIDE_M: u32 = TM / 4u;
+override SIDE_N: u32 = TN / 2u;
+override THREADS: u32 = SIDE_M * SIDE_N;
 
-var<workgroup> tp: array<f32, 2048>; // [k · TM + i]
-var<workgroup> tx: array<f32, 1024>; // [k · TN + c]
+var<workgroup> tp: array<f32, TM * KT>; // [k · TM + i]
+var<workgroup> tx: array<f32, TN * KT>; // [k · TN + c]
 
 fn loadP(i: u32, k: u32) -> f32 {
   if (i >= g.M || k >= g.K) {
@@ -51,8 +57,7 @@ fn loadX(k: u32, c: u32) -> f32 {
   return x[g.xOff + k * g.ldx + c];
 }
 
-// 16 × 16 threads; thread (tx, ty) makes rows ty + 16r (r < 4) and columns tx, tx + 16.
-@compute @workgroup_size(16, 16)
+@compute @workgroup_size(SIDE_N, SIDE_M)
 fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let i0 = wg.y * TM;
   let c0 = wg.x * TN;
@@ -61,8 +66,8 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var acc2 = vec2<f32>();
   var acc3 = vec2<f32>();
   for (var k0 = 0u; k0 < g.K; k0 += KT) {
-    for (var s = 0u; s < 8u; s++) {
-      let t = li + s * 256u;
+    for (var s = 0u; s < TM * KT / THREADS; s++) {
+      let t = li + s * THREADS;
       // contiguous reads whichever way P is stored
       var i: u32;
       var k: u32;
@@ -75,24 +80,24 @@ fn gemm(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       }
       tp[k * TM + i] = loadP(i0 + i, k0 + k);
     }
-    for (var s = 0u; s < 4u; s++) {
-      let t = li + s * 256u;
+    for (var s = 0u; s < TN * KT / THREADS; s++) {
+      let t = li + s * THREADS;
       tx[t] = loadX(k0 + t / TN, c0 + t % TN);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < KT; kk++) {
-      let b = vec2<f32>(tx[kk * TN + lid.x], tx[kk * TN + lid.x + 16u]);
+      let b = vec2<f32>(tx[kk * TN + lid.x], tx[kk * TN + lid.x + SIDE_N]);
       acc0 += tp[kk * TM + lid.y] * b;
-      acc1 += tp[kk * TM + lid.y + 16u] * b;
-      acc2 += tp[kk * TM + lid.y + 32u] * b;
-      acc3 += tp[kk * TM + lid.y + 48u] * b;
+      acc1 += tp[kk * TM + lid.y + SIDE_M] * b;
+      acc2 += tp[kk * TM + lid.y + 2u * SIDE_M] * b;
+      acc3 += tp[kk * TM + lid.y + 3u * SIDE_M] * b;
     }
     workgroupBarrier();
   }
   store(i0 + lid.y, c0 + lid.x, acc0);
-  store(i0 + lid.y + 16u, c0 + lid.x, acc1);
-  store(i0 + lid.y + 32u, c0 + lid.x, acc2);
-  store(i0 + lid.y + 48u, c0 + lid.x, acc3);
+  store(i0 + lid.y + SIDE_M, c0 + lid.x, acc1);
+  store(i0 + lid.y + 2u * SIDE_M, c0 + lid.x, acc2);
+  store(i0 + lid.y + 3u * SIDE_M, c0 + lid.x, acc3);
 }
 
 fn store(i: u32, c: u32, v: vec2<f32>) {
@@ -100,7 +105,7 @@ fn store(i: u32, c: u32, v: vec2<f32>) {
     return;
   }
   for (var e = 0u; e < 2u; e++) {
-    let col = c + 16u * e;
+    let col = c + SIDE_N * e;
     if (col < g.N) {
       let at = g.oOff + i * g.ldo + col;
       var r = g.alpha * v[e];

@@ -23,7 +23,7 @@ struct Params {
 // best[0] = smallest D (as f32 bits), best[1] = its first index
 @group(0) @binding(5) var<storage, read_write> best: array<u32>;
 
-override WG: u32 = 64u;
+override WG: u32; // candidates per workgroup, set from powerlaw-xmin.ts
 
 @compute @workgroup_size(WG)
 fn distances(@builtin(global_invocation_id) gid: vec3u) {

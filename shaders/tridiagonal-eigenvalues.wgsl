@@ -4,7 +4,7 @@
 // The count is backward stable (Kahan): each result is the eigenvalue of a matrix within a few
 // ulps of (d, e), the same error as the f32 reduction that made (d, e).
 
-override WG: u32 = 64u;
+override WG: u32; // eigenvalues per workgroup, set from tridiagonal.ts
 
 struct Params {
   n: u32,

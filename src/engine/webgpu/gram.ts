@@ -3,7 +3,10 @@ import type { KernelDescriptor } from './pipelines.ts';
 import { dispatch } from './pipelines.ts';
 import { STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 
-/** The Gram kernel's block (shaders/gram.wgsl TILE) and K-tile (KT): chunks are multiples of KT. */
+/**
+ * The Gram kernel's block of G per workgroup and its K-tile, set into shaders/gram.wgsl as its TILE
+ * and KT: dispatches count blocks of GRAM_TILE, chunks of the long side are multiples of KT.
+ */
 export const GRAM_TILE = 64;
 const KT = 32;
 
@@ -12,7 +15,7 @@ export function gramKernel(transposed: boolean): KernelDescriptor {
     label: transposed ? 'gram (tall)' : 'gram (wide)',
     shader: 'gram',
     entryPoint: 'main',
-    constants: { TRANSPOSED: transposed ? 1 : 0 },
+    constants: { TRANSPOSED: transposed ? 1 : 0, TILE: GRAM_TILE, KT },
     bindings: ['uniform', 'read-only-storage', 'storage', 'storage'],
   };
 }

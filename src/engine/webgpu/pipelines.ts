@@ -1,5 +1,5 @@
 import { SHADER_STAGE_COMPUTE } from './kit.ts';
-import type { ShaderName, ShaderSources } from './shader-source.ts';
+import { sourceLine, type ShaderName, type ShaderSources } from './shader-source.ts';
 
 /** How a kernel sees each binding, in binding order (@binding(0), @binding(1), …). */
 export type BindingKind = 'uniform' | 'uniform-dynamic' | 'storage' | 'read-only-storage';
@@ -50,7 +50,7 @@ export class Pipelines {
 
   module(name: ShaderName): GPUShaderModule {
     let m = this.modules.get(name);
-    if (!m) this.modules.set(name, (m = this.device.createShaderModule({ label: name, code: this.sources[name] })));
+    if (!m) this.modules.set(name, (m = this.device.createShaderModule({ label: name, code: this.sources[name].code })));
     return m;
   }
 
@@ -97,12 +97,13 @@ export class Pipelines {
     });
   }
 
-  /** Compilation messages of every shader module made so far (errors and warnings), for tests. */
+  /** Compilation messages of every shader module made so far (errors and warnings), at the .wgsl file and line they are about. */
   async messages(): Promise<string[]> {
     const out: string[] = [];
     for (const [name, m] of this.modules) {
       const info = await m.getCompilationInfo();
-      for (const msg of info.messages) out.push(`${name}.wgsl:${msg.lineNum}:${msg.linePos} ${msg.type}: ${msg.message}`);
+      for (const msg of info.messages)
+        out.push(`${sourceLine(this.sources[name], msg.lineNum)}:${msg.linePos} ${msg.type}: ${msg.message}`);
     }
     return out;
   }

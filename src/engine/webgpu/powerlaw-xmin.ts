@@ -3,18 +3,20 @@ import { dispatch, type KernelDescriptor } from './pipelines.ts';
 import { readBack, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 
 const BINDINGS = ['uniform', 'read-only-storage', 'read-only-storage', 'read-only-storage', 'storage', 'storage'] as const;
+/** Candidates per workgroup of the distances kernel (powerlaw-xmin.wgsl's WG). */
+const WG = 64;
 const DISTANCES: KernelDescriptor = {
   label: 'power-law distances',
   shader: 'powerlaw-xmin',
   entryPoint: 'distances',
-  constants: { WG: 64 },
+  constants: { WG },
   bindings: BINDINGS,
 };
 const ARGMIN: KernelDescriptor = {
   label: 'power-law argmin',
   shader: 'powerlaw-xmin',
   entryPoint: 'argmin',
-  constants: { WG: 64 },
+  constants: { WG },
   bindings: BINDINGS,
 };
 
@@ -83,7 +85,7 @@ export async function gpuPowerLawFit(
     const group = pipelines.bindGroup(DISTANCES, [params, ...bufs, ds, best]);
     const enc = device.createCommandEncoder({ label: 'power-law xmin' });
     const pass = enc.beginComputePass();
-    dispatch(pass, pipelines.get(DISTANCES), group, Math.ceil(count / 64));
+    dispatch(pass, pipelines.get(DISTANCES), group, Math.ceil(count / WG));
     dispatch(pass, pipelines.get(ARGMIN), group, 1);
     pass.end();
     device.queue.submit([enc.finish()]);

@@ -4,14 +4,16 @@ import householder from '../../../shaders/householder.wgsl?raw';
 import householderSmall from '../../../shaders/householder-small.wgsl?raw';
 import krylov from '../../../shaders/krylov.wgsl?raw';
 import powerlawXmin from '../../../shaders/powerlaw-xmin.wgsl?raw';
+import reductions from '../../../shaders/reductions.wgsl?raw';
 import tridiagonalEigenvalues from '../../../shaders/tridiagonal-eigenvalues.wgsl?raw';
-import type { ShaderSources } from './shader-source.ts';
+import { assembleShaders, type ShaderSources } from './shader-source.ts';
 
-export const viteShaders: ShaderSources = {
+export const viteShaders: ShaderSources = assembleShaders({
   gram,
   householder,
   'householder-small': householderSmall,
   'tridiagonal-eigenvalues': tridiagonalEigenvalues,
   krylov,
   'powerlaw-xmin': powerlawXmin,
-};
+  reductions,
+});

@@ -2,19 +2,28 @@ import type { KernelDescriptor } from './pipelines.ts';
 import { dispatch } from './pipelines.ts';
 import { slotBytes, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 
-/** Columns per panel (shaders/householder.wgsl NB). */
+// The sizes below are set into the shaders as their `override`s of the same names (householder.wgsl,
+// householder-small.wgsl, tridiagonal-eigenvalues.wgsl), which have no defaults: this is their one source.
+
+/** Columns per panel (the V and W buffers hold NB columns each). */
 export const NB = 32;
-/** Columns of the trailing matrix per symv segment (one workgroup's share of a row). */
+/** Columns of the trailing matrix per symv segment (one workgroup's share of a row; a uniform, not an override). */
 const SEGMENT = 256;
-/** Where the symv partial sums start in the work buffer (householder.wgsl PART). */
-const PART = 128;
+/** Where the 2·NB dot products with the panel's columns start in the work buffer (τ is work[0]). */
+const DOTS = 16;
+/** Where the symv partial sums start in the work buffer: after the dot products. */
+const PART = DOTS + 2 * NB;
+/** Rows of A22 v per symv workgroup (≤ 64). */
+const SYMV_ROWS = 64;
+/** Rows and columns of A per workgroup of the trailing update (16, 32 or 64). */
+const TRAILING_TILE = 64;
 
 const BINDINGS = ['uniform-dynamic', 'storage', 'storage', 'storage', 'storage'] as const;
 const kernel = (entryPoint: string): KernelDescriptor => ({
   label: `householder ${entryPoint}`,
   shader: 'householder',
   entryPoint,
-  constants: { NB },
+  constants: { NB, DOTS, PART, SYMV_ROWS, TRAILING_TILE },
   bindings: BINDINGS,
 });
 const COLUMN_START = kernel('column_start');
@@ -37,11 +46,13 @@ const SMALL: KernelDescriptor = {
  */
 export const DEFAULT_SMALL_N = 384;
 
+/** Eigenvalues per bisection workgroup (one per invocation). */
+const EIGEN_WG = 64;
 const EIGEN: KernelDescriptor = {
   label: 'tridiagonal eigenvalues',
   shader: 'tridiagonal-eigenvalues',
   entryPoint: 'main',
-  constants: { WG: 64 },
+  constants: { WG: EIGEN_WG },
   bindings: ['uniform', 'read-only-storage', 'storage'],
 };
 
@@ -99,12 +110,12 @@ export function encodeEigenvalues(
       const len = n - k - 1;
       const off = k * slot;
       dispatch(pass, start, group, 1, 1, 1, off);
-      dispatch(pass, symv, group, Math.ceil(len / 64), Math.ceil(len / Math.min(SEGMENT, len)), 1, off);
+      dispatch(pass, symv, group, Math.ceil(len / SYMV_ROWS), Math.ceil(len / Math.min(SEGMENT, len)), 1, off);
       dispatch(pass, finish, group, 1, 1, 1, off);
     }
     const m = n - (k0 + jb);
     if (m > 0) {
-      const blocks = Math.ceil(m / 64);
+      const blocks = Math.ceil(m / TRAILING_TILE);
       dispatch(pass, trailing, group, blocks, blocks, 1, (columns + p) * slot);
     }
     pass.end();
@@ -118,7 +129,7 @@ export function encodeEigenvalues(
     enc.copyBufferToBuffer(a, ((n - 1) * n + (n - 1)) * 4, tri, (n - 1) * 4, 4);
     pass = enc.beginComputePass({ label: 'bisection' });
   }
-  dispatch(pass, pipelines.get(EIGEN), pipelines.bindGroup(EIGEN, [eigenParams, tri, lambda]), Math.ceil(n / 64));
+  dispatch(pass, pipelines.get(EIGEN), pipelines.bindGroup(EIGEN, [eigenParams, tri, lambda]), Math.ceil(n / EIGEN_WG));
   pass.end();
   return [params, vw, work, tri, eigenParams];
 }

@@ -8,40 +8,13 @@ import { isDeviceLost } from './device.ts';
 import { gramChunkSteps, gramShape } from './gram.ts';
 import { nodeGpu } from './node-gpu.ts';
 import { SNR_SENSITIVITY_LIMIT, snrSensitivity } from './precision-guard.ts';
-import { SHADER_NAMES } from './shader-source.ts';
 import { nodeShaders } from './shaders-node.ts';
-import { viteShaders } from './shaders-vite.ts';
 import { testEngine, testKit } from './testing.ts';
 import { WebGpuEngine } from './webgpu-engine.ts';
 
 const F32 = 2 ** -24;
 /** A software GPU compiles each pipeline for seconds on first use. */
 const GPU_TIMEOUT = 300_000;
-
-describe('shader sources', () => {
-  it("Vite's ?raw loader and Node's file loader give the same text for every shader", () => {
-    const node = nodeShaders();
-    for (const name of SHADER_NAMES) {
-      expect(node[name].length, name).toBeGreaterThan(200);
-      expect(viteShaders[name], name).toBe(node[name]);
-    }
-  });
-});
-
-describe('shaders compile', async () => {
-  const kit = await testKit();
-  it.skipIf('skip' in kit)(
-    'every shaders/*.wgsl file passes WGSL validation with no error or warning',
-    async () => {
-      if ('skip' in kit) return;
-      for (const name of SHADER_NAMES) {
-        const info = await kit.device.createShaderModule({ label: name, code: nodeShaders()[name] }).getCompilationInfo();
-        expect(info.messages.map((m) => `${name}.wgsl:${m.lineNum}: ${m.type}: ${m.message}`)).toEqual([]);
-      }
-    },
-    300_000,
-  );
-});
 
 describe('BufferPool', () => {
   it('rounds sizes up to an eighth of their power of two, at least 256 bytes', () => {

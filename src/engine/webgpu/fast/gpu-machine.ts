@@ -2,10 +2,16 @@ import { dispatch, type KernelDescriptor } from '../pipelines.ts';
 import { readBack, slotBytes, STORAGE, UNIFORM, type GpuKit } from '../kit.ts';
 import type { GemmParams, Machine } from './machine.ts';
 
+/**
+ * The gemm kernel's block of out per workgroup (TM rows × TN columns) and its K-tile, set into
+ * krylov.wgsl as the overrides of the same names (TM a multiple of 4, TN even, TM/4 · TN/2 ≤ 256).
+ */
+const GEMM_SIZES = { TM: 64, TN: 32, KT: 32 } as const;
 const GEMM: KernelDescriptor = {
   label: 'krylov gemm',
   shader: 'krylov',
   entryPoint: 'gemm',
+  constants: GEMM_SIZES,
   bindings: ['uniform-dynamic', 'read-only-storage', 'read-only-storage', 'storage'],
 };
 const NORM: KernelDescriptor = {
@@ -56,7 +62,7 @@ export class GpuMachine implements Machine<GPUBuffer> {
     const u = new Uint32Array(words);
     u.set([g.M, g.N, g.K, g.transP ? 1 : 0, g.ldp, g.pOff, g.ldx, g.xOff, g.ldo, g.oOff, g.maskMod, 0]);
     new Float32Array(words, 48, 2).set([g.alpha, g.beta]);
-    this.ops.push({ kernel: GEMM, buffers: [p, x, out], words, groups: [Math.ceil(g.N / 32), Math.ceil(g.M / 64)] });
+    this.ops.push({ kernel: GEMM, buffers: [p, x, out], words, groups: [Math.ceil(g.N / GEMM_SIZES.TN), Math.ceil(g.M / GEMM_SIZES.TM)] });
   }
 
   normInv(s: GPUBuffer, rinv: GPUBuffer, b: number, deadRel: number): void {
