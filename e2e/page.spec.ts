@@ -14,7 +14,7 @@ test.describe('the page', () => {
     await expect(page.locator('.progress strong')).toHaveText(/Done|From the cache/);
     const seconds = (Date.now() - started) / 1000;
     info.annotations.push({ type: 'time to a full demo heatmap', description: `${seconds.toFixed(1)} s` });
-    expect(page.locator('[data-testid="engine-badge"]')).toHaveText(/(CPU|WebGPU) engine/);
+    await expect(page.locator('[data-testid="engine-badge"]')).toHaveText(/(CPU|WebGPU) engine/);
     await page.screenshot({ path: info.outputPath('demo.png'), fullPage: true });
   });
 
@@ -107,8 +107,14 @@ test.describe('the page', () => {
     await page.getByRole('tab', { name: /phase0/ }).click();
     await page.locator('.checkpoint-view canvas[role="grid"]').click({ position: { x: 140, y: 30 } });
     await page.getByLabel('Percent selected', { exact: true }).fill('15');
-    await page.waitForTimeout(500);
-    expect(requests.slice(afterLoad), 'requests after load').toEqual([]);
+    // the interactions took effect: a matrix detail with its charts, and the selection at the new percent
+    await expect(page.getByRole('region', { name: 'Matrix detail' })).toContainText('self_attn.q_proj · layer 0');
+    await expect(page.getByRole('img', { name: /Singular values of model\.layers\.0\.self_attn\.q_proj\.weight/ })).toBeVisible();
+    await expect(page.getByRole('button', { name: 'YAML (15%)' })).toBeVisible();
+    // A request of our own, made after them: every request the page made before it has reached the listener once it has.
+    const marker = `${origin}/?marker`;
+    await Promise.all([page.waitForRequest(marker), page.evaluate((url) => fetch(url).then(() => undefined), marker)]);
+    expect(requests.slice(afterLoad), 'requests after load').toEqual([marker]);
     // A connection to another origin is refused by the CSP, not just absent.
     const blocked = await page.evaluate(async () => {
       const violation = new Promise<string>((resolve) =>

@@ -82,6 +82,20 @@ test.describe('multi-phase', () => {
       await held;
       await route.continue();
     });
+    // The page has the held file's bytes: from here its loader either adds the checkpoint or drops it, within
+    // the same turn of the event loop, so the next look at the page sees which.
+    await page.addInitScript(() => {
+      const blob = Response.prototype.blob;
+      Response.prototype.blob = function (this: Response) {
+        const bytes = blob.call(this);
+        if (this.url.endsWith('/demo/phase3-15pct.safetensors'))
+          void bytes.then(
+            () => Object.assign(window, { heldFileRead: true }),
+            () => {},
+          );
+        return bytes;
+      };
+    });
     const lastFileAsked = page.waitForRequest('**/demo/phase3-15pct.safetensors');
     await page.reload();
     await lastFileAsked;
@@ -89,8 +103,7 @@ test.describe('multi-phase', () => {
     await page.getByTestId('session-input').setInputFiles(path);
     await expect(page.getByRole('status')).toContainText('Opened');
     release();
-    await page.waitForResponse('**/demo/phase3-15pct.safetensors');
-    await page.waitForTimeout(1000);
+    await expect.poll(() => page.evaluate(() => 'heldFileRead' in window)).toBe(true);
     const grids = page.getByTestId('phase-grid');
     await expect(grids).toHaveCount(4);
     await expect(grids.nth(3).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
