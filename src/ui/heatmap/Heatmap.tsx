@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef, useState } from 'react';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ErrorRecord } from '../../core/errors.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { cellKey, type HeatmapGrid } from '../../state/heatmap-data.ts';
@@ -55,7 +55,9 @@ export function Heatmap({
     return () => ro.disconnect();
   }, [width]);
 
-  const layout: HeatmapLayout = heatmapLayout(grid, width ?? containerWidth, { rowLabels });
+  // The same layout object while the grid and width stand, so that hovering does not redraw the canvas.
+  const layoutWidth = width ?? containerWidth;
+  const layout: HeatmapLayout = useMemo(() => heatmapLayout(grid, layoutWidth, { rowLabels }), [grid, layoutWidth, rowLabels]);
 
   useLayoutEffect(() => {
     const c = canvas.current;
@@ -68,7 +70,7 @@ export function Heatmap({
     c.style.height = `${layout.height}px`;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     drawHeatmap(ctx, grid, layout, painter, { focused, selected });
-  }, [grid, painter, layout.width, layout.height, layout.cellW, focused, selected, canvas, layout]);
+  }, [grid, painter, layout, focused, selected, canvas]);
 
   const cellAt = (e: React.MouseEvent) => {
     const rect = (e.target as HTMLCanvasElement).getBoundingClientRect();
