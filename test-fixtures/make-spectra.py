@@ -6,10 +6,9 @@ keep only a head and a tail of them; this regenerates test-fixtures/spectra/<fil
 the fixture safetensors files (decoded here, independently of the project's own reader), plus
 gaussian.json: a seeded pure-noise matrix (no heavy tail, no spikes) for the closed-form tests.
 
-    python3 test-fixtures/make-spectra.py [FIXTURES_DIR]
+    python3 test-fixtures/make-spectra.py
 
-FIXTURES_DIR holds reference/reference-model.safetensors and demo-phases/phase0-base.safetensors
-(the same bytes as test-fixtures/reference/ and public/demo/).
+It reads test-fixtures/reference/reference-model.safetensors and public/demo/phase0-base.safetensors.
 """
 import json
 import os
@@ -18,11 +17,11 @@ import sys
 
 import numpy as np
 
-FIXTURES = sys.argv[1] if len(sys.argv) > 1 else '/work/shared/fixtures'
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'spectra')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, 'test-fixtures', 'spectra')
 SOURCES = {
-    'reference-model': 'reference/reference-model.safetensors',
-    'phase0-base': 'demo-phases/phase0-base.safetensors',
+    'reference-model': 'test-fixtures/reference/reference-model.safetensors',
+    'phase0-base': 'public/demo/phase0-base.safetensors',
 }
 
 
@@ -79,7 +78,7 @@ def main():
         f.write('\n')
     for key, rel in SOURCES.items():
         doc = {'file': os.path.basename(rel), 'precision': 'float64 numpy.linalg.svd of the decoded tensor',
-               'tensors': spectra(os.path.join(FIXTURES, rel))}
+               'tensors': spectra(os.path.join(REPO, rel))}
         with open(os.path.join(OUT, key + '.json'), 'w') as f:
             json.dump(doc, f, separators=(',', ':'))
             f.write('\n')
