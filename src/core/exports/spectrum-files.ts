@@ -1,3 +1,4 @@
+import { dataRecord } from '../data-record.ts';
 import { compareModelOrder, compareSpectrumTypes, spectrumType } from '../naming/spectrum-type.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
 import { pyJsonDump, type PyJson } from './python-json.ts';
@@ -33,16 +34,16 @@ export function spectrumEntries(modules: readonly { name: string; value: number 
 
 /** snr_results_<slug>.json: {"<module>": {"snr": v, "type": "<type>"}, …} as json.dump(indent=4) writes it. */
 export function writeSpectrumJson(entries: readonly ScoredModule[]): string {
-  const obj: { [k: string]: PyJson } = {};
+  const obj = dataRecord<PyJson>();
   for (const e of entries) obj[e.name] = { snr: e.value, type: e.type };
   return pyJsonDump(obj);
 }
 
 /** snr_results_<slug>_sorted.json: {"<type>": {"<module>": v, …}, …}, each type sorted descending. */
 export function writeSpectrumSortedJson(entries: readonly ScoredModule[]): string {
-  const obj: { [k: string]: PyJson } = {};
+  const obj = dataRecord<PyJson>();
   for (const t of selectTopPercent(entries, 100)) {
-    const inner: { [k: string]: PyJson } = {};
+    const inner = dataRecord<PyJson>();
     for (const m of t.selected) inner[m.name] = m.value;
     obj[t.type] = inner;
   }

@@ -1,3 +1,4 @@
+import { dataRecord } from '../data-record.ts';
 import { errorRecord, ScanError, toErrorRecord, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { readGgufHeader } from './gguf.ts';
@@ -111,7 +112,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
   }
 
   const tensors: TensorInfo[] = [];
-  const metadata: Record<string, string> = {};
+  const metadata = dataRecord<string>();
   const fingerprintParts: string[] = [];
   const seen = new Map<string, string>();
   let ggufConfig: Record<string, unknown> | undefined;

@@ -13,6 +13,7 @@
  * type, u64 offset), then data from the next multiple of general.alignment (32). dims run fastest
  * first: a matrix's ne[0] is its row length, so our row-major shape is the reverse.
  */
+import { dataRecord } from '../data-record.ts';
 import { errorRecord, ScanError, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { GGML_TYPES } from './gguf-types.ts';
@@ -240,7 +241,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
 
   const { tensors, errors } = tensorInfos(file, source.size, dataStart, raw);
-  const metadata: Record<string, string> = {};
+  const metadata = dataRecord<string>();
   for (const [k, v] of meta) {
     if (typeof v === 'object') metadata[k] = `[${v.array} items]`;
     else if (typeof v !== 'string' || v.length <= KEEP_STRING) metadata[k] = String(v);

@@ -11,7 +11,7 @@ import { decodableCount, readInSlices, type TensorReadOptions } from './tensor-s
  */
 export async function readQuantizedAsF32(source: ByteSource, info: TensorInfo, opts: TensorReadOptions = {}): Promise<Float32Array> {
   const type = GGML_TYPE_BY_NAME.get(info.dtype);
-  const dequantize = DEQUANTIZERS[info.dtype];
+  const dequantize = Object.hasOwn(DEQUANTIZERS, info.dtype) ? DEQUANTIZERS[info.dtype] : undefined;
   if (!type || !dequantize) throw new ScanError('UNKNOWN_DTYPE', info.file, info.name, `GGUF type ${info.dtype} is not dequantized here`);
   const count = decodableCount(info);
   if (count % type.blockSize !== 0 || (count / type.blockSize) * type.blockBytes !== info.byteLength) {

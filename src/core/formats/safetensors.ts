@@ -1,3 +1,4 @@
+import { dataRecord } from '../data-record.ts';
 import { errorRecord, ScanError, type ErrorCode, type ErrorRecord } from '../errors.ts';
 import type { ByteSource } from './byte-source.ts';
 import { BYTES_PER_ELEMENT, isKnownDType } from './dtype.ts';
@@ -120,7 +121,7 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Safeten
     errors.push(errorRecord('DUPLICATE_TENSOR', file, name, 'the header names this tensor more than once'));
   }
   const duplicated = new Set(errors.map((e) => e.tensor));
-  let metadata: Record<string, string> = {};
+  let metadata = dataRecord<string>();
   for (const [name, entry] of Object.entries(entries)) {
     if (name === '__metadata__') {
       metadata = stringRecord(entry);
@@ -147,8 +148,8 @@ async function readOrFail(source: ByteSource, offset: number, length: number): P
 }
 
 function stringRecord(x: unknown): Record<string, string> {
-  if (typeof x !== 'object' || x === null) return {};
-  const out: Record<string, string> = {};
+  const out = dataRecord<string>();
+  if (typeof x !== 'object' || x === null) return out;
   for (const [k, v] of Object.entries(x)) if (typeof v === 'string') out[k] = v;
   return out;
 }

@@ -19,12 +19,12 @@ export interface HeadLayout {
   size: number;
 }
 
-const HEAD_MODULES: Record<string, { axis: HeadLayout['axis']; kv: boolean }> = {
-  'self_attn.q_proj': { axis: 'rows', kv: false },
-  'self_attn.k_proj': { axis: 'rows', kv: true },
-  'self_attn.v_proj': { axis: 'rows', kv: true },
-  'self_attn.o_proj': { axis: 'cols', kv: false },
-};
+const HEAD_MODULES = new Map<string, { axis: HeadLayout['axis']; kv: boolean }>([
+  ['self_attn.q_proj', { axis: 'rows', kv: false }],
+  ['self_attn.k_proj', { axis: 'rows', kv: true }],
+  ['self_attn.v_proj', { axis: 'rows', kv: true }],
+  ['self_attn.o_proj', { axis: 'cols', kv: false }],
+]);
 
 /**
  * The heads of an attention matrix from config.json (num_attention_heads, num_key_value_heads,
@@ -37,7 +37,7 @@ export function headLayout(
   cols: number,
   config: Record<string, unknown> | null,
 ): HeadLayout | { reason: string } | null {
-  const kind = HEAD_MODULES[module];
+  const kind = HEAD_MODULES.get(module);
   if (!kind) return null;
   const heads = configInt(config, 'num_attention_heads', 'n_head');
   if (heads === null) return { reason: 'per-head shares need num_attention_heads (config.json beside the weights)' };

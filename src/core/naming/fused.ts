@@ -28,7 +28,7 @@ const MODULES: Record<FusedKind, [string, string][]> = {
 /** A config.json integer: the first of `keys` that is a positive integer. */
 export function num(config: Record<string, unknown> | null, ...keys: string[]): number | null {
   for (const k of keys) {
-    const v = config?.[k];
+    const v = config && Object.hasOwn(config, k) ? config[k] : undefined;
     if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
   }
   return null;

@@ -1,13 +1,15 @@
 import type { NamingRule } from './types.ts';
 
-const GPT2_BLOCK: Record<string, { module: string; fused?: 'qkv' }> = {
-  'attn.c_attn': { module: 'attn.c_attn', fused: 'qkv' },
-  'attn.c_proj': { module: 'self_attn.o_proj' },
-  'mlp.c_fc': { module: 'mlp.up_proj' },
-  'mlp.c_proj': { module: 'mlp.down_proj' },
-  ln_1: { module: 'input_layernorm' },
-  ln_2: { module: 'post_attention_layernorm' },
-};
+const GPT2_BLOCK = new Map<string, { module: string; fused?: 'qkv' }>(
+  Object.entries({
+    'attn.c_attn': { module: 'attn.c_attn', fused: 'qkv' },
+    'attn.c_proj': { module: 'self_attn.o_proj' },
+    'mlp.c_fc': { module: 'mlp.up_proj' },
+    'mlp.c_proj': { module: 'mlp.down_proj' },
+    ln_1: { module: 'input_layernorm' },
+    ln_2: { module: 'post_attention_layernorm' },
+  }),
+);
 
 /**
  * GPT-2: Conv1D weights are stored in × out; c_attn holds q, k, v side by side (columns), and stays its
@@ -18,7 +20,8 @@ export const GPT2_RULES: NamingRule[] = [
     family: 'gpt2',
     pattern: /^(?:transformer\.)?h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj|ln_1|ln_2)\.weight$/,
     map: (m) => {
-      const b = GPT2_BLOCK[m[2]];
+      const b = GPT2_BLOCK.get(m[2]);
+      if (!b) return null;
       const conv = m[2].includes('.');
       return {
         layer: Number(m[1]),
@@ -34,14 +37,16 @@ export const GPT2_RULES: NamingRule[] = [
   },
 ];
 
-const NEOX_BLOCK: Record<string, { module: string; fused?: 'qkv_heads' }> = {
-  'attention.query_key_value': { module: 'attention.query_key_value', fused: 'qkv_heads' },
-  'attention.dense': { module: 'self_attn.o_proj' },
-  'mlp.dense_h_to_4h': { module: 'mlp.up_proj' },
-  'mlp.dense_4h_to_h': { module: 'mlp.down_proj' },
-  input_layernorm: { module: 'input_layernorm' },
-  post_attention_layernorm: { module: 'post_attention_layernorm' },
-};
+const NEOX_BLOCK = new Map<string, { module: string; fused?: 'qkv_heads' }>(
+  Object.entries({
+    'attention.query_key_value': { module: 'attention.query_key_value', fused: 'qkv_heads' },
+    'attention.dense': { module: 'self_attn.o_proj' },
+    'mlp.dense_h_to_4h': { module: 'mlp.up_proj' },
+    'mlp.dense_4h_to_h': { module: 'mlp.down_proj' },
+    input_layernorm: { module: 'input_layernorm' },
+    post_attention_layernorm: { module: 'post_attention_layernorm' },
+  }),
+);
 
 /** GPT-NeoX / Pythia: query_key_value's rows are [q_h, k_h, v_h] for each head h in turn. */
 export const NEOX_RULES: NamingRule[] = [
@@ -50,7 +55,8 @@ export const NEOX_RULES: NamingRule[] = [
     pattern:
       /^gpt_neox\.layers\.(\d+)\.(attention\.query_key_value|attention\.dense|mlp\.dense_h_to_4h|mlp\.dense_4h_to_h|input_layernorm|post_attention_layernorm)\.weight$/,
     map: (m) => {
-      const b = NEOX_BLOCK[m[2]];
+      const b = NEOX_BLOCK.get(m[2]);
+      if (!b) return null;
       return { layer: Number(m[1]), module: b.module, ...(b.fused ? { layout: { fused: b.fused } } : {}) };
     },
   },
