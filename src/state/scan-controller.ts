@@ -9,7 +9,7 @@ import type { RunScanResult } from '../core/scan/run.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { scanOnPool } from '../workers/scan-pool.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
-import type { AppState, AppStore } from './store.ts';
+import { EMPTY_DELTA, type AppState, type AppStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
 import type { PagePool } from './worker-pool.ts';
 
@@ -342,18 +342,9 @@ export class ScanController {
    */
   computeDelta(fromId: string, toId: string): void {
     for (const task of this.tasksOf(DELTA)) this.stop(task, true);
-    this.state.setDelta({
-      computed: { fromId, toId },
-      status: 'queued',
-      failure: null,
-      progress: null,
-      records: {},
-      errors: [],
-      skipped: [],
-      totalJobs: 0,
-      selected: null,
-      focused: null,
-    });
+    // the pair picked and the metric shown stay; the results of the earlier pair go
+    const { fromId: pickedFrom, toId: pickedTo, metric } = this.state.delta;
+    this.state.setDelta({ ...EMPTY_DELTA, fromId: pickedFrom, toId: pickedTo, metric, computed: { fromId, toId }, status: 'queued' });
     this.enqueue(
       DELTA,
       (task) => this.scanDelta(task, fromId, toId),
