@@ -6,3 +6,8 @@
 export function dataRecord<T>(): Record<string, T> {
   return Object.create(null) as Record<string, T>;
 }
+
+/** `record[key]` when the record holds that key itself; never a member of Object.prototype (`constructor`, `toString`). */
+export function ownValue<T>(record: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}

@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { ownValue } from '../core/data-record.ts';
 import { useApp } from '../state/store.ts';
 import { CacheControl } from './CacheControl.tsx';
 import { CheckpointTabs } from './CheckpointTabs.tsx';
@@ -15,7 +16,7 @@ export function App() {
   const setEngine = useApp((s) => s.setEngine);
   const cacheProblem = useApp((s) => s.cache.problem);
   const setCache = useApp((s) => s.setCache);
-  const active = useApp((s) => (s.view.activeId ? s.checkpoints[s.view.activeId] : undefined));
+  const active = useApp((s) => (s.view.activeId ? ownValue(s.checkpoints, s.view.activeId) : undefined));
   const page = useApp((s) => s.view.page);
   const setView = useApp((s) => s.setView);
   const pages: { id: Page; label: string }[] = [

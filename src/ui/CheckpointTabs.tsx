@@ -1,3 +1,4 @@
+import { ownValue } from '../core/data-record.ts';
 import { scanner } from '../state/scanner.ts';
 import { useApp } from '../state/store.ts';
 
@@ -11,7 +12,8 @@ export function CheckpointTabs() {
   return (
     <nav className="tabs" role="tablist" aria-label="Checkpoints">
       {order.map((id) => {
-        const c = checkpoints[id];
+        const c = ownValue(checkpoints, id);
+        if (!c) return null;
         const done = Object.keys(c.records).length;
         return (
           <span key={id} className={`tab${id === activeId ? ' active' : ''}`}>

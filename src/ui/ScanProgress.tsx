@@ -1,3 +1,4 @@
+import { ownValue } from '../core/data-record.ts';
 import { formatBytes, formatDuration } from '../core/scan/progress.ts';
 import { scanner } from '../state/scanner.ts';
 import type { CheckpointState } from '../state/types.ts';
@@ -17,7 +18,7 @@ export function ScanProgress({ checkpoint }: { checkpoint: CheckpointState }) {
   return (
     <div className="progress" aria-live="polite">
       <div className="progress-line">
-        <strong>{statusText[checkpoint.status]}</strong>
+        <strong>{ownValue(statusText, checkpoint.status) ?? checkpoint.status}</strong>
         <span>
           {done} / {total} matrices
           {p && ` · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} · ${formatBytes(p.bytesPerSecond)}/s`}

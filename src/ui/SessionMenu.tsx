@@ -1,4 +1,5 @@
 import { useRef, useState } from 'react';
+import { ownValue } from '../core/data-record.ts';
 import { deleteSession, listSessions, saveSession, type SavedSession } from '../state/cache.ts';
 import { appStore } from '../state/store.ts';
 import { scanner } from '../state/scanner.ts';
@@ -8,7 +9,7 @@ import { download } from './download.ts';
 function currentSessionText(): string {
   const s = appStore.getState();
   return serializeSession(
-    s.order.map((id) => s.checkpoints[id]),
+    s.order.flatMap((id) => ownValue(s.checkpoints, id) ?? []),
     s.plan,
     s.view,
   );

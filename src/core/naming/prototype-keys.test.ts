@@ -6,6 +6,7 @@ import { parseDocument } from 'yaml';
 import { buildGguf } from '../../../test-fixtures/builders/gguf.ts';
 import { joinSafetensors, tensorBytes, type FixtureTensor } from '../../../test-fixtures/builders/safetensors.ts';
 import { scanFile } from '../../../test-fixtures/builders/scan-file.ts';
+import { dataRecord, ownValue } from '../data-record.ts';
 import { spectrumEntries, writeSpectrumJson, writeSpectrumSortedJson, writeSpectrumYaml } from '../exports/spectrum-files.ts';
 import { memorySource } from '../formats/byte-source.ts';
 import { openCheckpoint } from '../formats/checkpoint.ts';
@@ -105,6 +106,15 @@ describe('names that are members of Object.prototype', () => {
     expect(match.module).toBe(e.module);
     expect(match.expert).toBe(e.expert);
     expect(match.spectrumName).toBeUndefined();
+  });
+
+  it('are found in a record only when it holds them itself', () => {
+    const parsed = JSON.parse('{"__proto__": 1, "model.layers.0.mlp.down_proj": 2}') as Record<string, number>;
+    expect(KEYS.map((k) => ownValue(parsed, k))).toEqual(KEYS.map((k) => (k === '__proto__' ? 1 : undefined)));
+    const record = dataRecord<number>();
+    KEYS.forEach((k, i) => (record[k] = i));
+    expect(Object.entries(record)).toEqual(KEYS.map((k, i) => [k, i]));
+    expect(KEYS.map((k) => ownValue(record, k))).toEqual(KEYS.map((_, i) => i));
   });
 
   it('are no attention heads', () => {

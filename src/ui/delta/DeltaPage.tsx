@@ -1,4 +1,5 @@
 import { useMemo } from 'react';
+import { ownValue } from '../../core/data-record.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair } from '../../state/delta-view.ts';
 import { cellKey, heatmapGrid } from '../../state/heatmap-data.ts';
@@ -31,7 +32,7 @@ export function DeltaPage() {
   const painter = useMemo(() => deltaPainter(records, delta.metric), [records, delta.metric]);
   const changes = useMemo(() => changesByModule(grid), [grid]);
   const metric = DELTA_METRICS.find((m) => m.id === delta.metric)!;
-  const nameOf = (id: string | undefined) => (id ? (checkpoints[id]?.name ?? id) : '—');
+  const nameOf = (id: string | undefined) => (id ? (ownValue(checkpoints, id)?.name ?? id) : '—');
   const computed = delta.computed;
   const stale = computed && pair && (computed.fromId !== pair.fromId || computed.toId !== pair.toId);
   const detail = delta.selected ? grid.cells.get(cellKey(delta.selected.module, delta.selected.layer)) : undefined;

@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { ownValue } from '../../core/data-record.ts';
 import { useApp } from '../../state/store.ts';
 
 /**
@@ -18,7 +19,7 @@ export function PlanEditor() {
       </p>
       <ol>
         {plan.map((step, i) => {
-          const c = checkpoints[step.checkpointId];
+          const c = ownValue(checkpoints, step.checkpointId);
           if (!c) return null;
           return (
             <li
