@@ -1,3 +1,4 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import type { ScanResult } from '../core/scan/result.ts';
@@ -21,67 +22,48 @@ export interface CachedScan {
   savedAt: number;
 }
 
-let dbPromise: Promise<IDBDatabase> | null = null;
+interface CacheSchema extends DBSchema {
+  scans: { key: string; value: CachedScan };
+  records: { key: [string, string]; value: { fingerprint: string; record: MatrixRecord }; indexes: { byScan: string } };
+  sessions: { key: string; value: SavedSession };
+}
 
-function db(): Promise<IDBDatabase> {
-  dbPromise ??= new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB_NAME, DB_VERSION);
-    req.onupgradeneeded = (e) => {
-      const d = req.result;
-      if (e.oldVersion < 1) {
+let dbPromise: Promise<IDBPDatabase<CacheSchema>> | null = null;
+
+function db(): Promise<IDBPDatabase<CacheSchema>> {
+  dbPromise ??= openDB<CacheSchema>(DB_NAME, DB_VERSION, {
+    upgrade(d, oldVersion) {
+      if (oldVersion < 1) {
         d.createObjectStore('scans', { keyPath: 'fingerprint' });
-        const records = d.createObjectStore('records', { keyPath: ['fingerprint', 'record.name'] });
-        records.createIndex('byScan', 'fingerprint');
+        d.createObjectStore('records', { keyPath: ['fingerprint', 'record.name'] }).createIndex('byScan', 'fingerprint');
       }
-      if (e.oldVersion < 2) d.createObjectStore('sessions', { keyPath: 'name' });
-    };
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+      if (oldVersion < 2) d.createObjectStore('sessions', { keyPath: 'name' });
+    },
   });
   return dbPromise;
 }
 
-function done(tx: IDBTransaction): Promise<void> {
-  return new Promise((resolve, reject) => {
-    tx.oncomplete = () => resolve();
-    tx.onerror = () => reject(tx.error);
-    tx.onabort = () => reject(tx.error);
-  });
-}
-
-function request<T>(req: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  });
-}
-
 export async function saveScanMeta(meta: CachedScan): Promise<void> {
-  const tx = (await db()).transaction('scans', 'readwrite');
-  tx.objectStore('scans').put(meta);
-  await done(tx);
+  await (await db()).put('scans', meta);
 }
 
 export async function saveRecords(fingerprint: string, records: readonly MatrixRecord[]): Promise<void> {
   if (records.length === 0) return;
   const tx = (await db()).transaction('records', 'readwrite');
-  const store = tx.objectStore('records');
-  for (const record of records) store.put({ fingerprint, record });
-  await done(tx);
+  await Promise.all([...records.map((record) => tx.store.put({ fingerprint, record })), tx.done]);
 }
 
 export async function loadScan(fingerprint: string): Promise<{ meta: CachedScan; records: MatrixRecord[] } | null> {
   const tx = (await db()).transaction(['scans', 'records'], 'readonly');
-  const meta = (await request(tx.objectStore('scans').get(fingerprint))) as CachedScan | undefined;
+  const meta = await tx.objectStore('scans').get(fingerprint);
   if (!meta) return null;
-  const rows = (await request(tx.objectStore('records').index('byScan').getAll(fingerprint))) as { record: MatrixRecord }[];
+  const rows = await tx.objectStore('records').index('byScan').getAll(fingerprint);
   return { meta, records: rows.map((r) => r.record) };
 }
 
 /** How many checkpoints the cache holds, and the bytes this page's storage uses (where the browser says). */
 export async function cacheUsage(): Promise<{ scans: number; bytes: number | null }> {
-  const tx = (await db()).transaction('scans', 'readonly');
-  const scans = await request(tx.objectStore('scans').count());
+  const scans = await (await db()).count('scans');
   const estimate = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : null;
   return { scans, bytes: estimate?.usage ?? null };
 }
@@ -89,9 +71,7 @@ export async function cacheUsage(): Promise<{ scans: number; bytes: number | nul
 /** Empty the scan cache (saved sessions stay): every checkpoint is computed again when opened. */
 export async function clearScans(): Promise<void> {
   const tx = (await db()).transaction(['scans', 'records'], 'readwrite');
-  tx.objectStore('scans').clear();
-  tx.objectStore('records').clear();
-  await done(tx);
+  await Promise.all([tx.objectStore('scans').clear(), tx.objectStore('records').clear(), tx.done]);
 }
 
 /**
@@ -122,19 +102,14 @@ export interface SavedSession {
 }
 
 export async function saveSession(session: SavedSession): Promise<void> {
-  const tx = (await db()).transaction('sessions', 'readwrite');
-  tx.objectStore('sessions').put(session);
-  await done(tx);
+  await (await db()).put('sessions', session);
 }
 
 export async function listSessions(): Promise<SavedSession[]> {
-  const tx = (await db()).transaction('sessions', 'readonly');
-  const all = (await request(tx.objectStore('sessions').getAll())) as SavedSession[];
+  const all = await (await db()).getAll('sessions');
   return all.sort((a, b) => b.savedAt - a.savedAt);
 }
 
 export async function deleteSession(name: string): Promise<void> {
-  const tx = (await db()).transaction('sessions', 'readwrite');
-  tx.objectStore('sessions').delete(name);
-  await done(tx);
+  await (await db()).delete('sessions', name);
 }
