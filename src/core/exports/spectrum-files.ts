@@ -2,7 +2,7 @@ import { dataRecord } from '../data-record.ts';
 import { compareModelOrder, compareSpectrumTypes, spectrumType } from '../naming/spectrum-type.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
 import { pyJsonDump, type PyJson } from './python-json.ts';
-import { yamlCommentText, yamlScalar } from './yaml-scalar.ts';
+import { oneLineText, yamlScalar } from './yaml-scalar.ts';
 
 /** Spectrum's slug: the model name with every "/" and "_" replaced by "-". */
 export function spectrumSlug(modelName: string): string {
@@ -58,7 +58,7 @@ export function writeSpectrumSortedJson(entries: readonly ScoredModule[]): strin
 export function writeSpectrumYaml(selection: readonly TypeSelection[]): string {
   const lines = ['unfrozen_parameters:', '- ^lm_head.weight$', '- ^model.embed_tokens.weight$'];
   for (const t of selection) {
-    lines.push(`# ${yamlCommentText(t.type)} layers`);
+    lines.push(`# ${oneLineText(t.type)} layers`);
     for (const m of t.selected) lines.push(`- ${yamlScalar(m.name)}`);
   }
   return `${lines.join('\n')}\n`;

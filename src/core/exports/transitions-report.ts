@@ -1,5 +1,6 @@
 import type { PhaseTransition } from '../selection/phases.ts';
 import type { TypeSelection } from '../selection/select.ts';
+import { oneLineText } from './yaml-scalar.ts';
 
 export interface PhaseSummary {
   name: string;
@@ -39,18 +40,21 @@ export function transitionsJson(phases: readonly PhaseSummary[]): string {
   )}\n`;
 }
 
+/** Names from files in a Markdown line: on one line, and a `|` stays inside its table cell. */
+const md = (text: string) => oneLineText(text).replace(/\|/g, '\\|');
+
 /** The same as Markdown, for a training log or a pull request. */
 export function transitionsMarkdown(phases: readonly PhaseSummary[], hiddenTypes: ReadonlySet<string> = new Set()): string {
   const out = ['# Phase transitions', '', '| Phase | Checkpoint | Percent | Selected |', '| --- | --- | --- | --- |'];
   phases.forEach((p, i) =>
-    out.push(`| ${i + 1} | ${p.name} | ${p.percent}% | ${p.selection.reduce((n, t) => n + t.selected.length, 0)} |`),
+    out.push(`| ${i + 1} | ${md(p.name)} | ${p.percent}% | ${p.selection.reduce((n, t) => n + t.selected.length, 0)} |`),
   );
   phases.forEach((p, i) => {
     if (!p.transition) return;
     const t = p.transition;
     out.push(
       '',
-      `## ${phases[i - 1].name} → ${p.name}`,
+      `## ${md(phases[i - 1].name)} → ${md(p.name)}`,
       '',
       `${t.kept} kept, ${t.added} newly selected, ${t.dropped} dropped; Jaccard ${t.jaccard.toFixed(3)}.`,
       '',
@@ -59,7 +63,7 @@ export function transitionsMarkdown(phases: readonly PhaseSummary[], hiddenTypes
     for (const r of t.types) {
       if (hiddenTypes.has(r.type)) continue;
       out.push(
-        `| ${r.type} | ${r.kept.length} | ${r.added.length}${r.added.length ? ` (${layers(r.added)})` : ''} | ${r.dropped.length}${r.dropped.length ? ` (${layers(r.dropped)})` : ''} | ${r.jaccard.toFixed(3)} |`,
+        `| ${md(r.type)} | ${r.kept.length} | ${r.added.length}${r.added.length ? ` (${md(layers(r.added))})` : ''} | ${r.dropped.length}${r.dropped.length ? ` (${md(layers(r.dropped))})` : ''} | ${r.jaccard.toFixed(3)} |`,
       );
     }
   });

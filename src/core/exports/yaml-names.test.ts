@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { seededUniform } from '../random.ts';
+import { phaseTransition } from '../selection/phases.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
 import { parseSpectrumJson, spectrumEntries, writeSpectrumYaml } from './spectrum-files.ts';
-import { isPlainYamlSafe, yamlCommentText, yamlScalar } from './yaml-scalar.ts';
+import { transitionsMarkdown } from './transitions-report.ts';
+import { isPlainYamlSafe, oneLineText, yamlScalar } from './yaml-scalar.ts';
 
 // Tensor names from a crafted checkpoint, written into the YAML that decides what axolotl unfreezes,
 // are read back with a real YAML parser (the `yaml` package, in its 1.2 and 1.1 modes).
@@ -181,8 +183,8 @@ describe('Spectrum YAML with crafted names', () => {
     expect(yamlScalar('yes')).toBe('"yes"');
     expect(yamlScalar('model.layers.0.a: b')).toBe('"model.layers.0.a: b"');
     expect(yamlScalar('a\u2028b\u{e0001}"\\')).toBe('"a\\u2028b\\U000E0001\\"\\\\"');
-    expect(yamlCommentText('mlp.down_proj')).toBe('mlp.down_proj');
-    expect(yamlCommentText('evil\u0085x')).toBe('"evil\\x85x"');
+    expect(oneLineText('mlp.down_proj')).toBe('mlp.down_proj');
+    expect(oneLineText('evil\u0085x')).toBe('"evil\\x85x"');
   });
 });
 
@@ -202,7 +204,30 @@ describe("Spectrum's real names stay bare (byte for byte as spectrum.py writes t
     expect(entries.length).toBeGreaterThan(0);
     for (const e of entries) {
       expect(yamlScalar(e.name)).toBe(e.name);
-      expect(yamlCommentText(e.type)).toBe(e.type);
+      expect(oneLineText(e.type)).toBe(e.type);
     }
+  });
+});
+
+describe('transitions.md with crafted names', () => {
+  it('keeps every name on its line and inside its table cell', () => {
+    const type = 'mlp.x\n## injected | cell';
+    const modules = [0, 1, 2, 3].map((i) => ({ name: `model.layers.${i}.${type}`, type, value: i }));
+    const first = selectTopPercent(modules, 50);
+    const second = selectTopPercent(
+      modules.map((m) => ({ ...m, value: -m.value })),
+      50,
+    );
+    const text = transitionsMarkdown([
+      { name: 'base\nx|y', percent: 50, selection: first, transition: null },
+      { name: 'p1', percent: 50, selection: second, transition: phaseTransition(first, second) },
+    ]);
+    const lines = text.slice(0, -1).split('\n');
+    // title, blank, table head (2), a row per phase (2); blank, heading, blank, summary, blank, table head (2), one type
+    expect(lines).toHaveLength(6 + 5 + 3);
+    expect(lines.filter((l) => l.startsWith('#'))).toEqual(['# Phase transitions', '## "base\\nx\\|y" → p1']);
+    const cells = (row: string) => row.split(/(?<!\\)\|/).length - 2;
+    expect(lines.filter((l) => l.startsWith('|')).map(cells)).toEqual([4, 4, 4, 4, 5, 5, 5]);
+    expect(lines.at(-1)).toBe('| "mlp.x\\n## injected \\| cell" | 0 | 2 (0, 1) | 2 (2, 3) | 0.000 |');
   });
 });

@@ -59,8 +59,12 @@ export function yamlScalar(name: string): string {
   return isPlainYamlSafe(name) ? name : yamlDoubleQuoted(name);
 }
 
-/** Text for a `# …` comment line: as it is, unless it holds a character that could end the line or the file. */
-export function yamlCommentText(text: string): string {
+/**
+ * Names in a line of text (a YAML `# …` comment, a Markdown report): as they are, unless they hold a
+ * character that could end the line, make a YAML reader refuse the file or hide what they say; then
+ * double-quoted with escapes.
+ */
+export function oneLineText(text: string): string {
   for (const ch of text) if (ESCAPED.test(ch)) return yamlDoubleQuoted(text);
   return text;
 }
