@@ -1,7 +1,7 @@
 import { line, scaleLog } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
-import { decadeTicks, PLOT, PlotFrame } from './PlotFrame.tsx';
+import { PLOT, PlotFrame } from './PlotFrame.tsx';
 
 const { width: W, height: H, margin: M } = PLOT;
 
@@ -39,14 +39,15 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
         .x((v) => x(v))
         .y((v) => y(share * (v / h.xmin!) ** (1 - h.alpha!)))(xs) ?? '';
   }
-  const xTicks = decadeTicks(x, 4);
-  const yTicks = decadeTicks(y, 4);
   return (
-    <svg
-      className="plot"
-      viewBox={`0 0 ${W} ${H}`}
-      role="img"
-      aria-label={`Eigenvalue distribution of ${record.name}: complementary CDF, power-law fit alpha ${num(h.alpha)}`}
+    <PlotFrame
+      label={`Eigenvalue distribution of ${record.name}: complementary CDF, power-law fit alpha ${num(h.alpha)}`}
+      x={x}
+      y={y}
+      xTickCount={4}
+      yTickCount={4}
+      xLabel="λ = σ²"
+      yLabel="P(Λ ≥ λ)"
     >
       <path d={ccdf} fill="none" stroke="#1c7ed6" strokeWidth={1.6} />
       {fit && <path d={fit} fill="none" stroke="#e8590c" strokeWidth={1.6} strokeDasharray="6 3" />}
@@ -59,12 +60,11 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
           </text>
         </g>
       )}
-      <PlotFrame x={x} y={y} xTicks={xTicks} yTicks={yTicks} xLabel="λ = σ²" yLabel="P(Λ ≥ λ)" />
       {fit && (
         <text x={W - M.right - 4} y={M.top + 10} textAnchor="end" fontSize={10} fill="#e8590c">
           power law from xmin, α = {num(h.alpha)}
         </text>
       )}
-    </svg>
+    </PlotFrame>
   );
 }

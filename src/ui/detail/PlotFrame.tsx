@@ -10,21 +10,29 @@ export function decadeTicks(scale: ScaleLogarithmic<number, number>, count: numb
 }
 
 interface PlotFrameProps {
+  /** what the plot shows, for screen readers */
+  label: string;
   x: ScaleLogarithmic<number, number>;
   y: ScaleLogarithmic<number, number>;
-  xTicks: number[];
-  yTicks: number[];
+  /** at most how many decades are labelled on each axis */
+  xTickCount: number;
+  yTickCount: number;
   xLabel: string;
   yLabel: string;
   formatX?: (t: number) => string;
+  /** the plot's own marks, drawn under the axes */
+  children: React.ReactNode;
 }
 
-/** Axes lines, decade tick labels and axis titles of a log–log detail plot. */
-export function PlotFrame({ x, y, xTicks, yTicks, xLabel, yLabel, formatX = (t) => num(t, 2) }: PlotFrameProps) {
+/** A log–log detail plot: its marks inside one frame of axes, decade tick labels and axis titles. */
+export function PlotFrame({ label, x, y, xTickCount, yTickCount, xLabel, yLabel, formatX = (t) => num(t, 2), children }: PlotFrameProps) {
   const { width: W, height: H, margin: M } = PLOT;
   const midY = (M.top + H - M.bottom) / 2;
+  const xTicks = decadeTicks(x, xTickCount);
+  const yTicks = decadeTicks(y, yTickCount);
   return (
-    <g>
+    <svg className="plot" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={label}>
+      {children}
       <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#868e96" />
       <line x1={M.left} x2={M.left} y1={M.top} y2={H - M.bottom} stroke="#868e96" />
       {xTicks.map((t) => (
@@ -43,6 +51,6 @@ export function PlotFrame({ x, y, xTicks, yTicks, xLabel, yLabel, formatX = (t) 
       <text x={12} y={midY} textAnchor="middle" fontSize={11} transform={`rotate(-90 12 ${midY})`}>
         {yLabel}
       </text>
-    </g>
+    </svg>
   );
 }

@@ -1,7 +1,7 @@
 import { area, line, scaleLog } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
-import { decadeTicks, PLOT, PlotFrame } from './PlotFrame.tsx';
+import { PLOT, PlotFrame } from './PlotFrame.tsx';
 
 const { width: W, height: H, margin: M } = PLOT;
 
@@ -37,14 +37,16 @@ export function SpectrumPlot({ record }: { record: MatrixRecord }) {
       .y1((p) => y(p.v))(pts) ?? '';
   const signal = positive.filter((p) => p.v > s.tau);
   const noise = positive.filter((p) => p.v <= s.tau);
-  const xTicks = decadeTicks(x, 5);
-  const yTicks = decadeTicks(y, 4);
   return (
-    <svg
-      className="plot"
-      viewBox={`0 0 ${W} ${H}`}
-      role="img"
-      aria-label={`Singular values of ${record.name}, log–log, with Spectrum's threshold τ = ${num(s.tau)}`}
+    <PlotFrame
+      label={`Singular values of ${record.name}, log–log, with Spectrum's threshold τ = ${num(s.tau)}`}
+      x={x}
+      y={y}
+      xTickCount={5}
+      yTickCount={4}
+      xLabel="rank i"
+      yLabel="σᵢ"
+      formatX={String}
     >
       {signal.length > 0 && (
         <path d={fill(signal.length < positive.length ? [...signal, positive[signal.length]] : signal)} fill="#2f9e44" opacity={0.18} />
@@ -59,7 +61,6 @@ export function SpectrumPlot({ record }: { record: MatrixRecord }) {
           </text>
         </g>
       )}
-      <PlotFrame x={x} y={y} xTicks={xTicks} yTicks={yTicks} xLabel="rank i" yLabel="σᵢ" formatX={String} />
-    </svg>
+    </PlotFrame>
   );
 }
