@@ -42,7 +42,7 @@ const domGlobals = [
 }));
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'public/**', 'test-results/**', 'playwright-report/**', '.dev/**', '.tmp/**'] },
+  { ignores: ['dist/**', 'dist-cli/**', 'node_modules/**', 'public/**', 'test-results/**', 'playwright-report/**', '.dev/**', '.tmp/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -51,6 +51,18 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  // A promise nobody awaits fails silently: an unawaited Playwright expect asserts nothing, an unawaited
+  // write loses its error. These rules need the type checker, so the TypeScript sources get a program.
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+    },
+  },
+  // Plain JavaScript (this file, bin/, scripts) is outside the TypeScript program: linted without types.
+  { files: ['**/*.js', '**/*.mjs', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
   {
     files: ['src/core/**/*.ts', 'src/engine/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'error' },
