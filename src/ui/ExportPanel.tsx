@@ -16,7 +16,7 @@ interface Props {
 
 /** Downloads: Spectrum's YAML and JSON (the same bytes as the CLI), metrics.json, CSV, the heatmap. */
 export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props) {
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<'Copied' | 'Copy failed' | null>(null);
   const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
   // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
   const imported = checkpoint.origin === 'import';
@@ -40,13 +40,19 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
         </button>
         <button
           disabled={busy}
-          onClick={async () => {
-            await navigator.clipboard.writeText(yaml().text);
-            setCopied(true);
-            setTimeout(() => setCopied(false), 1500);
+          onClick={() => {
+            // the browser may refuse the clipboard (no permission, page not focused): say so, or the old text gets pasted
+            const flash = (label: 'Copied' | 'Copy failed') => {
+              setCopied(label);
+              setTimeout(() => setCopied(null), 1500);
+            };
+            void navigator.clipboard.writeText(yaml().text).then(
+              () => flash('Copied'),
+              () => flash('Copy failed'),
+            );
           }}
         >
-          {copied ? 'Copied' : 'Copy YAML'}
+          {copied ?? 'Copy YAML'}
         </button>
         <button
           disabled={busy}
@@ -73,10 +79,11 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
         </button>
         <button
           disabled={busy}
-          onClick={async () => {
-            const png = await heatmapPng();
-            if (png) download(`${base}-heatmap.png`, png);
-          }}
+          onClick={() =>
+            void heatmapPng().then((png) => {
+              if (png) download(`${base}-heatmap.png`, png);
+            })
+          }
         >
           PNG
         </button>

@@ -36,7 +36,7 @@ export function PhasesPage() {
   const setView = useApp((s) => s.setView);
   const wrap = useRef<HTMLDivElement>(null);
   const [width, setWidth] = useState(1200);
-  const [copied, setCopied] = useState<string | null>(null);
+  const [copied, setCopied] = useState<{ checkpointId: string; label: 'Copied' | 'Copy failed' } | null>(null);
   useEffect(() => {
     if (!wrap.current) return;
     const ro = new ResizeObserver(([e]) => setWidth(Math.floor(e.contentRect.width)));
@@ -138,13 +138,19 @@ export function PhasesPage() {
                       YAML
                     </button>
                     <button
-                      onClick={async () => {
-                        await navigator.clipboard.writeText(phaseYaml(p.phase).text);
-                        setCopied(p.phase.step.checkpointId);
-                        setTimeout(() => setCopied(null), 1500);
+                      onClick={() => {
+                        // the browser may refuse the clipboard (no permission, page not focused): say so, or the old text gets pasted
+                        const flash = (label: 'Copied' | 'Copy failed') => {
+                          setCopied({ checkpointId: p.phase.step.checkpointId, label });
+                          setTimeout(() => setCopied(null), 1500);
+                        };
+                        void navigator.clipboard.writeText(phaseYaml(p.phase).text).then(
+                          () => flash('Copied'),
+                          () => flash('Copy failed'),
+                        );
                       }}
                     >
-                      {copied === p.phase.step.checkpointId ? 'Copied' : 'Copy as YAML'}
+                      {copied?.checkpointId === p.phase.step.checkpointId ? copied.label : 'Copy as YAML'}
                     </button>
                   </div>
                 </div>
@@ -154,21 +160,25 @@ export function PhasesPage() {
             <p className="note">● newly selected against the phase before · ○ dropped (selected before, not now)</p>
             <div className="buttons">
               <button
-                onClick={async () => {
-                  const s = svg();
-                  const png = await svgToPng(s);
-                  const zip = phasesZip(phases, view.variant, { svg: s, png: png ? new Uint8Array(await png.arrayBuffer()) : null });
-                  download('spectral-workbench-phases.zip', new Blob([zip as BlobPart], { type: 'application/zip' }));
-                }}
+                onClick={() =>
+                  void (async () => {
+                    const s = svg();
+                    // the picture is an extra: a browser that cannot render it still gets the phases' files
+                    const png = await svgToPng(s).catch(() => null);
+                    const zip = phasesZip(phases, view.variant, { svg: s, png: png ? new Uint8Array(await png.arrayBuffer()) : null });
+                    download('spectral-workbench-phases.zip', new Blob([zip as BlobPart], { type: 'application/zip' }));
+                  })()
+                }
               >
                 All phases (ZIP)
               </button>
               <button onClick={() => download('phases.svg', svg(), 'image/svg+xml')}>Side by side (SVG)</button>
               <button
-                onClick={async () => {
-                  const png = await svgToPng(svg());
-                  if (png) download('phases.png', png);
-                }}
+                onClick={() =>
+                  void svgToPng(svg()).then((png) => {
+                    if (png) download('phases.png', png);
+                  })
+                }
               >
                 Side by side (PNG)
               </button>
