@@ -46,7 +46,8 @@ export function DropZone() {
       if (depth === 0) setDragging(false);
     };
     const over = (e: DragEvent) => e.preventDefault();
-    const drop = async (e: DragEvent) => {
+    // preventDefault and the entries are taken before the first await, while the drop event is still live
+    const dropped = async (e: DragEvent) => {
       e.preventDefault();
       depth = 0;
       setDragging(false);
@@ -58,6 +59,8 @@ export function DropZone() {
           : [...(e.dataTransfer?.files ?? [])].map((file) => ({ file, path: file.name }));
       open(picked);
     };
+    // a folder the browser cannot walk (permissions) leaves its error in the console: there is nothing to scan
+    const drop = (e: DragEvent) => void dropped(e);
     window.addEventListener('dragenter', enter);
     window.addEventListener('dragleave', leave);
     window.addEventListener('dragover', over);

@@ -32,6 +32,9 @@ export function SessionMenu() {
     }
   };
   const refresh = async () => setSaved(await listSessions().catch(() => []));
+  /** A click whose work may fail (IndexedDB refused, a file gone): the status line says what did not happen. */
+  const attempt = (what: string, action: () => Promise<void>) => () =>
+    void action().catch((e: unknown) => setMessage(`${what}: ${e instanceof Error ? e.message : String(e)}`));
 
   return (
     <div className="session-menu">
@@ -59,12 +62,12 @@ export function SessionMenu() {
               Save as file
             </button>
             <button
-              onClick={async () => {
+              onClick={attempt('Not saved in this browser', async () => {
                 const name = `Session ${new Date().toLocaleString()}`;
                 await saveSession({ name, savedAt: Date.now(), text: currentSessionText() });
                 setMessage(`Saved in this browser as “${name}”`);
                 await refresh();
-              }}
+              })}
             >
               Save in this browser
             </button>
@@ -76,10 +79,11 @@ export function SessionMenu() {
             accept=".json"
             hidden
             data-testid="session-input"
-            onChange={async (e) => {
+            onChange={(e) => {
+              // read the input now: React empties e.currentTarget once this handler returns, before the file's text comes
               const f = e.currentTarget.files?.[0];
-              if (f) reopen(await f.text(), f.name);
               e.currentTarget.value = '';
+              if (f) attempt(`Could not read ${f.name}`, async () => reopen(await f.text(), f.name))();
             }}
           />
           {saved.length > 0 && (
@@ -90,10 +94,10 @@ export function SessionMenu() {
                   <button onClick={() => reopen(s.text, s.name)}>Open</button>
                   <button
                     aria-label={`Delete ${s.name}`}
-                    onClick={async () => {
+                    onClick={attempt('Not deleted', async () => {
                       await deleteSession(s.name);
                       await refresh();
-                    }}
+                    })}
                   >
                     Delete
                   </button>
