@@ -1,8 +1,9 @@
 import type { ErrorRecord } from '../core/errors.ts';
 import { compareModules } from '../core/naming/naming-rules.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
-import { spectrumEntries } from '../core/exports/spectrum-files.ts';
+import { spectrumEntries, spectrumYamlFileName, writeSpectrumYaml } from '../core/exports/spectrum-files.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
+import { firstIndex } from '../core/naming/spectrum-type.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { recordSpectrumValue, spectrumModules, type ScanResult } from '../core/scan/result.ts';
 import { phaseTransition, type PhaseTransition } from '../core/selection/phases.ts';
@@ -44,9 +45,14 @@ export function heatmapGrid(records: Iterable<MatrixRecord>, errors: readonly Er
   return { modules: [...modules].sort(compareModules), layers: Array.from({ length: maxLayer + 1 }, (_, i) => i), cells, failed };
 }
 
+/** Spectrum's selection at `percent`, per type in the order of its YAML's sections. */
+export function spectrumSelection(records: readonly MatrixRecord[], percent: number, variant: SpectrumVariant): TypeSelection[] {
+  return selectTopPercent(spectrumEntries(spectrumModules(records, variant)), percent);
+}
+
 /** Spectrum's selection at `percent`: the names of the selected modules (Spectrum's module names). */
 export function selectionOf(records: readonly MatrixRecord[], percent: number, variant: SpectrumVariant): Set<string> {
-  return selectedNames(selectTopPercent(spectrumEntries(spectrumModules(records, variant)), percent));
+  return selectedNames(spectrumSelection(records, percent, variant));
 }
 
 export const METRICS: { id: HeatmapMetric; label: string; help: string }[] = [
@@ -134,7 +140,7 @@ export function phaseViews(
   for (const step of steps) {
     const checkpoint = checkpoints[step.checkpointId];
     const records = Object.values(checkpoint.records);
-    const selection = selectTopPercent(spectrumEntries(spectrumModules(records, variant)), step.percent);
+    const selection = spectrumSelection(records, step.percent, variant);
     const previous = views[views.length - 1];
     views.push({
       step,
@@ -153,4 +159,112 @@ export function sharedGridShape(grids: readonly HeatmapGrid[]): { modules: strin
   const modules = [...new Set(grids.flatMap((g) => g.modules))].sort(compareModules);
   const maxLayer = Math.max(-1, ...grids.flatMap((g) => g.layers));
   return { modules, layers: Array.from({ length: maxLayer + 1 }, (_, i) => i) };
+}
+
+/**
+ * Spectrum's YAML of one selection, written by the CLI's writer: the page's download, its copy and the
+ * "Selected layers" panel all show this one text.
+ */
+export function selectionYaml(model: string, percent: number, selection: readonly TypeSelection[]): { name: string; text: string } {
+  return { name: spectrumYamlFileName(model, percent), text: writeSpectrumYaml(selection) };
+}
+
+/** The entry lines of a YAML list ("- <item>"), as written, without the "- ". */
+export function yamlEntryLines(text: string): string[] {
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('- '))
+    .map((line) => line.slice(2));
+}
+
+/**
+ * The patterns Spectrum's YAML lists whatever is selected (lm_head and embed_tokens, its first lines):
+ * read from the writer's own output for an empty selection, so the page cannot disagree with the file.
+ */
+export const ALWAYS_UNFROZEN: readonly string[] = yamlEntryLines(writeSpectrumYaml([]));
+const ALWAYS_PATTERNS = ALWAYS_UNFROZEN.map((pattern) => new RegExp(pattern));
+
+/** Whether the YAML's fixed first lines unfreeze a module (axolotl matches each entry as a regex at the name's start). */
+export function alwaysUnfrozen(spectrumModule: string): boolean {
+  return ALWAYS_PATTERNS.some((pattern) => pattern.test(`${spectrumModule}.weight`));
+}
+
+export interface TypeSummary {
+  /** Spectrum's type, as the YAML's "# <type> layers" line names it */
+  type: string;
+  /** the YAML's entries under that line, in its order */
+  entries: string[];
+  /** the layer numbers of those entries (their first all-digit part), ascending */
+  layers: number[];
+  /** entries with no layer number (lm_head, model.norm), in the YAML's order */
+  unlayered: string[];
+  /** modules of this type, selected or not */
+  of: number;
+  /** the YAML's first lines unfreeze a module of this type at any percent */
+  always: boolean;
+}
+
+/** The YAML's sections, one per type, with the layer numbers of their entries. */
+export function selectionSummary(selection: readonly TypeSelection[]): TypeSummary[] {
+  return selection.map((t) => {
+    const layers: number[] = [];
+    const unlayered: string[] = [];
+    for (const m of t.selected) {
+      const layer = firstIndex(m.name);
+      if (layer === null) unlayered.push(m.name);
+      else layers.push(layer);
+    }
+    return {
+      type: t.type,
+      entries: t.selected.map((m) => m.name),
+      layers: layers.sort((a, b) => a - b),
+      unlayered,
+      of: t.members.length,
+      always: t.members.some((m) => alwaysUnfrozen(m.name)),
+    };
+  });
+}
+
+/** Layer numbers as ranges, ascending: [38, 1, 36, 35, 11, 37, 15] → "1, 11, 15, 35–38". A run of two is "4–5". */
+export function layerRanges(layers: readonly number[]): string {
+  const sorted = [...new Set(layers)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length;) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    parts.push(j > i ? `${sorted[i]}–${sorted[j]}` : `${sorted[i]}`);
+    i = j + 1;
+  }
+  return parts.join(', ');
+}
+
+/** What one type's section selects, in words: its layers as ranges, then any entry without a layer, or "none". */
+export function summarySelected(t: TypeSummary): string {
+  const parts = [...(t.layers.length ? [layerRanges(t.layers)] : []), ...t.unlayered];
+  return parts.length ? parts.join(', ') : 'none';
+}
+
+/** One line of the summary as the panel shows and copies it: "mlp.down_proj: 1, 11, 15, 35–38 (7 of 48)". */
+export function summaryLine(t: TypeSummary): string {
+  return `${t.type}: ${summarySelected(t)} (${t.entries.length} of ${t.of})`;
+}
+
+/** The summary as plain text, for the clipboard: the file, the fixed entries, then one line per type. */
+export function summaryText(fileName: string, summary: readonly TypeSummary[]): string {
+  return [fileName, `always unfrozen: ${ALWAYS_UNFROZEN.join(', ')}`, ...summary.map(summaryLine)].join('\n') + '\n';
+}
+
+/**
+ * The 1-D weights inside the blocks (the norms), one row per module type: the heatmap draws matrices
+ * only, and Spectrum scores and selects these too.
+ */
+export function normRows(records: Iterable<MatrixRecord>): { modules: string[]; cells: Map<string, MatrixRecord> } {
+  const cells = new Map<string, MatrixRecord>();
+  const modules = new Set<string>();
+  for (const r of records) {
+    if (!r.vector || r.layer === null) continue;
+    modules.add(r.module);
+    cells.set(cellKey(r.module, r.layer), r);
+  }
+  return { modules: [...modules].sort(compareModules), cells };
 }
