@@ -3,18 +3,37 @@ import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { root, waitForScan } from './helpers.ts';
 
-interface Session {
-  checkpoints: { name: string; status: string; errors: unknown[]; records: { name: string; engine: string }[] }[];
+/** A record as the session file keeps it: `engine` is the backend that computed it, `engineNote` why it is not the engine in use. */
+interface SessionRecord {
+  name: string;
+  module: string;
+  layer: number | null;
+  engine: string;
+  engineNote?: string;
 }
+
+interface Session {
+  checkpoints: { name: string; status: string; errors: unknown[]; records: SessionRecord[] }[];
+}
+
+/** The demo's heatmap rows, top to bottom. */
+const DEMO_MODULES = [
+  'self_attn.q_proj',
+  'self_attn.k_proj',
+  'self_attn.v_proj',
+  'self_attn.o_proj',
+  'mlp.gate_proj',
+  'mlp.up_proj',
+  'mlp.down_proj',
+];
 
 /** The page's session file (Session ▾ → Save as file): every checkpoint's records, in the order they came. */
 async function saveSession(page: Page): Promise<Session> {
   await page.getByRole('button', { name: 'Session ▾' }).click();
   const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+  await page.getByRole('button', { name: 'Session ▾' }).click(); // closes the menu
   return JSON.parse(readFileSync(await download.path(), 'utf8')) as Session;
 }
-
-const sessionRecords = async (page: Page) => (await saveSession(page)).checkpoints.flatMap((c) => c.records);
 
 /** The tensors a safetensors file holds (its JSON header), sorted: every one is analysed in the demo. */
 function tensorNames(path: string): string[] {
@@ -55,11 +74,35 @@ test.describe('the page on the WebGPU engine', () => {
       }
     }
     await expect(badge).toHaveText('WebGPU engine');
-    // No matrix went to the CPU on the way (a GPU failure on one matrix would send it there).
-    const engines = (await sessionRecords(page)).map((r) => r.engine);
-    expect(engines.length).toBeGreaterThan(400);
-    expect(engines.filter((e) => e !== 'webgpu')).toEqual([]);
-    info.annotations.push({ type: 'whole demo on WebGPU (SwiftShader)', description: `${((Date.now() - started) / 1000).toFixed(0)} s` });
+    // No matrix went to the CPU on the way: a GPU failure on one matrix would send it there, and its
+    // record would say "moved to the CPU: …". Each record names the backend that computed it, so the
+    // only ones not from WebGPU are the precision guard's float64 recomputes, which say so.
+    const session = await saveSession(page);
+    const records = session.checkpoints.flatMap((c) => c.records);
+    expect(records.length).toBeGreaterThan(400);
+    const notOnGpu = records.filter((r) => r.engine !== 'webgpu');
+    for (const r of notOnGpu) {
+      expect(r.engine, r.name).toBe('cpu');
+      expect(r.engineNote, r.name).toMatch(/^recomputed in float64: precision guard \(/);
+    }
+    expect(records.filter((r) => r.engine === 'webgpu' && r.engineNote !== undefined)).toEqual([]);
+    // The matrix detail says so too (a matrix of the phase on screen, reached with the arrow keys).
+    const recomputed = session.checkpoints.at(-1)!.records.find((r) => r.engine === 'cpu');
+    expect(recomputed, 'a float64 recompute in the last phase (the demo has one per phase on SwiftShader)').toBeDefined();
+    const canvas = page.locator('.checkpoint-view canvas[role="grid"]');
+    await canvas.click({ position: { x: 132 + 5, y: 22 + 11 } });
+    await canvas.focus();
+    for (let i = 0; i < recomputed!.layer!; i++) await page.keyboard.press('ArrowRight');
+    for (let i = 0; i < DEMO_MODULES.indexOf(recomputed!.module); i++) await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    const detail = page.getByRole('region', { name: 'Matrix detail' });
+    await expect(detail).toContainText(`${recomputed!.module} · layer ${recomputed!.layer}`);
+    const engineNote = detail.locator('.numbers > div').filter({ has: page.locator('dt', { hasText: /^Engine note$/ }) });
+    await expect(engineNote.locator('dd')).toHaveText(recomputed!.engineNote!);
+    info.annotations.push({
+      type: 'whole demo on WebGPU (SwiftShader)',
+      description: `${records.length - notOnGpu.length} records on WebGPU, ${notOnGpu.length} recomputed in float64 (${notOnGpu.map((r) => r.name).join(', ')}), ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    });
   });
 
   test('the GPU device is lost mid-scan (test hook): the scan goes on on the CPU, loses nothing, and the page says why', async ({
@@ -103,6 +146,7 @@ test.describe('the page on the WebGPU engine', () => {
     // `loseAfter` of the first checkpoint on WebGPU, the one in flight and all later ones on the CPU.
     const session = await saveSession(page);
     const engines: string[] = [];
+    const records: SessionRecord[] = [];
     for (const [i, phase] of phases.entries()) {
       const ckpt = session.checkpoints[i];
       expect(ckpt.name, phase).toMatch(new RegExp(phase));
@@ -112,8 +156,16 @@ test.describe('the page on the WebGPU engine', () => {
         tensorNames(join(root, `public/demo/${phase}.safetensors`)),
       );
       engines.push(...ckpt.records.map((r) => r.engine));
+      records.push(...ckpt.records);
     }
     expect(engines).toEqual(engines.map((_, i) => (i < loseAfter ? 'webgpu' : 'cpu')));
+    // The matrices on the GPU or queued for it when the device went (the worker takes two at a time)
+    // say why they are on the CPU; every later one is the CPU engine's own.
+    const moved = records.filter((r) => r.engineNote !== undefined);
+    expect(moved.length).toBeGreaterThanOrEqual(1);
+    expect(moved.length).toBeLessThanOrEqual(2);
+    expect(records.slice(loseAfter, loseAfter + 2)).toEqual(expect.arrayContaining(moved));
+    for (const r of moved) expect(r.engineNote, r.name).toMatch(/^moved to the CPU: .*destroyed/);
     info.annotations.push({
       type: 'device lost mid-scan',
       description: `${engines.filter((e) => e === 'webgpu').length} records on WebGPU, ${engines.filter((e) => e === 'cpu').length} on the CPU, ${((Date.now() - started) / 1000).toFixed(0)} s`,

@@ -121,7 +121,7 @@ async function checkAgainstReference(
     want.singular_values_head.forEach((v, i) =>
       expect(Math.abs(sv[i] ** 2 - v * v), `${job.name}: σ${i}`).toBeLessThanOrEqual(16 * sv.length * opts.eps * lmax),
     );
-    records.push(recordFromSpectrum(job, sv, engine.kind, 'exact', 0));
+    records.push(recordFromSpectrum(job, sv, { engine: engine.kind }, 'exact', 0));
   }
   return { worst, records };
 }

@@ -5,7 +5,7 @@ import { deltaMetrics, subtractInPlaceMeasured } from '../core/metrics/weight-de
 import { DeriveError, materialize, type ReadOperand } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
-import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type ScanMode } from '../core/scan/record.ts';
+import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, type ScanMode } from '../core/scan/record.ts';
 import { eigenvaluesAscending } from '../core/metrics/htsr.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import type { SpectralEngine } from '../engine/types.ts';
@@ -41,15 +41,28 @@ export async function analyzeJob(
     const bad = countNonFinite(values);
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
-    const sv = await engine.singularValues(values, job.rows, job.cols, { signal: opts.signal });
+    const { sv, producedBy } = await spectrumOf(engine, values, job.rows, job.cols, opts.signal);
     return {
       ok: true,
-      record: recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
+      record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
     };
   } catch (e) {
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
   }
+}
+
+/** The singular values, and which backend computed them (the engine says when it was not itself). */
+async function spectrumOf(
+  engine: SpectralEngine,
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  signal?: AbortSignal,
+): Promise<{ sv: Float64Array; producedBy: Provenance }> {
+  let producedBy: Provenance = { engine: engine.kind };
+  const sv = await engine.singularValues(values, rows, cols, { signal, onProvenance: (p) => (producedBy = p) });
+  return { sv, producedBy };
 }
 
 /**
@@ -81,10 +94,11 @@ async function analyzeDelta(
   const bad = countNonFinite(measured.values);
   if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
   if (signal?.aborted) throw abortError();
-  const sv =
+  // An unchanged matrix's zeros are nobody's computation: the engine in use stands for them.
+  const { sv, producedBy } =
     measured.energy === 0
-      ? new Float64Array(Math.min(job.rows, job.cols))
-      : await engine.singularValues(measured.values, job.rows, job.cols, { signal });
-  const record = recordFromSpectrum(job, sv, engine.kind, mode, performance.now() - started, await enginePowerLaw(job, sv, engine));
+      ? { sv: new Float64Array(Math.min(job.rows, job.cols)), producedBy: { engine: engine.kind } }
+      : await spectrumOf(engine, measured.values, job.rows, job.cols, signal);
+  const record = recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine));
   return { ok: true, record: { ...record, delta: deltaMetrics(sv, measured, job.delta.heads) } };
 }

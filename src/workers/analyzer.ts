@@ -18,7 +18,6 @@ export interface Analyzer<Ref> {
   onBytes(listener: (bytes: number) => void): void;
   /** abort the job in progress (its outcome is an ABORTED error) */
   cancel(): void;
-  engineKind(): Promise<SpectralEngine['kind']>;
   /** the engine in use and why, once it is chosen (WebGPU, or the CPU and the reason) */
   engineStatus(): Promise<EngineStatus>;
   dispose(): Promise<void>;
@@ -84,9 +83,6 @@ export function createAnalyzer<Ref extends string>(
     },
     cancel() {
       controller.abort();
-    },
-    async engineKind() {
-      return (await status()).kind;
     },
     async engineStatus() {
       return status();

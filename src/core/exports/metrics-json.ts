@@ -1,6 +1,6 @@
 import type { HtsrMetricKey } from '../metrics/htsr.ts';
 import { spectrumValue, type SpectrumVariant } from '../metrics/spectrum.ts';
-import type { MatrixRecord } from '../scan/record.ts';
+import type { EngineKind, MatrixRecord } from '../scan/record.ts';
 import type { ScanResult } from '../scan/result.ts';
 
 export const TOOL_VERSION = '0.1.0';
@@ -42,6 +42,10 @@ export interface MetricsRow {
   /** WeightWatcher would not analyse this matrix (we do): why */
   ww_would_skip?: string;
   reasons?: Record<string, string>;
+  /** the backend that computed this matrix's spectrum (last, so that the fields before keep their bytes) */
+  engine: EngineKind;
+  /** why it is not the engine in use (the file's `engine`): a float64 recompute, a move to the CPU */
+  engine_note?: string;
 }
 
 /** metrics.json name → HtsrMetrics key (metrics.json calls WeightWatcher's D "ks_distance"). */
@@ -94,7 +98,7 @@ export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRo
   const reasons: Record<string, string> = {};
   const s = r.spectrum;
   if (!s) reasons.snr = r.status === 'non-finite' ? `non-finite (${r.nonFinite} values)` : 'not analysed';
-  const row: MetricsRow = {
+  const row: Omit<MetricsRow, 'engine'> = {
     ...recordIdentity(r),
     snr: s ? finite(spectrumValue(s, variant), 'snr', reasons, 'no singular value at or below the threshold (noise sum 0)') : null,
     signal_to_noise: s ? finite(s.signal_to_noise, 'signal_to_noise', reasons, 'noise sum 0') : null,
@@ -105,7 +109,7 @@ export function metricsRow(r: MatrixRecord, variant: SpectrumVariant): MetricsRo
     ...htsrFields(r, reasons),
   };
   if (Object.keys(reasons).length > 0) row.reasons = reasons;
-  return row;
+  return { ...row, engine: r.engine, ...(r.engineNote ? { engine_note: r.engineNote } : {}) };
 }
 
 function htsrFields(r: MatrixRecord, reasons: Record<string, string>) {

@@ -9,6 +9,16 @@ import type { MatrixJob } from './plan.ts';
 export type EngineKind = 'cpu' | 'webgpu';
 export type ScanMode = 'exact' | 'fast';
 
+/**
+ * Which backend computed a matrix's spectrum, which need not be the engine in use: the WebGPU
+ * engine recomputes in float64 on the CPU what f32 cannot hold (its precision guard), and sends a
+ * matrix the GPU fails on to the CPU. `note` says why a result is not the engine's own.
+ */
+export interface Provenance {
+  engine: EngineKind;
+  note?: string;
+}
+
 /** What the scan knows of one matrix: a metrics.json row (docs/formats.md), plus its spectrum. */
 export interface MatrixRecord {
   name: string;
@@ -45,7 +55,10 @@ export interface MatrixRecord {
   delta?: DeltaMetrics;
   /** all singular values, descending (kept for the detail views; not written to metrics.json) */
   singularValues: Float64Array | null;
+  /** the backend that computed the spectrum (non-finite: the engine in use, which computed nothing) */
   engine: EngineKind;
+  /** why `engine` is not the engine in use: "recomputed in float64: precision guard (…)", "moved to the CPU: …" */
+  engineNote?: string;
   mode: ScanMode;
   /** time spent on this matrix: reading, spectrum, metrics */
   millis: number;
@@ -54,7 +67,7 @@ export interface MatrixRecord {
 /** The outcome of one job: a record, or an error that names the file and tensor. */
 export type JobOutcome = { ok: true; record: MatrixRecord } | { ok: false; error: ErrorRecord };
 
-function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: number) {
+function baseRecord(job: MatrixJob, producedBy: Provenance, mode: ScanMode, millis: number) {
   return {
     name: job.name,
     file: job.tensor.file,
@@ -72,24 +85,28 @@ function baseRecord(job: MatrixJob, engine: EngineKind, mode: ScanMode, millis: 
     dtype: job.tensor.dtype,
     ...(job.source ? { source: job.source } : {}),
     ...(job.lora ? { lora: job.lora } : {}),
-    engine,
+    engine: producedBy.engine,
+    ...(producedBy.note ? { engineNote: producedBy.note } : {}),
     mode,
     millis,
   };
 }
 
-/** A record from a matrix's singular values: every metric is a pure function of them and the shape. */
-/** `powerLaw`: the engine's own fit of σ², when it made one (htsrMetrics fits otherwise). */
+/**
+ * A record from a matrix's singular values: every metric is a pure function of them and the shape.
+ * `producedBy`: the backend that computed them; `powerLaw`: the engine's own fit of σ², when it
+ * made one (htsrMetrics fits otherwise).
+ */
 export function recordFromSpectrum(
   job: MatrixJob,
   singularValues: Float64Array,
-  engine: EngineKind,
+  producedBy: Provenance,
   mode: ScanMode,
   millis: number,
   powerLaw?: PowerLawFit,
 ): MatrixRecord {
   return {
-    ...baseRecord(job, engine, mode, millis),
+    ...baseRecord(job, producedBy, mode, millis),
     status: 'ok',
     spectrum: spectrumScore(singularValues, job.rows, job.cols),
     htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols, powerLaw),
@@ -129,7 +146,7 @@ export function importedRecord(m: { name: string; type: string; value: number },
 
 export function nonFiniteRecord(job: MatrixJob, count: number, engine: EngineKind, mode: ScanMode, millis: number): MatrixRecord {
   return {
-    ...baseRecord(job, engine, mode, millis),
+    ...baseRecord(job, { engine }, mode, millis),
     status: 'non-finite',
     nonFinite: count,
     spectrum: null,

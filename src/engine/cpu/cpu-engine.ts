@@ -142,6 +142,7 @@ export class CpuEngine implements SpectralEngine {
     const kernels = await this.kernels;
     const out = emptyResult();
     await drainAsync(singularValueSteps(m, rows, cols, kernels, out), check);
+    opts.onProvenance?.({ engine: 'cpu' });
     return out.sigma;
   }
 

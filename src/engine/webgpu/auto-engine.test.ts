@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { Provenance } from '../../core/scan/record.ts';
 import { singularValuesSync } from '../cpu/cpu-engine.ts';
 import { gaussian } from '../cpu/testing.ts';
 import { expectSpectrum } from '../conformance.ts';
@@ -83,17 +84,33 @@ describe('AutoEngine', async () => {
         [9, 33],
         [33, 9],
       ];
+      const said: Provenance[] = [];
       const results = shapes.map(([r, c], i) => {
         const m = gaussian(r * c, i + 1);
         // The device goes away while the first matrix is on it.
         if (i === 0) setTimeout(() => gpu.kit.device.destroy(), 5);
-        return engine.singularValues(m, r, c).then((s) => ({ s, want: singularValuesSync(m, r, c) }));
+        return engine
+          .singularValues(m, r, c, { onProvenance: (p) => (said[i] = p) })
+          .then((s) => ({ s, want: singularValuesSync(m, r, c) }));
       });
       for (const { s, want } of await Promise.all(results)) expectSpectrum(s, want, 2 ** -24, 'across the loss');
       expect(engine.kind).toBe('cpu');
       expect(seen.at(-1)?.note).toMatch(/device was lost/);
       expect((await engine.status()).kind).toBe('cpu');
+      // Each result says where it was computed: the ones the loss sent to the CPU (the one on the
+      // GPU and those queued behind it) name the loss, the same for all.
+      expect(said).toHaveLength(shapes.length);
+      const moved = said.filter((p) => p.engine === 'cpu');
+      expect(moved.length).toBeGreaterThan(0);
+      expect(moved[0].note).toMatch(/^moved to the CPU: .*device lost/);
+      for (const p of moved) expect(p.note).toBe(moved[0].note);
+      for (const p of said.filter((p) => p.engine !== 'cpu')) expect(p).toEqual({ engine: 'webgpu' });
+      // a matrix that starts after the loss is the CPU engine's own
+      let after: Provenance | undefined;
+      await engine.singularValues(gaussian(6, 9), 2, 3, { onProvenance: (p) => (after = p) });
+      expect(after).toEqual({ engine: 'cpu' });
       engine.dispose();
+      await expect(engine.singularValues(gaussian(6, 9), 2, 3)).rejects.toMatchObject({ code: 'ENGINE_FAILED' });
     },
     300_000,
   );

@@ -1,5 +1,5 @@
 import type { PowerLawFit } from '../../core/metrics/powerlaw.ts';
-import type { EngineKind } from '../../core/scan/record.ts';
+import type { EngineKind, Provenance } from '../../core/scan/record.ts';
 import { CpuEngine } from '../cpu/cpu-engine.ts';
 import { EngineError } from '../cpu/errors.ts';
 import type { BulkSketch, SingularValueOptions, SpectralEngine } from '../types.ts';
@@ -49,6 +49,9 @@ export class AutoEngine implements SpectralEngine {
   private gpuEngine: WebGpuEngine | null = null;
   private cpuEngine: SpectralEngine | null = null;
   private current: EngineStatus = { kind: 'cpu', note: CPU_NOTE };
+  /** what lost the GPU device, once it is lost */
+  private lostReason: string | null = null;
+  private disposed = false;
   private readonly ready: Promise<void>;
 
   constructor(private readonly opts: AutoEngineOptions) {
@@ -111,36 +114,63 @@ export class AutoEngine implements SpectralEngine {
     if (!this.gpuEngine) return;
     this.gpuEngine.dispose();
     this.gpuEngine = null;
+    this.lostReason = reason;
     this.current = { kind: 'cpu', note: `${CPU_NOTE}: the WebGPU device was lost (${reason}); the scan went on on the CPU` };
     this.opts.onStatus?.(this.current);
   }
 
-  /** Runs `onGpu` on the GPU when there is one; on the CPU after a loss or a failure of this matrix. */
-  private async either<T>(onGpu: (e: WebGpuEngine) => Promise<T>, onCpu: (e: SpectralEngine) => Promise<T>): Promise<T> {
+  /**
+   * Runs `onGpu` on the GPU when there is one; on the CPU after a loss or a failure of this matrix.
+   * The GPU engine tells `onProvenance` itself (onGpu hands it the caller's options: its precision
+   * guard may have recomputed on the CPU); a result of the CPU is told here, with the failure that
+   * moved it there if it was meant for the GPU.
+   */
+  private async either<T>(
+    onGpu: (e: WebGpuEngine) => Promise<T>,
+    onCpu: (e: SpectralEngine) => Promise<T>,
+    onProvenance?: (producedBy: Provenance) => void,
+  ): Promise<T> {
+    if (this.disposed) throw new EngineError('ENGINE_FAILED', 'the engine was disposed');
     await this.ready;
     const gpu = this.gpuEngine;
+    let moved: string | undefined;
     if (gpu) {
       try {
         return await onGpu(gpu);
       } catch (e) {
         if (isDeviceLost(e)) this.lose(e.message);
         else if (!(e instanceof EngineError && e.code === 'ENGINE_FAILED')) throw e;
+        // A matrix queued behind the one that lost the device is turned away by the disposed GPU
+        // engine: the loss is its reason too.
+        moved = gpu !== this.gpuEngine && this.lostReason !== null ? this.lostReason : e.message;
       }
     }
-    return onCpu(this.cpu());
+    const cpu = this.cpu();
+    const result = await onCpu(cpu);
+    onProvenance?.(moved === undefined ? { engine: cpu.kind } : { engine: cpu.kind, note: `moved to the CPU: ${moved}` });
+    return result;
   }
 
-  singularValues(m: Float32Array, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array> {
+  singularValues(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
     return this.either(
       (g) => g.singularValues(m, rows, cols, opts),
-      (c) => c.singularValues(m, rows, cols, opts),
+      (c) => c.singularValues(m, rows, cols, { signal: opts.signal }),
+      opts.onProvenance,
     );
   }
 
-  topSingularValues(m: Float32Array, rows: number, cols: number, k: number): Promise<{ top: Float64Array; bulk: BulkSketch }> {
+  topSingularValues(
+    m: Float32Array,
+    rows: number,
+    cols: number,
+    k: number,
+    opts: SingularValueOptions = {},
+  ): Promise<{ top: Float64Array; bulk: BulkSketch }> {
+    const cpuOpts = { signal: opts.signal };
     return this.either(
-      (g) => g.topSingularValues(m, rows, cols, k),
-      (c) => (c.topSingularValues ? c.topSingularValues(m, rows, cols, k) : cpuFastSpectrum(c, m, rows, cols, k)),
+      (g) => g.topSingularValues(m, rows, cols, k, opts),
+      (c) => (c.topSingularValues ? c.topSingularValues(m, rows, cols, k, cpuOpts) : cpuFastSpectrum(c, m, rows, cols, k, cpuOpts)),
+      opts.onProvenance,
     );
   }
 
@@ -157,6 +187,7 @@ export class AutoEngine implements SpectralEngine {
   }
 
   dispose(): void {
+    this.disposed = true;
     this.gpuEngine?.dispose();
     this.gpuEngine = null;
     this.cpuEngine?.dispose();

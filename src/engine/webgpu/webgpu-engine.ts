@@ -1,6 +1,7 @@
 import { CpuEngine, singularValuesFromEigenvalues } from '../cpu/cpu-engine.ts';
 import { abortError, EngineError } from '../cpu/errors.ts';
 import type { PowerLawFit } from '../../core/metrics/powerlaw.ts';
+import type { Provenance } from '../../core/scan/record.ts';
 import type { SingularValueOptions, SpectralEngine } from '../types.ts';
 import { checkDevice, openGpu, type AdapterSummary, type OpenGpuOptions } from './device.ts';
 import { gramShape, submitGram } from './gram.ts';
@@ -128,14 +129,27 @@ export class WebGpuEngine implements SpectralEngine {
     return this.serial(() => this.guarded(m, rows, cols, opts));
   }
 
-  /** Exact mode, and float64 on the CPU where the GPU's own values say that f32 was not enough. */
+  /**
+   * Exact mode, and float64 on the CPU where the GPU's own values say that f32 was not enough;
+   * tells opts.onProvenance which of the two it returns.
+   */
   private async guarded(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions): Promise<Float64Array> {
     const { sigma } = await this.exact(m, rows, cols, opts.signal, false);
     this.stats.matrices++;
-    if (this.fallback === null || snrSensitivity(sigma, rows, cols) <= SNR_SENSITIVITY_LIMIT) return sigma;
+    const sensitivity = this.fallback === null ? 0 : snrSensitivity(sigma, rows, cols);
+    if (this.fallback === null || sensitivity <= SNR_SENSITIVITY_LIMIT) {
+      opts.onProvenance?.({ engine: 'webgpu' });
+      return sigma;
+    }
     this.fallback ??= new CpuEngine();
     this.stats.recomputedInFloat64++;
-    return this.fallback.singularValues(m, rows, cols, opts);
+    const values = await this.fallback.singularValues(m, rows, cols, { signal: opts.signal });
+    const why =
+      sensitivity === Infinity
+        ? 'a singular value within f32 rounding of τ'
+        : `f32 rounding could move the SNR by ${sensitivity.toExponential(1)}, over ${SNR_SENSITIVITY_LIMIT.toExponential(0)}`;
+    opts.onProvenance?.({ engine: this.fallback.kind, note: `recomputed in float64: precision guard (${why})` });
+    return values;
   }
 
   /**
@@ -143,22 +157,35 @@ export class WebGpuEngine implements SpectralEngine {
    * probes (fast/krylov.ts), or the exact spectrum as a sketch where that costs no more (small n)
    * or W does not fit one binding.
    */
-  topSingularValues(m: Float32Array, rows: number, cols: number, k: number, opts: FastOptions = {}): Promise<TopAndBulk> {
+  topSingularValues(
+    m: Float32Array,
+    rows: number,
+    cols: number,
+    k: number,
+    opts: FastOptions & SingularValueOptions = {},
+  ): Promise<TopAndBulk> {
     return this.serial(async () => {
       checkShape(m, rows, cols);
       const len = rows * cols;
       const { finite, scale } = inputScale(m, len);
       if (!finite) throw new EngineError('NON_FINITE', `fast mode: the ${rows}x${cols} matrix holds NaN or Infinity`);
-      const exact = () => this.guarded(m, rows, cols, {});
-      if (len * 4 > Math.min(this.kit.ctx.limits.maxStorageBufferBindingSize, this.kit.ctx.limits.maxBufferSize))
-        return exactSketch(await exact(), k);
-      let machine: GpuMachine | undefined;
-      try {
-        return await fastSpectrum(() => (machine = new GpuMachine(this.kit, m, len)), exact, m, rows, cols, k, scale, opts);
-      } finally {
-        machine?.release();
-        checkDevice(this.kit.ctx, 'fast mode');
+      // The Krylov method runs here; the exact spectrum, where it stands in, says where it came from.
+      let producedBy: Provenance = { engine: 'webgpu' };
+      const exact = () => this.guarded(m, rows, cols, { onProvenance: (p) => (producedBy = p) });
+      let result: TopAndBulk;
+      if (len * 4 > Math.min(this.kit.ctx.limits.maxStorageBufferBindingSize, this.kit.ctx.limits.maxBufferSize)) {
+        result = exactSketch(await exact(), k);
+      } else {
+        let machine: GpuMachine | undefined;
+        try {
+          result = await fastSpectrum(() => (machine = new GpuMachine(this.kit, m, len)), exact, m, rows, cols, k, scale, opts);
+        } finally {
+          machine?.release();
+          checkDevice(this.kit.ctx, 'fast mode');
+        }
       }
+      opts.onProvenance?.(producedBy);
+      return result;
     });
   }
 

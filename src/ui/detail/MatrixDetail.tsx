@@ -53,6 +53,8 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   }
   if (selected !== null) rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no']);
   rows.push(['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
+  // why this matrix was computed elsewhere than on the engine in use (a float64 recompute, a move to the CPU)
+  if (record.engineNote) rows.push(['Engine note', record.engineNote]);
   const h = zeroDelta ? null : record.htsr;
   const reason = (k: keyof NonNullable<typeof h>['reasons']) => h?.reasons[k] ?? 'not fitted';
   const htsrRows: [string, string][] = h

@@ -191,8 +191,8 @@ async function compareFast(
   for (const { job, values } of await fixtureMatrices(file)) {
     const n = Math.min(job.rows, job.cols);
     if (usesKrylov(n, forced(n))) krylov++;
-    exact.push(recordFromSpectrum(job, await cpu.singularValues(values, job.rows, job.cols), 'cpu', 'exact', 0));
-    quick.push(recordFromSpectrum(job, expandSketch(await fast(values, job.rows, job.cols, forced(n))), 'cpu', 'fast', 0));
+    exact.push(recordFromSpectrum(job, await cpu.singularValues(values, job.rows, job.cols), { engine: 'cpu' }, 'exact', 0));
+    quick.push(recordFromSpectrum(job, expandSketch(await fast(values, job.rows, job.cols, forced(n))), { engine: 'cpu' }, 'fast', 0));
   }
   const snrErrors = exact.map((e, i) => Math.abs(quick[i].spectrum!.snr - e.spectrum!.snr) / Math.abs(e.spectrum!.snr));
   return {

@@ -1,5 +1,6 @@
 import { abortError } from '../../cpu/errors.ts';
-import type { SpectralEngine } from '../../types.ts';
+import type { Provenance } from '../../../core/scan/record.ts';
+import type { SingularValueOptions, SpectralEngine } from '../../types.ts';
 import { DEFAULT_KRYLOV, lanczosProbes, type KrylovSize } from './krylov.ts';
 import { CpuMachine, type Machine } from './machine.ts';
 import { exactSketch, expandSketch, krylovSketch, type TopAndBulk } from './sketch.ts';
@@ -50,25 +51,26 @@ export async function fastSpectrum<B>(
   return krylovSketch(kr, n, k, frobeniusSquared(m, rows * cols), scale);
 }
 
-/** Fast mode in float64 on the CPU (the reference for the GPU's, and its fallback). */
-export function cpuFastSpectrum(
+/**
+ * Fast mode in float64 on the CPU (the reference for the GPU's, and its fallback); `engine` gives
+ * the exact spectrum where that stands in for the Krylov method, and says where it came from.
+ */
+export async function cpuFastSpectrum(
   engine: SpectralEngine,
   m: Float32Array,
   rows: number,
   cols: number,
   k: number,
-  opts: FastOptions = {},
+  opts: FastOptions & SingularValueOptions = {},
 ): Promise<TopAndBulk> {
-  return fastSpectrum(
-    () => new CpuMachine(m),
-    () => engine.singularValues(m, rows, cols),
-    m,
-    rows,
-    cols,
-    k,
-    1,
-    opts,
-  );
+  let producedBy: Provenance = { engine: 'cpu' };
+  const exact = () => {
+    producedBy = { engine: engine.kind };
+    return engine.singularValues(m, rows, cols, { signal: opts.signal, onProvenance: (p) => (producedBy = p) });
+  };
+  const result = await fastSpectrum(() => new CpuMachine(m), exact, m, rows, cols, k, 1, opts);
+  opts.onProvenance?.(producedBy);
+  return result;
 }
 
 /** Top values the fast mode computes per matrix (the rest is the sketch). */
@@ -87,8 +89,8 @@ export function fastView(engine: SpectralEngine, k = FAST_TOP_K): SpectralEngine
     async singularValues(m, rows, cols, opts) {
       if (opts?.signal?.aborted) throw abortError();
       const sketch = engine.topSingularValues
-        ? await engine.topSingularValues(m, rows, cols, k)
-        : await cpuFastSpectrum(engine, m, rows, cols, k);
+        ? await engine.topSingularValues(m, rows, cols, k, opts)
+        : await cpuFastSpectrum(engine, m, rows, cols, k, opts);
       return expandSketch(sketch);
     },
     dispose: () => engine.dispose(),
