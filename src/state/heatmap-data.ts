@@ -1,3 +1,4 @@
+import { ownValue } from '../core/data-record.ts';
 import type { ErrorRecord } from '../core/errors.ts';
 import { compareModules } from '../core/naming/naming-rules.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
@@ -48,6 +49,17 @@ export function heatmapGrid(records: Iterable<MatrixRecord>, errors: readonly Er
 /** Spectrum's selection at `percent`, per type in the order of its YAML's sections. */
 export function spectrumSelection(records: readonly MatrixRecord[], percent: number, variant: SpectrumVariant): TypeSelection[] {
   return selectTopPercent(spectrumEntries(spectrumModules(records, variant)), percent);
+}
+
+/**
+ * Whether the YAML unfreezes what a record shows: its own module; for a view Spectrum does not name (a
+ * split of a fused tensor, a mean over experts), every module it was read from; never a LoRA ΔW, which
+ * is read from adapter tensors only. `records`: the checkpoint's records by name.
+ */
+export function recordSelected(r: MatrixRecord, selected: ReadonlySet<string>, records: Readonly<Record<string, MatrixRecord>>): boolean {
+  if (r.spectrumModule !== null) return selected.has(r.spectrumModule);
+  const modules = (r.source ?? []).flatMap((name) => ownValue(records, name)?.spectrumModule ?? []);
+  return modules.length > 0 && modules.every((m) => selected.has(m));
 }
 
 /** Spectrum's selection at `percent`: the names of the selected modules (Spectrum's module names). */
@@ -238,15 +250,18 @@ export function layerRanges(layers: readonly number[]): string {
   return parts.join(', ');
 }
 
-/** What one type's section selects, in words: its layers as ranges, then any entry without a layer, or "none". */
+/** What one type's section selects, in words: its layers as ranges, any entry without a layer ("selected" when it is the type itself), or "none". */
 export function summarySelected(t: TypeSummary): string {
-  const parts = [...(t.layers.length ? [layerRanges(t.layers)] : []), ...t.unlayered];
+  const parts = [...(t.layers.length ? [layerRanges(t.layers)] : []), ...t.unlayered.map((name) => (name === t.type ? 'selected' : name))];
   return parts.length ? parts.join(', ') : 'none';
 }
 
+/** Why a type is unfrozen whatever its section says (lm_head, embed_tokens). */
+export const ALWAYS_NOTE = "always unfrozen by the YAML's first lines";
+
 /** One line of the summary as the panel shows and copies it: "mlp.down_proj: 1, 11, 15, 35–38 (7 of 48)". */
 export function summaryLine(t: TypeSummary): string {
-  return `${t.type}: ${summarySelected(t)} (${t.entries.length} of ${t.of})`;
+  return `${t.type}: ${summarySelected(t)} (${t.entries.length} of ${t.of})${t.always ? ` · ${ALWAYS_NOTE}` : ''}`;
 }
 
 /** The summary as plain text, for the clipboard: the file, the fixed entries, then one line per type. */

@@ -1,13 +1,25 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loraAdapter, moe, phi3, type FamilyFixture } from '../../test-fixtures/builders/families.ts';
+import { dataRecord } from '../core/data-record.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
+import { memorySource } from '../core/formats/byte-source.ts';
+import { openCheckpoint } from '../core/formats/checkpoint.ts';
+import { planScan } from '../core/scan/plan.ts';
+import type { MatrixRecord } from '../core/scan/record.ts';
+import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
+import { analyzeJob } from '../workers/analyze.ts';
+import { aggregateExperts, type ExpertView } from './moe-lora-view.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../core/selection/select.ts';
 import {
   ALWAYS_UNFROZEN,
   alwaysUnfrozen,
+  heatmapGrid,
   layerRanges,
+  recordSelected,
   selectionSummary,
+  spectrumSelection,
   selectionYaml,
   summaryLine,
   summaryText,
@@ -86,9 +98,9 @@ describe('selectionSummary', () => {
     ]);
     expect(summary[1].layers).toEqual([0, 1, 4, 5]);
     expect(summary.map(summaryLine)).toEqual([
-      'lm_head: none (0 of 1)',
+      "lm_head: none (0 of 1) · always unfrozen by the YAML's first lines",
       'mlp.down_proj: 0–1, 4–5 (4 of 6)',
-      'model.norm: model.norm (1 of 1)',
+      'model.norm: selected (1 of 1)',
     ]);
     expect(summary.map((t) => t.always)).toEqual([true, false, false]);
   });
@@ -105,9 +117,9 @@ describe('selectionSummary', () => {
       [
         'f.yaml',
         'always unfrozen: ^lm_head.weight$, ^model.embed_tokens.weight$',
-        'lm_head: none (0 of 1)',
+        "lm_head: none (0 of 1) · always unfrozen by the YAML's first lines",
         'mlp.down_proj: 0–1, 4–5 (4 of 6)',
-        'model.norm: model.norm (1 of 1)',
+        'model.norm: selected (1 of 1)',
         '',
       ].join('\n'),
     );
@@ -125,7 +137,8 @@ describe('selectionSummary', () => {
     expect(line('mlp.down_proj')).toBe('mlp.down_proj: 0–6, 17, 19–23, 29–31 (16 of 32)');
     expect(line('self_attn.k_proj')).toBe('self_attn.k_proj: 11, 14, 17–29, 31 (16 of 32)');
     expect(line('input_layernorm')).toBe('input_layernorm: 0–15 (16 of 32)');
-    expect(line('lm_head')).toBe('lm_head: none (0 of 1)');
+    expect(line('lm_head')).toBe("lm_head: none (0 of 1) · always unfrozen by the YAML's first lines");
+    expect(line('model.embed_tokens')).toBe("model.embed_tokens: none (0 of 1) · always unfrozen by the YAML's first lines");
     expect(line('model.norm')).toBe('model.norm: none (0 of 1)');
   });
 
@@ -134,6 +147,83 @@ describe('selectionSummary', () => {
     const summary = selectionSummary(selectTopPercent(entries, 100));
     expect(summary.reduce((n, t) => n + t.entries.length, 0)).toBe(entries.length);
     expect(lineOf(summary, 'mlp.down_proj')).toBe('mlp.down_proj: 0–31 (32 of 32)');
-    expect(lineOf(summary, 'lm_head')).toBe('lm_head: lm_head (1 of 1)');
+    expect(lineOf(summary, 'lm_head')).toBe("lm_head: selected (1 of 1) · always unfrozen by the YAML's first lines");
+  });
+});
+
+/** A family fixture scanned in-process with the CPU engine: the checkpoint's records by name, as the store holds them. */
+async function scanned(f: FamilyFixture): Promise<Record<string, MatrixRecord>> {
+  const sources = new Map([...f.files].map(([n, b]) => [n, memorySource(n, b)]));
+  const engine = new CpuEngine();
+  const records = dataRecord<MatrixRecord>();
+  for (const job of planScan(await openCheckpoint([...sources.values()])).jobs) {
+    const out = await analyzeJob(job, sources.get(job.tensor.file) ?? [...sources.values()][0], engine, {
+      sourceFor: (ref) => sources.get(ref)!,
+    });
+    if (!out.ok) throw new Error(out.error.message);
+    records[job.name] = out.record;
+  }
+  return records;
+}
+
+describe('recordSelected: what the heatmap shows, against the YAML', () => {
+  it('a split of a fused tensor (Phi-3 qkv_proj, gate_up_proj) is unfrozen exactly when the YAML lists the fused module', async () => {
+    const records = await scanned(phi3({ layers: 4 }));
+    const all = Object.values(records);
+    for (const percent of [25, 50, 100]) {
+      const selection = spectrumSelection(all, percent, 'current');
+      const listed = new Set(yamlEntryLines(selectionYaml('phi3', percent, selection).text));
+      const selected = new Set(selection.flatMap((t) => t.selected.map((m) => m.name)));
+      const views = all.filter((r) => r.spectrumModule === null);
+      expect(views.map((r) => r.name)).toContain('model.layers.0.self_attn.qkv_proj.q');
+      for (const r of views) {
+        // the view's name is its fused module's, plus .q/.k/.v or .gate/.up
+        const fused = r.name.replace(/\.(q|k|v|gate|up)$/, '');
+        expect(recordSelected(r, selected, records), `${r.name} at ${percent}%`).toBe(listed.has(fused));
+      }
+      if (percent === 100) for (const r of all) expect(recordSelected(r, selected, records), r.name).toBe(true);
+    }
+  });
+
+  it('a mean over experts is unfrozen when the YAML lists every expert of its cell; at 100 % every cell is', async () => {
+    const records = await scanned(moe('qwen-moe', { layers: 2, experts: 4 }));
+    const all = Object.values(records);
+    const snr = (r: MatrixRecord) => r.spectrum?.snr ?? null;
+    for (const aggregate of ['mean', 'max', 'one'] as const) {
+      const view: ExpertView = { aggregate, expert: 1, expandLayer: null };
+      const cells = [...heatmapGrid(aggregateExperts(all, view, snr)).cells.values()];
+      expect(cells.some((r) => r.spectrumModule === null)).toBe(aggregate === 'mean');
+      const at100 = spectrumSelection(all, 100, 'current');
+      const selected100 = new Set(at100.flatMap((t) => t.selected.map((m) => m.name)));
+      for (const r of cells) expect(recordSelected(r, selected100, records), `${aggregate}: ${r.name}`).toBe(true);
+    }
+    // a hand-made selection: every expert of layer 0, experts 0–2 of layer 1 (expert 3 left out)
+    const selected = new Set(all.filter((r) => r.expert !== undefined && (r.layer === 0 || r.expert < 3)).map((r) => r.spectrumModule!));
+    expect(selected.size).toBe(3 * 4 + 3 * 3);
+    const means = [...heatmapGrid(aggregateExperts(all, { aggregate: 'mean', expert: 0, expandLayer: null }, snr)).cells.values()].filter(
+      (r) => r.spectrumModule === null,
+    );
+    const got = means.map((r) => `${r.module}@${r.layer}: ${recordSelected(r, selected, records)}`).sort();
+    expect(got).toEqual([
+      'mlp.experts.down_proj@0: true',
+      'mlp.experts.down_proj@1: false',
+      'mlp.experts.gate_proj@0: true',
+      'mlp.experts.gate_proj@1: false',
+      'mlp.experts.up_proj@0: true',
+      'mlp.experts.up_proj@1: false',
+    ]);
+  });
+
+  it('a LoRA ΔW is never in the YAML, whatever the percent', async () => {
+    const records = await scanned(
+      loraAdapter([
+        { module: 'model.layers.0.self_attn.q_proj', out: 16, in: 16 },
+        { module: 'model.layers.1.mlp.down_proj', out: 16, in: 32 },
+      ]),
+    );
+    const deltas = Object.values(records).filter((r) => r.lora);
+    expect(deltas.length).toBeGreaterThan(0);
+    const selected = new Set(spectrumSelection(Object.values(records), 100, 'current').flatMap((t) => t.selected.map((m) => m.name)));
+    for (const r of deltas) expect(recordSelected(r, selected, records), r.name).toBe(false);
   });
 });
