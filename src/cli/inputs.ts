@@ -10,8 +10,10 @@ function belongsToCheckpoint(name: string): boolean {
 }
 
 export interface CheckpointInput {
-  /** the model's name, for Spectrum's file names */
+  /** the folder or file name, for Spectrum's file names when the model does not say its own */
   name: string;
+  /** the folder the checkpoint lies in (a Hugging Face cache snapshot names the model) */
+  folder: string;
   /** file name → path */
   paths: Map<string, string>;
 }
@@ -23,15 +25,18 @@ export interface CheckpointInput {
 export async function resolveCheckpoint(args: readonly string[]): Promise<CheckpointInput> {
   const paths = new Map<string, string>();
   let name: string | undefined;
+  let folder: string | undefined;
   for (const arg of args) {
     const path = resolve(arg);
     const info = await stat(path).catch(() => null);
     if (!info) throw new ScanError('NOT_A_CHECKPOINT', arg, undefined, 'no such file or folder');
     if (info.isDirectory()) {
       name ??= basename(path);
+      folder ??= path;
       for (const f of (await readdir(path)).sort()) if (belongsToCheckpoint(f)) paths.set(f, join(path, f));
     } else {
       name ??= basename(path).replace(/\.(safetensors(\.index\.json)?|gguf)$/i, '');
+      folder ??= dirname(path);
       paths.set(basename(path), path);
       for (const side of SIDE_FILES) {
         const p = join(dirname(path), side);
@@ -39,5 +44,5 @@ export async function resolveCheckpoint(args: readonly string[]): Promise<Checkp
       }
     }
   }
-  return { name: name ?? 'model', paths };
+  return { name: name ?? 'model', folder: folder ?? process.cwd(), paths };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupCheckpoints } from './group-files.ts';
+import { groupCheckpoints, ignoredFiles } from './group-files.ts';
 
 const f = (path: string) => ({ file: new File([], path.split('/').pop()!), path });
 const names = (groups: ReturnType<typeof groupCheckpoints>) => groups.map((g) => [g.name ?? '', g.files.map((x) => x.name)]);
@@ -66,5 +66,31 @@ describe('grouping dropped files into checkpoints', () => {
       ['', ['phase1.safetensors', 'config.json']],
       ['', ['adapter_model.safetensors', 'adapter_config.json']],
     ]);
+  });
+});
+
+describe('dropped files that open nothing', () => {
+  const sized = (path: string, size: number) => ({ file: new File([new Uint8Array(size)], path.split('/').pop()!), path });
+  it('are listed with the reason, each', () => {
+    expect(ignoredFiles([sized('passwd', 1200), sized('empty.bin', 0), f('config.json')])).toEqual([
+      { path: 'passwd', reason: expect.stringMatching(/^not a checkpoint \(expected \.safetensors, \.gguf/) as string },
+      { path: 'empty.bin', reason: expect.stringMatching(/^an empty file, not a checkpoint/) as string },
+      { path: 'config.json', reason: 'found a model config but no weights beside it' },
+    ]);
+    expect(ignoredFiles([f('lora/adapter_config.json')])).toEqual([
+      { path: 'lora/adapter_config.json', reason: 'found an adapter config but no adapter_model.safetensors beside it' },
+    ]);
+  });
+  it("a loose file beside weights is listed; a model folder's own extras are not", () => {
+    expect(ignoredFiles([f('model.safetensors'), f('config.json'), sized('passwd', 10)]).map((x) => x.path)).toEqual(['passwd']);
+    expect(groupCheckpoints([f('model.safetensors'), f('config.json'), sized('passwd', 10)])[0].files.map((x) => x.name)).toEqual([
+      'model.safetensors',
+      'config.json',
+    ]);
+    expect(ignoredFiles([f('Qwen/model.safetensors'), f('Qwen/tokenizer.json'), f('Qwen/README.md')])).toEqual([]);
+  });
+  it('a folder keeps its path, for the model name', () => {
+    const [group] = groupCheckpoints([f('models--Org--Name/snapshots/abc/model.safetensors')]);
+    expect(group).toMatchObject({ name: 'abc', folder: 'models--Org--Name/snapshots/abc' });
   });
 });

@@ -14,15 +14,58 @@ export interface PickedFile {
 const SHARD = /-\d{5}-of-\d{5}\.(safetensors|gguf)$/i;
 const WEIGHTS = /\.(safetensors|gguf)$/i;
 const ADAPTER = /^adapter_model\.safetensors$/i;
+/** what a checkpoint reads beside its weights */
+const CHECKPOINT_SIDE_FILE = /^(config\.json|adapter_config\.json|.*\.safetensors\.index\.json)$/i;
 
-export function groupCheckpoints(picked: readonly PickedFile[]): { name?: string; files: File[] }[] {
+/** One checkpoint found in a drop: its files, and the folder they came from ("" for loose files). */
+export interface CheckpointGroup {
+  /** the folder's own name, when the files came in one */
+  name?: string;
+  /** the folder's path inside the drop ("models--Org--Name/snapshots/abc"), for the model's name */
+  folder?: string;
+  files: File[];
+}
+
+/** A dropped file that opens nothing, and why (shown on the page, never dropped in silence). */
+export interface IgnoredFile {
+  path: string;
+  reason: string;
+}
+
+const EXPECTED = 'expected .safetensors, .gguf, a folder with model.safetensors.index.json, an adapter folder, or snr_results_*.json';
+
+function ignoredBecause(name: string, size: number): string {
+  if (name === 'adapter_config.json') return 'found an adapter config but no adapter_model.safetensors beside it';
+  if (name === 'config.json') return 'found a model config but no weights beside it';
+  if (/\.safetensors\.index\.json$/i.test(name)) return 'found a shard index but none of its shards';
+  if (size === 0) return `an empty file, not a checkpoint (${EXPECTED})`;
+  return `not a checkpoint (${EXPECTED})`;
+}
+
+/**
+ * The dropped files that open nothing: every file of a folder (or of the loose files) without weights,
+ * and loose files beside weights that belong to no checkpoint. A model folder's own extras
+ * (tokenizer, README) are not listed: the folder did open.
+ */
+export function ignoredFiles(picked: readonly PickedFile[]): IgnoredFile[] {
+  const used = new Set(groupCheckpoints(picked).flatMap((g) => g.files));
+  const folderOpened = new Set(
+    picked.filter((p) => used.has(p.file)).map((p) => (p.path.includes('/') ? p.path.slice(0, p.path.lastIndexOf('/')) : '')),
+  );
+  return picked
+    .filter((p) => !used.has(p.file))
+    .filter((p) => !p.path.includes('/') || !folderOpened.has(p.path.slice(0, p.path.lastIndexOf('/'))))
+    .map((p) => ({ path: p.path, reason: ignoredBecause(p.file.name, p.file.size) }));
+}
+
+export function groupCheckpoints(picked: readonly PickedFile[]): CheckpointGroup[] {
   const byFolder = new Map<string, PickedFile[]>();
   for (const p of picked) {
     const folder = p.path.includes('/') ? p.path.slice(0, p.path.lastIndexOf('/')) : '';
     if (!byFolder.has(folder)) byFolder.set(folder, []);
     byFolder.get(folder)!.push(p);
   }
-  const groups: { name?: string; files: File[] }[] = [];
+  const groups: CheckpointGroup[] = [];
   for (const [folder, list] of byFolder) {
     const weights = list.filter((p) => WEIGHTS.test(p.file.name));
     const hasIndex = list.some((p) => /\.safetensors\.index\.json$/i.test(p.file.name));
@@ -32,7 +75,9 @@ export function groupCheckpoints(picked: readonly PickedFile[]): { name?: string
     const name = folder ? folder.split('/').pop() : undefined;
     if (weights.length === 0 && !hasIndex) continue;
     if (folder || hasIndex || weights.length <= 1 || bases.length <= 1 || bases.every((w) => SHARD.test(w.file.name))) {
-      groups.push({ ...(name ? { name } : {}), files: list.map((p) => p.file) });
+      // loose files beside the weights join them only if a checkpoint reads them (the rest are listed as ignored)
+      const files = folder ? list : list.filter((p) => WEIGHTS.test(p.file.name) || CHECKPOINT_SIDE_FILE.test(p.file.name));
+      groups.push({ ...(name ? { name, folder } : {}), files: files.map((p) => p.file) });
     } else {
       // adapter_config.json goes with the adapter only: a base model's tied head must not look like an adapter's
       for (const w of weights) groups.push({ files: [w.file, ...(ADAPTER.test(w.file.name) ? adapterConfig : config)] });

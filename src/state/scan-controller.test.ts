@@ -239,7 +239,7 @@ describe('ScanController', () => {
     expect(pool.detached).toContain(id);
   });
 
-  it('closing a tab stops its scan, frees its records and its files in the workers, and keeps the cache', async () => {
+  it('closing a tab stops its scan and frees its records; Undo brings it back; the next close frees its files', async () => {
     const { controller, store, pool, cache } = setup();
     const hold = deferred();
     let finished = 0;
@@ -253,12 +253,52 @@ describe('ScanController', () => {
     expect(store.getState().order).toEqual([b]);
     expect(store.getState().plan.map((p) => p.checkpointId)).toEqual([b]);
     expect(store.getState().view.activeId).toBe(b);
-    expect(pool.detached).toEqual([a]);
+    expect(pool.detached).toEqual([]); // Undo still needs its files
     pool.gate = () => Promise.resolve();
     hold.resolve();
     await until(() => ckpt(store, b).status === 'done', 'the next scan ran');
-    expect(store.getState().checkpoints[a]).toBeUndefined();
+    expect(store.getState().checkpoints[a]).toBeUndefined(); // the stopped scan wrote nothing back
     expect(cache.records.get(fingerprint)!.size).toBeGreaterThanOrEqual(2);
+
+    controller.undoClose();
+    expect(store.getState().order).toEqual([a, b]);
+    expect(store.getState().plan.map((p) => p.checkpointId)).toEqual([a, b]);
+    expect(ckpt(store, a)).toMatchObject({ status: 'cancelled' });
+    expect(Object.keys(ckpt(store, a).records)).toHaveLength(2);
+    expect(store.getState().view.activeId).toBe(a);
+
+    controller.closeCheckpoint(a);
+    controller.closeCheckpoint(b);
+    expect(pool.detached).toEqual([a]);
+    expect(store.getState().closed?.checkpoint.id).toBe(b);
+    controller.dismissClosed();
+    expect(pool.detached).toEqual([a, b]);
+    expect(store.getState().closed).toBeNull();
+  });
+
+  it('names a checkpoint after the model: the Hugging Face cache layout, config.json, else the folder; a rename stays', async () => {
+    const { controller, store, pool } = setup();
+    const cached = controller.addCheckpoint(checkpointFiles('model').files, { folder: 'models--Org--Tiny-1B/snapshots/0a1b2c' });
+    expect(ckpt(store, cached).name).toBe('0a1b2c'); // until its config is read
+    const config = new File([JSON.stringify({ _name_or_path: 'Org/Declared-7B', model_type: 'mistral' })], 'config.json');
+    const declared = controller.addCheckpoint([checkpointFiles('model').files[0], config], { folder: 'runs/out' });
+    const plain = controller.addCheckpoint(checkpointFiles('phase7').files);
+    await until(() => ckpt(store, plain).status === 'done', 'three scans done');
+    const hold = deferred();
+    pool.gate = () => hold.promise;
+    const renamed = controller.addCheckpoint(checkpointFiles('other').files, { folder: 'models--Org--Other/snapshots/ff' });
+    await until(() => ckpt(store, renamed).status === 'scanning', 'the fourth scan is under way');
+    expect(ckpt(store, renamed).name).toBe('Org/Other');
+    controller.renameCheckpoint(renamed, '  my base  ');
+    controller.renameCheckpoint(renamed, '   '); // refused: a tab keeps a name
+    hold.resolve();
+    await until(() => ckpt(store, renamed).status === 'done', 'the fourth scan is done');
+    expect([cached, declared, plain, renamed].map((id) => ckpt(store, id).name)).toEqual([
+      'Org/Tiny-1B',
+      'Org/Declared-7B',
+      'phase7',
+      'my base',
+    ]);
   });
 
   it('a second ΔW request drops the first: only the later pair is computed and shown', async () => {

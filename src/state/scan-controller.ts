@@ -11,6 +11,8 @@ import { scanOnPool } from '../workers/scan-pool.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
 import { EMPTY_DELTA, type AppState, type AppStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
+import { ownValue } from '../core/data-record.ts';
+import { modelName } from '../core/naming/model-name.ts';
 import type { PagePool } from './worker-pool.ts';
 
 export interface ScanControllerDeps {
@@ -155,23 +157,44 @@ export class ScanController {
     };
   }
 
-  /** Add a checkpoint from its files and scan it (after the scans already queued). Returns its id. */
-  addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string } = {}): string {
+  /**
+   * Add a checkpoint from its files and scan it (after the scans already queued). Returns its id.
+   * `name`: the user's own (it stays); `folder`: where the files came from, for the default name.
+   */
+  addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string; folder?: string } = {}): string {
     const id = this.newCheckpointId();
-    const given = opts.name ?? checkpointName(files);
-    const name =
-      given ?? files.find((f) => /\.safetensors$/i.test(f.name))?.name.replace(/\.safetensors$/i, '') ?? files[0]?.name ?? 'checkpoint';
-    this.state.addCheckpoint(this.emptyCheckpoint(id, name, opts.origin ?? 'user'));
+    const placeholder =
+      opts.name ??
+      opts.folder?.split('/').pop() ??
+      checkpointName(files) ??
+      files.find((f) => /\.(safetensors|gguf)$/i.test(f.name))?.name.replace(/\.(safetensors|gguf)$/i, '') ??
+      files[0]?.name ??
+      'checkpoint';
+    this.state.addCheckpoint(this.emptyCheckpoint(id, placeholder, opts.origin ?? 'user'));
     if (!this.state.view.activeId || opts.origin !== 'demo') this.state.setView({ activeId: id, selected: null });
     this.enqueue(
       id,
-      (task) => this.scanCheckpoint(task, id, files, given),
+      (task) => this.scanCheckpoint(task, id, files, { given: opts.name, placeholder, folder: opts.folder ?? checkpointName(files) }),
       (failure) => this.state.updateCheckpoint(id, { status: 'failed', failure }),
     );
     return id;
   }
 
-  private async scanCheckpoint(task: Task, id: string, files: File[], name: string | undefined): Promise<void> {
+  /** Rename a checkpoint's tab (its exports take the new name). An empty name is refused. */
+  renameCheckpoint(id: string, name: string): void {
+    const trimmed = name.trim();
+    if (!trimmed || !ownValue(this.state.checkpoints, id)) return;
+    this.state.updateCheckpoint(id, { name: trimmed });
+    const info = this.infos.get(id);
+    if (info) this.infos.set(id, { ...info, name: trimmed });
+  }
+
+  private async scanCheckpoint(
+    task: Task,
+    id: string,
+    files: File[],
+    naming: { given: string | undefined; placeholder: string; folder: string | undefined },
+  ): Promise<void> {
     // Writes reach the store only while the task is live (a session may have reused its id); the
     // cache still gets every finished matrix.
     const update = (patch: Partial<CheckpointState>) => live(task) && this.state.updateCheckpoint(id, patch);
@@ -179,13 +202,17 @@ export class ScanController {
     await pool.attach(id, files);
     let info: CheckpointInfo;
     try {
-      info = await pool.open(id, name);
+      info = await pool.open(id, naming.given);
     } catch (e) {
       const err = toErrorRecord(e, files.map((f) => f.name).join(', '));
       update({ status: 'failed', failure: err.message, errors: [err] });
       return;
     }
     if (!live(task)) return;
+    // The model's own name (config.json, the Hugging Face cache layout) unless the user gave or typed one.
+    const renamed = this.state.checkpoints[id]?.name !== naming.placeholder;
+    const name = naming.given ?? (renamed ? this.state.checkpoints[id].name : modelName(info.config, naming.folder, naming.placeholder));
+    info = { ...info, name };
     this.infos.set(id, info);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
     const engine = await pool.ready;
@@ -273,13 +300,37 @@ export class ScanController {
   }
 
   /**
-   * Close a checkpoint's tab: its scan stops, its records leave the page and its files the workers.
-   * The cache keeps what was computed, so opening the file again computes only the rest.
+   * Close a checkpoint's tab: its scan stops, its records leave the page. Undo brings it back until
+   * another tab is closed; then its files leave the workers. The cache keeps what was computed, so
+   * opening the file again computes only the rest.
    */
   closeCheckpoint(id: string): void {
+    if (!ownValue(this.state.checkpoints, id)) return;
     for (const task of this.tasksOf(id)) this.stop(task, true);
-    this.infos.delete(id);
+    const before = this.state.closed?.checkpoint.id;
+    if (before) this.forget(before);
     this.state.removeCheckpoint(id);
+  }
+
+  /** Bring back the tab closed last, as it was (a scan it had not finished shows as cancelled). */
+  undoClose(): void {
+    const closed = this.state.closed;
+    if (!closed) return;
+    this.state.restoreClosed();
+    const { id, status } = closed.checkpoint;
+    if (status === 'opening' || status === 'scanning') this.state.updateCheckpoint(id, { status: 'cancelled' });
+  }
+
+  /** Drop the undo of the tab closed last: its files leave the workers. */
+  dismissClosed(): void {
+    const closed = this.state.closed;
+    if (!closed) return;
+    this.forget(closed.checkpoint.id);
+    this.state.clearClosed();
+  }
+
+  private forget(id: string): void {
+    this.infos.delete(id);
     void this.pool?.detach(id).catch(() => {});
   }
 

@@ -4,6 +4,7 @@ import type { ErrorRecord } from '../core/errors.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { defaultPercent } from '../core/selection/phases.ts';
+import type { IgnoredFile } from './group-files.ts';
 import type { CheckpointState, DeltaState, EngineState, PlanStep, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
@@ -14,9 +15,24 @@ interface CheckpointsSlice {
   addRecords(id: string, records: MatrixRecord[]): void;
   addErrors(id: string, errors: ErrorRecord[]): void;
   setProgress(id: string, progress: ScanProgress): void;
+  /** close a tab: the checkpoint leaves the page, kept in `closed` until another closes (undo) */
   removeCheckpoint(id: string): void;
+  /** the last checkpoint closed, with where it stood: Undo puts it back */
+  closed: ClosedCheckpoint | null;
+  restoreClosed(): void;
+  clearClosed(): void;
+  /** dropped files that opened nothing, with why (a notice lists them until dismissed) */
+  ignored: IgnoredFile[];
+  setIgnored(ignored: IgnoredFile[]): void;
   /** replace everything with a saved session */
   loadSession(session: { checkpoints: CheckpointState[]; plan: PlanStep[]; view: ViewState }): void;
+}
+
+export interface ClosedCheckpoint {
+  checkpoint: CheckpointState;
+  orderIndex: number;
+  planIndex: number;
+  planStep: PlanStep | null;
 }
 
 interface PlanSlice {
@@ -92,6 +108,7 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
         plan,
         view,
         delta: { ...EMPTY_DELTA, metric: s.delta.metric },
+        closed: null,
       })),
     removeCheckpoint: (id) =>
       set((s) => {
@@ -100,14 +117,35 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
         // the tab beside the closed one takes its place
         const next = order[Math.min(s.order.indexOf(id), order.length - 1)] ?? null;
         const inDelta = s.delta.fromId === id || s.delta.toId === id;
+        const planIndex = s.plan.findIndex((p) => p.checkpointId === id);
         return {
           checkpoints: rest,
           order,
           plan: s.plan.filter((p) => p.checkpointId !== id),
           view: s.view.activeId === id ? { ...s.view, activeId: next, selected: null, focused: null } : s.view,
           delta: inDelta ? { ...s.delta, fromId: null, toId: null } : s.delta,
+          closed: s.checkpoints[id]
+            ? { checkpoint: s.checkpoints[id], orderIndex: s.order.indexOf(id), planIndex, planStep: s.plan[planIndex] ?? null }
+            : s.closed,
         };
       }),
+    closed: null,
+    restoreClosed: () =>
+      set((s) => {
+        if (!s.closed || s.checkpoints[s.closed.checkpoint.id]) return { closed: null };
+        const { checkpoint, orderIndex, planIndex, planStep } = s.closed;
+        const insert = <T>(list: T[], at: number, item: T) => [...list.slice(0, at), item, ...list.slice(at)];
+        return {
+          checkpoints: { ...s.checkpoints, [checkpoint.id]: checkpoint },
+          order: insert(s.order, Math.min(orderIndex, s.order.length), checkpoint.id),
+          plan: planStep ? insert(s.plan, Math.min(planIndex, s.plan.length), planStep) : s.plan,
+          view: { ...s.view, activeId: checkpoint.id, selected: null, focused: null },
+          closed: null,
+        };
+      }),
+    clearClosed: () => set({ closed: null }),
+    ignored: [],
+    setIgnored: (ignored) => set({ ignored }),
   };
 };
 

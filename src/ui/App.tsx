@@ -16,6 +16,8 @@ export function App() {
   const setEngine = useApp((s) => s.setEngine);
   const cacheProblem = useApp((s) => s.cache.problem);
   const setCache = useApp((s) => s.setCache);
+  const ignored = useApp((s) => s.ignored);
+  const setIgnored = useApp((s) => s.setIgnored);
   const active = useApp((s) => (s.view.activeId ? ownValue(s.checkpoints, s.view.activeId) : undefined));
   const page = useApp((s) => s.view.page);
   const setView = useApp((s) => s.setView);
@@ -63,6 +65,21 @@ export function App() {
               ×
             </button>
           </p>
+        )}
+        {ignored.length > 0 && (
+          <div className="errors ignored" role="alert">
+            <strong>Not opened</strong>
+            <button aria-label="Dismiss" onClick={() => setIgnored([])}>
+              ×
+            </button>
+            <ul>
+              {ignored.map((f) => (
+                <li key={f.path}>
+                  {f.path}: {f.reason}
+                </li>
+              ))}
+            </ul>
+          </div>
         )}
         <DropZone />
         <nav className="pages" aria-label="Views">

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'react';
-import { groupCheckpoints, type PickedFile } from '../state/group-files.ts';
+import { groupCheckpoints, ignoredFiles, type PickedFile } from '../state/group-files.ts';
+import { appStore } from '../state/store.ts';
 import { scanner } from '../state/scanner.ts';
 
 /** Files of a dropped folder, walked through the entries API, with their paths inside it. */
@@ -24,8 +25,10 @@ const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
 
 function open(picked: PickedFile[]): void {
   for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void scanner.importSpectrumJson(p.file);
-  for (const group of groupCheckpoints(picked.filter((x) => !isSpectrumJson(x.file.name))))
-    scanner.addCheckpoint(group.files, group.name ? { name: group.name } : {});
+  const weights = picked.filter((x) => !isSpectrumJson(x.file.name));
+  for (const group of groupCheckpoints(weights)) scanner.addCheckpoint(group.files, group.folder ? { folder: group.folder } : {});
+  // what opened nothing is said, never dropped in silence (a new drop replaces the list)
+  appStore.getState().setIgnored(ignoredFiles(weights));
 }
 
 /** Drop files or a folder anywhere on the page, or pick them; each checkpoint found is scanned. */

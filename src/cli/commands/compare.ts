@@ -2,6 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDeltaCsv, writeDeltaJson } from '../../core/exports/delta-metrics.ts';
 import { openCheckpoint } from '../../core/formats/checkpoint.ts';
+import { modelName } from '../../core/naming/model-name.ts';
 import { planDelta } from '../../core/scan/plan-delta.ts';
 import type { RunScanResult } from '../../core/scan/run.ts';
 import { UsageError, type ParsedArgs } from '../args.ts';
@@ -20,7 +21,10 @@ export async function compareCommand(args: ParsedArgs, signal: AbortSignal): Pro
   const [a, b] = await Promise.all(args.positional.map((p) => resolveCheckpoint([p])));
   const [sourcesA, sourcesB] = await Promise.all([a, b].map((side) => Promise.all([...side.paths.values()].map((p) => fileSource(p)))));
   try {
-    const [prev, next] = await Promise.all([openCheckpoint(sourcesA, a.name), openCheckpoint(sourcesB, b.name)]);
+    const [prev, next] = (await Promise.all([openCheckpoint(sourcesA), openCheckpoint(sourcesB)])).map((c, i) => {
+      const side = i === 0 ? a : b;
+      return { ...c, name: modelName(c.config, side.folder, side.name) };
+    });
     // Operands name their files by path: the two sides may share file names (model.safetensors).
     const plan = planDelta(
       { ckpt: prev, refOf: (f) => a.paths.get(f) ?? f },

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openCheckpoint, type CheckpointInfo } from '../../core/formats/checkpoint.ts';
+import { modelName } from '../../core/naming/model-name.ts';
 import { writeMetricsCsv } from '../../core/exports/csv.ts';
 import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
@@ -59,7 +60,9 @@ export async function scanCheckpoint(
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
   try {
-    const ckpt = await openCheckpoint(sources, s.modelName ?? input.name);
+    const opened = await openCheckpoint(sources, s.modelName);
+    // --model-name, else the model's own name (config.json, the Hugging Face cache layout), else the folder or file
+    const ckpt = { ...opened, name: s.modelName ?? modelName(opened.config, input.folder, input.name) };
     // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
     const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
     return await runPlan(ckpt, plan, (file) => input.paths.get(file)!, s, signal, sharedPool);
