@@ -21,8 +21,10 @@ function deferred<T = void>() {
   return { promise, resolve };
 }
 
+/** Wait for a state the test is about (generous: the machine may be busy; the runner's own timeout still applies). */
 async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 1000 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  const deadline = Date.now() + 45_000;
+  while (!condition() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
   if (!condition()) throw new Error(`timed out waiting until ${what}`);
 }
 
