@@ -72,29 +72,7 @@ export interface HtsrMetrics {
   readonly reasons: Readonly<Partial<Record<HtsrMetricKey, string>>>;
 }
 
-/** Every numeric metric of HtsrMetrics: each is a finite number, or null with a reason. */
-export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [
-  'Q',
-  'lambda_max',
-  'alpha',
-  'xmin',
-  'xmin_index',
-  'D',
-  'sigma',
-  'num_pl_spikes',
-  'alpha_weighted',
-  'log_norm',
-  'log_spectral_norm',
-  'log_alpha_norm',
-  'stable_rank',
-  'matrix_rank',
-  'entropy',
-  'sigma_mp',
-  'bulk_max',
-  'bulk_min',
-  'num_spikes',
-  'mp_softrank',
-];
+/** The metrics of the power-law fit: null together, with its reason, when the fit fails. */
 const PL_KEYS: readonly HtsrMetricKey[] = [
   'alpha',
   'xmin',
@@ -106,6 +84,20 @@ const PL_KEYS: readonly HtsrMetricKey[] = [
   'log_alpha_norm',
 ];
 const MP_KEYS: readonly HtsrMetricKey[] = ['sigma_mp', 'bulk_max', 'bulk_min', 'num_spikes', 'mp_softrank'];
+
+/** The metrics that need neither fit. */
+const SPECTRUM_KEYS: readonly HtsrMetricKey[] = [
+  'Q',
+  'lambda_max',
+  'log_norm',
+  'log_spectral_norm',
+  'stable_rank',
+  'matrix_rank',
+  'entropy',
+];
+
+/** Every numeric metric of HtsrMetrics: each is a finite number, or null with a reason. */
+export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [...SPECTRUM_KEYS, ...PL_KEYS, ...MP_KEYS];
 
 /** Why WeightWatcher would skip an N × M matrix, or null. */
 export function wwSkipReason(N: number, M: number): string | null {
