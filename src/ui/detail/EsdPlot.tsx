@@ -1,7 +1,7 @@
-import { line, scaleLog } from 'd3';
+import { line } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
-import { PLOT, PlotFrame } from './PlotFrame.tsx';
+import { logScales, PLOT, PlotFrame } from './PlotFrame.tsx';
 
 const { width: W, height: H, margin: M } = PLOT;
 
@@ -19,13 +19,7 @@ export function EsdPlot({ record }: { record: MatrixRecord }) {
   const n = lambdas.length;
   if (n < 2) return <p className="note">Too few positive eigenvalues for an ESD.</p>;
   const points = lambdas.map((l, i) => ({ l, p: (n - i) / n }));
-  const x = scaleLog()
-    .domain([lambdas[0], lambdas[n - 1] * 1.1])
-    .range([M.left, W - M.right]);
-  const y = scaleLog()
-    .domain([1 / n / 1.5, 1.05])
-    .range([H - M.bottom, M.top])
-    .clamp(true);
+  const { x, y } = logScales([lambdas[0], lambdas[n - 1] * 1.1], [1 / n / 1.5, 1.05]);
   const ccdf =
     line<{ l: number; p: number }>()
       .x((d) => x(d.l))

@@ -1,8 +1,22 @@
-import type { ScaleLogarithmic } from 'd3';
+import { scaleLog, type ScaleLogarithmic } from 'd3';
 import { num } from '../format.ts';
 
 /** The detail plots' one size and margins, so that they line up when stacked. */
 export const PLOT = { width: 440, height: 260, margin: { left: 56, right: 12, top: 12, bottom: 36 } } as const;
+
+/** The log–log scales of a detail plot over these domains (y clamped: a value below its domain sits on the axis). */
+export function logScales(xDomain: [number, number], yDomain: [number, number]) {
+  const { width: W, height: H, margin: M } = PLOT;
+  return {
+    x: scaleLog()
+      .domain(xDomain)
+      .range([M.left, W - M.right]),
+    y: scaleLog()
+      .domain(yDomain)
+      .range([H - M.bottom, M.top])
+      .clamp(true),
+  };
+}
 
 /** Ticks of a log scale at whole decades only (d3 gives 2, 5, … too, which crowd a small plot). */
 export function decadeTicks(scale: ScaleLogarithmic<number, number>, count: number): number[] {

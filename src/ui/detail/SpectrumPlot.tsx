@@ -1,7 +1,7 @@
-import { area, line, scaleLog } from 'd3';
+import { area, line } from 'd3';
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num } from '../format.ts';
-import { PLOT, PlotFrame } from './PlotFrame.tsx';
+import { logScales, PLOT, PlotFrame } from './PlotFrame.tsx';
 
 const { width: W, height: H, margin: M } = PLOT;
 
@@ -19,13 +19,7 @@ export function SpectrumPlot({ record }: { record: MatrixRecord }) {
   if (positive.length === 0) return <p>All singular values are zero.</p>;
   const yMin = Math.min(positive[positive.length - 1].v, s.tau > 0 ? s.tau : Infinity) * 0.8;
   const yMax = positive[0].v * 1.25;
-  const x = scaleLog()
-    .domain([1, Math.max(2, sv.length)])
-    .range([M.left, W - M.right]);
-  const y = scaleLog()
-    .domain([yMin, yMax])
-    .range([H - M.bottom, M.top])
-    .clamp(true);
+  const { x, y } = logScales([1, Math.max(2, sv.length)], [yMin, yMax]);
   const path =
     line<{ rank: number; v: number }>()
       .x((p) => x(p.rank))
