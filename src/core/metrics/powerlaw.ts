@@ -199,8 +199,17 @@ export function fitPowerLaw(sortedAscending: Float64Array, threshold = PL_EVAL_T
   const logs = logsOf(data);
   const alphas = candidateAlphas(logs);
   const { index: best, D: bestD } = scanCandidates(logs, alphas);
+  return powerLawAt(data, alphas, best, bestD, start);
+}
+
+/**
+ * The fit with xmin at `data[best]` (the candidate a KS scan chose, on the CPU or the GPU): its
+ * alpha, KS distance `D` and standard error, or why it has none. `start`: eigenvalues skipped below
+ * the threshold before `data`.
+ */
+export function powerLawAt(data: Float64Array, alphas: Float64Array, best: number, D: number, start: number): PowerLawFit {
+  const n = data.length;
   const alpha = alphas[best];
-  const tailCount = n - best;
   if (!Number.isFinite(alpha)) {
     return {
       status: 'failed',
@@ -208,11 +217,12 @@ export function fitPowerLaw(sortedAscending: Float64Array, threshold = PL_EVAL_T
       fitCount: n,
     };
   }
+  const tailCount = n - best;
   return {
     status: 'success',
     alpha,
     xmin: data[best],
-    D: bestD,
+    D,
     sigma: (alpha - 1) / Math.sqrt(tailCount),
     xminIndex: best,
     tailCount,

@@ -1,4 +1,12 @@
-import { candidateAlphas, fitPowerLaw, ksDistance, logsOf, PL_EVAL_THRESHOLD, type PowerLawFit } from '../../core/metrics/powerlaw.ts';
+import {
+  candidateAlphas,
+  fitPowerLaw,
+  ksDistance,
+  logsOf,
+  powerLawAt,
+  PL_EVAL_THRESHOLD,
+  type PowerLawFit,
+} from '../../core/metrics/powerlaw.ts';
 import { dispatch, type KernelDescriptor } from './pipelines.ts';
 import { readBack, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 
@@ -111,26 +119,7 @@ export async function gpuPowerLawFit(
     }
     // No candidate the GPU could rank (every distance NaN): the reference decides, as for degenerate inputs.
     if (bestIndex < 0) return fitPowerLaw(sortedAscending, threshold);
-    const alpha = alphas[bestIndex];
-    if (!Number.isFinite(alpha)) {
-      return {
-        status: 'failed',
-        reason: `alpha is not finite at the best xmin (${data[bestIndex]}): the tail's eigenvalues are all equal`,
-        fitCount: n,
-      };
-    }
-    const tailCount = n - bestIndex;
-    return {
-      status: 'success',
-      alpha,
-      xmin: data[bestIndex],
-      D: bestExact,
-      sigma: (alpha - 1) / Math.sqrt(tailCount),
-      xminIndex: bestIndex,
-      tailCount,
-      fitCount: n,
-      skippedBelowThreshold: start,
-    };
+    return powerLawAt(data, alphas, bestIndex, bestExact, start);
   } finally {
     pool.release(params, ...bufs, ds, best);
   }
