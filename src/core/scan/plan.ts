@@ -7,12 +7,10 @@ import { bytesRead, read, type MatrixExpr } from './matrix-expr.ts';
 import { findLoraPairs, loraDelta } from './plan-lora.ts';
 import { expertSlices, viewJobs, type MatrixView, type ViewJobs } from './plan-views.ts';
 
-/** One matrix to analyse: where its bytes are and where its cell is. */
-export interface MatrixJob {
+/** Which matrix it is and where its cell is: what a job and its record share. */
+export interface MatrixPlace {
   /** the record's name: the tensor name in the file (or a derived name, with `source`) */
   name: string;
-  /** the tensor it is read from; for a derived matrix, the one that names its file and dtype */
-  tensor: TensorInfo;
   layer: number | null;
   /** heatmap row */
   module: string;
@@ -22,10 +20,17 @@ export interface MatrixJob {
   spectrumType: string | null;
   /** 1-D weights: Spectrum's score only */
   vector: boolean;
-  rows: number;
-  cols: number;
   /** naming family that knew the name; null = analysed under Spectrum's generic type */
   family: string | null;
+  /** the matrix as analysed (a vector is 1 × d) */
+  rows: number;
+  cols: number;
+}
+
+/** One matrix to analyse: where its bytes are and where its cell is. */
+export interface MatrixJob extends MatrixPlace {
+  /** the tensor it is read from; for a derived matrix, the one that names its file and dtype */
+  tensor: TensorInfo;
   /** how to build the matrix when it is not `tensor` as stored (matrix-expr.ts) */
   derive?: MatrixExpr;
   /** the tensors a derived matrix came from */

@@ -4,7 +4,7 @@ import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
 import type { PowerLawFit } from '../metrics/powerlaw.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
 import { matchName } from '../naming/map-tensor.ts';
-import type { MatrixJob } from './plan.ts';
+import type { MatrixJob, MatrixPlace } from './plan.ts';
 
 export type EngineKind = 'cpu' | 'webgpu';
 export type ScanMode = 'exact' | 'fast';
@@ -20,21 +20,10 @@ export interface Provenance {
 }
 
 /** What the scan knows of one matrix: a metrics.json row (docs/formats.md), plus its spectrum. */
-export interface MatrixRecord {
-  name: string;
+export interface MatrixRecord extends MatrixPlace {
   file: string;
-  layer: number | null;
-  module: string;
-  expert?: number;
-  /** null: a view that Spectrum's exports leave out (split of a fused tensor, LoRA ΔW) */
-  spectrumModule: string | null;
-  spectrumType: string | null;
-  vector: boolean;
-  family: string | null;
-  /** shape as stored in the file, and the matrix as analysed (a vector is 1 × d) */
+  /** shape as stored in the file */
   shape: number[];
-  rows: number;
-  cols: number;
   dtype: string;
   /** for derived matrices (tied head, fused splits, LoRA ΔW): the tensors it came from */
   source?: string[];
