@@ -1,5 +1,7 @@
 import { largestHeadShare } from '../core/metrics/weight-delta.ts';
-import type { MatrixRecord } from '../core/scan/record.ts';
+import { compareModules } from '../core/naming/naming-rules.ts';
+import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
+import type { ScanResult } from '../core/scan/result.ts';
 import { cellKey, type HeatmapGrid } from './heatmap-data.ts';
 import type { CheckpointState, DeltaMetricId, DeltaState, PlanStep } from './types.ts';
 
@@ -58,14 +60,16 @@ export function deltaCandidates(order: readonly string[], checkpoints: Readonly<
 }
 
 /**
- * The pair the page compares: the one picked, else the first two candidates in phase-plan order
- * (on the demo: the base and phase 1). null when fewer than two checkpoints have weights.
+ * The pair the page compares, ΔW = W_to − W_from: the one picked, else the first two candidates in
+ * phase-plan order (the plan is the training order; on the demo: the base and phase 1). A picked
+ * start without a picked end goes to the checkpoint after it; after the last one, to the one just
+ * before it (a backwards ΔW: `backwards` says so). null when fewer than two checkpoints have weights.
  */
 export function deltaPair(
   delta: Pick<DeltaState, 'fromId' | 'toId'>,
   plan: readonly PlanStep[],
   candidates: readonly CheckpointState[],
-): { fromId: string; toId: string } | null {
+): { fromId: string; toId: string; backwards: boolean } | null {
   const ids = new Set(candidates.map((c) => c.id));
   const inPlanOrder = [
     ...plan.map((p) => p.checkpointId).filter((id) => ids.has(id)),
@@ -73,9 +77,41 @@ export function deltaPair(
   ];
   if (inPlanOrder.length < 2) return null;
   const fromId = delta.fromId && ids.has(delta.fromId) ? delta.fromId : inPlanOrder[0];
-  const following = inPlanOrder[inPlanOrder.indexOf(fromId) + 1] ?? inPlanOrder.find((id) => id !== fromId)!;
-  const toId = delta.toId && ids.has(delta.toId) ? delta.toId : following;
-  return { fromId, toId };
+  const at = inPlanOrder.indexOf(fromId);
+  const nearest = inPlanOrder[at + 1] ?? inPlanOrder[at - 1];
+  const toId = delta.toId && ids.has(delta.toId) && delta.toId !== fromId ? delta.toId : nearest;
+  return { fromId, toId, backwards: inPlanOrder.indexOf(toId) < at };
+}
+
+/**
+ * What `compare` hands to delta.json and delta.csv, from the page's ΔW state: the records in the
+ * scan plan's order (the store keeps them in arrival order), the engine in use, and what was not
+ * analysed. The page's `errors` are the ΔW run's; the two checkpoints' own (header) errors are on their tabs.
+ */
+export function deltaScanResult(
+  delta: Pick<DeltaState, 'records' | 'errors' | 'skipped'>,
+  from: Pick<CheckpointState, 'name' | 'missing'>,
+  to: Pick<CheckpointState, 'name' | 'missing' | 'unmapped'>,
+  engine: EngineKind,
+): ScanResult {
+  return {
+    model: `${from.name} → ${to.name}`,
+    engine,
+    mode: 'exact',
+    records: Object.values(delta.records).sort(inPlanOrder),
+    skipped: delta.skipped,
+    unmapped: to.unmapped,
+    errors: delta.errors,
+    missing: [...from.missing, ...to.missing],
+  };
+}
+
+/** The scan plan's order of its jobs (compareJobs), for the records they made: by layer (none last), module, expert, name. */
+function inPlanOrder(a: MatrixRecord, b: MatrixRecord): number {
+  const la = a.layer ?? Infinity;
+  const lb = b.layer ?? Infinity;
+  if (la !== lb) return la - lb;
+  return compareModules(a.module, b.module) || (a.expert ?? 0) - (b.expert ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 export interface ModuleChanges {

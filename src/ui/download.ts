@@ -11,3 +11,8 @@ export function download(name: string, content: string | Blob, type = 'text/plai
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+/** A checkpoint or metric name as part of a file name: anything but letters, digits, `_`, `.` and `-` becomes `-`. */
+export function fileNamePart(name: string): string {
+  return name.replace(/[^\w.-]+/g, '-');
+}

@@ -1,7 +1,7 @@
-import { useMemo } from 'react';
+import { useMemo, useRef } from 'react';
 import { ownValue } from '../../core/data-record.ts';
 import type { MatrixRecord } from '../../core/scan/record.ts';
-import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair } from '../../state/delta-view.ts';
+import { changesByModule, DELTA_METRICS, deltaCandidates, deltaMetricValue, deltaPair, deltaScanResult } from '../../state/delta-view.ts';
 import { cellKey, heatmapGrid } from '../../state/heatmap-data.ts';
 import { scanner } from '../../state/scanner.ts';
 import { useApp } from '../../state/store.ts';
@@ -11,7 +11,10 @@ import { num, shape } from '../format.ts';
 import { NO_VALUE } from '../heatmap/colors.ts';
 import { shortModule } from '../heatmap/draw.ts';
 import { Heatmap } from '../heatmap/Heatmap.tsx';
+import { heatmapLayout } from '../heatmap/layout.ts';
 import { Legend } from '../heatmap/Legend.tsx';
+import { heatmapSvg } from '../heatmap/svg.ts';
+import { DeltaExports } from './DeltaExports.tsx';
 import { DeltaProgress } from './DeltaProgress.tsx';
 import { deltaPainter, UNCHANGED } from './painter.ts';
 
@@ -25,6 +28,8 @@ export function DeltaPage() {
   const checkpoints = useApp((s) => s.checkpoints);
   const order = useApp((s) => s.order);
   const plan = useApp((s) => s.plan);
+  const engine = useApp((s) => s.engine.kind);
+  const canvas = useRef<HTMLCanvasElement>(null);
   const candidates = useMemo(() => deltaCandidates(order, checkpoints), [order, checkpoints]);
   const pair = deltaPair(delta, plan, candidates);
   const records = useMemo(() => Object.values(delta.records), [delta.records]);
@@ -37,6 +42,14 @@ export function DeltaPage() {
   const stale = computed && pair && (computed.fromId !== pair.fromId || computed.toId !== pair.toId);
   const detail = delta.selected ? grid.cells.get(cellKey(delta.selected.module, delta.selected.layer)) : undefined;
   const title = computed ? `ΔW ${nameOf(computed.toId)} − ${nameOf(computed.fromId)}` : 'ΔW';
+  const [computedFrom, computedTo] = computed ? [ownValue(checkpoints, computed.fromId), ownValue(checkpoints, computed.toId)] : [];
+  // made on demand: delta.json of the pair computed, the records in the order compare writes them
+  const result = () => (computedFrom && computedTo ? deltaScanResult(delta, computedFrom, computedTo, engine) : null);
+  // the same pictures as the checkpoint view's: an SVG drawn from the grid, the canvas as it is for the PNG
+  const exportSvg = () =>
+    heatmapSvg(grid, heatmapLayout(grid, Math.max(600, grid.layers.length * 16 + 140)), painter, `${title} · ${metric.label}`);
+  const exportPng = () =>
+    new Promise<Blob | null>((resolve) => (canvas.current ? canvas.current.toBlob(resolve, 'image/png') : resolve(null)));
 
   const tip = (r: MatrixRecord | undefined, cell: Cell) =>
     !r ? (
@@ -72,6 +85,11 @@ export function DeltaPage() {
   }
   return (
     <div className="delta-page">
+      <p>
+        ΔW = W<sub>later</sub> − W<sub>earlier</sub> for every weight matrix the two checkpoints share. <em>Compute ΔW</em> colours the grid
+        by how large each change is against the earlier weights (‖ΔW‖/‖W‖), its stable rank, how much of it an SVD truncation can drop, or
+        the largest attention head&apos;s share; a matrix left exactly as it was is <em>unchanged</em>, in its own colour.
+      </p>
       <div className="toolbar" role="toolbar" aria-label="ΔW settings">
         {/* a new start resets the end to the checkpoint after it: consecutive pairs by default */}
         <label>
@@ -113,6 +131,12 @@ export function DeltaPage() {
           </select>
         </label>
       </div>
+      {pair.backwards && (
+        <p className="note">
+          {nameOf(pair.toId)} comes before {nameOf(pair.fromId)} in the phase plan: this ΔW runs backwards, from the later weights to the
+          earlier ones.
+        </p>
+      )}
       {stale && (
         <p className="note">
           The results below are of {nameOf(computed.fromId)} → {nameOf(computed.toId)}: press Compute ΔW for the pair picked.
@@ -138,6 +162,7 @@ export function DeltaPage() {
                 onFocus={(focused) => setDelta({ focused })}
                 onOpen={(cell) => setDelta({ selected: cell })}
                 renderTip={tip}
+                canvasRef={canvas}
               />
               <Legend
                 painter={painter}
@@ -176,6 +201,18 @@ export function DeltaPage() {
         </div>
         {delta.selected && <MatrixDetail record={detail} selected={null} percent={0} onClose={() => setDelta({ selected: null })} />}
       </div>
+      {computed && (
+        <DeltaExports
+          result={result}
+          ready={records.length > 0 && !!computedFrom && !!computedTo}
+          from={nameOf(computed.fromId)}
+          to={nameOf(computed.toId)}
+          status={delta.status}
+          metric={delta.metric}
+          heatmapSvg={exportSvg}
+          heatmapPng={exportPng}
+        />
+      )}
     </div>
   );
 }
