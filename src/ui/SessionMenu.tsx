@@ -4,6 +4,7 @@ import { deleteSession, listSessions, saveSession, type SavedSession } from '../
 import { appStore } from '../state/store.ts';
 import { scanner } from '../state/scanner.ts';
 import { parseSession, serializeSession } from '../state/session.ts';
+import { useClickOutside, useEscapeToClose } from './dismiss.ts';
 import { download } from './download.ts';
 
 function currentSessionText(): string {
@@ -21,6 +22,14 @@ export function SessionMenu() {
   const [saved, setSaved] = useState<SavedSession[]>([]);
   const [message, setMessage] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
+  const menu = useRef<HTMLDivElement>(null);
+  const toggle = useRef<HTMLButtonElement>(null);
+  // a popover: Escape closes it (the focus back on its button), and so does a click anywhere else
+  useEscapeToClose(open, () => {
+    setOpen(false);
+    toggle.current?.focus();
+  });
+  useClickOutside(open, menu, () => setOpen(false));
 
   const reopen = (text: string, name: string) => {
     try {
@@ -37,8 +46,9 @@ export function SessionMenu() {
     void action().catch((e: unknown) => setMessage(`${what}: ${e instanceof Error ? e.message : String(e)}`));
 
   return (
-    <div className="session-menu">
+    <div className="session-menu" ref={menu}>
       <button
+        ref={toggle}
         aria-expanded={open}
         onClick={() => {
           setOpen(!open);

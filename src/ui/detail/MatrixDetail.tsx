@@ -1,6 +1,7 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num, shape } from '../format.ts';
 import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
+import { useEscapeToClose } from '../dismiss.ts';
 import { LoraNote } from '../families/LoraNote.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
 import { Numbers } from './Numbers.tsx';
@@ -16,6 +17,7 @@ interface Props {
 
 /** One matrix: its singular values with Spectrum's threshold, and the numbers beside. */
 export function MatrixDetail({ record, selected, percent, onClose }: Props) {
+  useEscapeToClose(true, onClose);
   if (!record) {
     return (
       <section className="detail" aria-label="Matrix detail">

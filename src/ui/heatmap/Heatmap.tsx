@@ -27,6 +27,11 @@ interface Props {
 /**
  * The module × layer grid on a canvas (thousands of cells stay smooth), with hover tips, click to
  * open a matrix, and arrow keys to move between cells.
+ *
+ * One tip at a time, of whichever was used last: the pointer's cell while the pointer is over the
+ * grid, or the focused cell's after the arrow keys moved the focus, while the grid keeps the keyboard
+ * focus and the mouse stays still (a click focuses a cell too, but its tip leaves with the pointer).
+ * Escape hides either.
  */
 export function Heatmap({
   grid,
@@ -47,6 +52,31 @@ export function Heatmap({
   const canvas = canvasRef ?? ownCanvas;
   const [containerWidth, setContainerWidth] = useState(width ?? 800);
   const [hover, setHover] = useState<{ cell: Cell; x: number; y: number } | null>(null);
+  const [keyboardTip, setKeyboardTip] = useState(false);
+  const hovering = hover !== null;
+
+  // The keyboard's tip goes once the mouse really moves, here or over another grid (the phases side by side).
+  // Chrome sends mouse moves without movement when the page moves under a still pointer: those are not the user.
+  useEffect(() => {
+    if (!keyboardTip) return;
+    const onMove = (e: MouseEvent) => {
+      if (e.movementX !== 0 || e.movementY !== 0) setKeyboardTip(false);
+    };
+    document.addEventListener('mousemove', onMove);
+    return () => document.removeEventListener('mousemove', onMove);
+  }, [keyboardTip]);
+
+  // Escape hides a tip wherever the keyboard focus is (a tip must be dismissible without moving the pointer).
+  useEffect(() => {
+    if (!hovering && !keyboardTip) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      setHover(null);
+      setKeyboardTip(false);
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [hovering, keyboardTip]);
 
   useEffect(() => {
     if (width !== undefined || !wrap.current) return;
@@ -94,15 +124,18 @@ export function Heatmap({
       e.preventDefault();
       if (focused) moves[e.key]();
       onFocus({ module: grid.modules[row], layer: grid.layers[col] });
+      setHover(null);
+      setKeyboardTip(true);
     } else if ((e.key === 'Enter' || e.key === ' ') && focused) {
       e.preventDefault();
       onOpen(focused);
-    } else if (e.key === 'Escape') {
+    } else if (e.key === 'Escape' && !e.defaultPrevented) {
+      // (a press that closed the detail or a popover keeps the grid's place)
       onFocus(null);
     }
   };
 
-  const focusTip = focused && !hover ? focusPosition(grid, layout, focused) : null;
+  const focusTip = keyboardTip && focused && !hover ? focusPosition(grid, layout, focused) : null;
   const tip = hover ?? focusTip;
   return (
     <div className="heatmap" ref={wrap}>
@@ -113,10 +146,13 @@ export function Heatmap({
         aria-label={`${label}: ${grid.modules.length} module types × ${grid.layers.length} layers. Arrow keys move between cells, Enter opens one.`}
         onKeyDown={onKeyDown}
         onMouseMove={(e) => {
+          if (keyboardTip && e.movementX === 0 && e.movementY === 0) return;
           const cell = cellAt(e);
           setHover(cell ? { cell, x: e.nativeEvent.offsetX, y: e.nativeEvent.offsetY } : null);
         }}
         onMouseLeave={() => setHover(null)}
+        onMouseDown={() => setKeyboardTip(false)}
+        onBlur={() => setKeyboardTip(false)}
         onClick={(e) => {
           const cell = cellAt(e);
           if (cell) {
