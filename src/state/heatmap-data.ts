@@ -62,11 +62,6 @@ export function recordSelected(r: MatrixRecord, selected: ReadonlySet<string>, r
   return modules.length > 0 && modules.every((m) => selected.has(m));
 }
 
-/** Spectrum's selection at `percent`: the names of the selected modules (Spectrum's module names). */
-export function selectionOf(records: readonly MatrixRecord[], percent: number, variant: SpectrumVariant): Set<string> {
-  return selectedNames(spectrumSelection(records, percent, variant));
-}
-
 export const METRICS: { id: HeatmapMetric; label: string; help: string }[] = [
   { id: 'snr', label: 'Spectrum SNR', help: "Spectrum's stored value (signal/noise)/σ_max: what selects layers. Scales as 1/‖W‖₂." },
   { id: 'signal_to_noise', label: 'Signal / noise', help: 'The scale-free ratio of Σσ above τ to Σσ at or below it.' },

@@ -1,7 +1,21 @@
 import { useMemo, useRef } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { cellKey, heatmapGrid, layerAverages, metricReason, metricValue, METRICS, selectionOf } from '../state/heatmap-data.ts';
+import { selectedNames } from '../core/selection/select.ts';
+import {
+  alwaysUnfrozen,
+  cellKey,
+  heatmapGrid,
+  layerAverages,
+  metricReason,
+  metricValue,
+  METRICS,
+  normRows,
+  recordSelected,
+  selectionSummary,
+  selectionYaml,
+  spectrumSelection,
+} from '../state/heatmap-data.ts';
 import { aggregateExperts, DEFAULT_EXPERT_VIEW, expandedExperts, expertIndices } from '../state/moe-lora-view.ts';
 import { useApp } from '../state/store.ts';
 import type { CheckpointState } from '../state/types.ts';
@@ -16,7 +30,9 @@ import { heatmapLayout } from './heatmap/layout.ts';
 import { LayerProfile } from './heatmap/LayerProfile.tsx';
 import { Legend } from './heatmap/Legend.tsx';
 import { heatmapSvg } from './heatmap/svg.ts';
+import { NormStrip } from './NormStrip.tsx';
 import { ScanProgress } from './ScanProgress.tsx';
+import { SelectedLayers } from './SelectedLayers.tsx';
 
 /** One checkpoint: progress, the heatmap with its legend, the matrix detail, exports and problems. */
 export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) {
@@ -39,13 +55,25 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     [all, experts.expandLayer],
   );
   const grid = useMemo(() => heatmapGrid(records, checkpoint.errors), [records, checkpoint.errors]);
-  const selected = useMemo(() => selectionOf(all, view.percent, view.variant), [all, view.percent, view.variant]);
+  // One selection for everything that shows it: the heatmap, the tips, the tables, the panel and the YAML.
+  const selection = useMemo(() => spectrumSelection(all, view.percent, view.variant), [all, view.percent, view.variant]);
+  const selected = useMemo(() => selectedNames(selection), [selection]);
+  const yaml = useMemo(() => selectionYaml(checkpoint.name, view.percent, selection), [checkpoint.name, view.percent, selection]);
+  const summary = useMemo(() => selectionSummary(selection), [selection]);
+  const norms = useMemo(() => normRows(all), [all]);
+  const isSelected = (r: MatrixRecord) => recordSelected(r, selected, checkpoint.records);
   const painter = useMemo(
     () => makePainter(records, view.mode, view.metric, view.variant, selected),
     [records, view.mode, view.metric, view.variant, selected],
   );
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
-  const outside = records.filter((r) => r.layer === null && !r.vector);
+  const outside = records.filter((r) => r.layer === null);
+  const unfrozen = (r: MatrixRecord) =>
+    r.spectrumModule !== null && alwaysUnfrozen(r.spectrumModule)
+      ? "yes: always unfrozen by Spectrum's YAML"
+      : isSelected(r)
+        ? `yes: top ${view.percent}% of its type`
+        : 'no';
   const detailRecord = view.selected ? grid.cells.get(cellKey(view.selected.module, view.selected.layer)) : undefined;
 
   const tip = (r: MatrixRecord | undefined, cell: { module: string; layer: number }, error: ErrorRecord | undefined) =>
@@ -65,7 +93,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
             <div>
               signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}
             </div>
-            <div>{selected.has(r.spectrumModule ?? '') ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+            <div>{isSelected(r) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
               <div>
                 {metricLabel}:{' '}
@@ -116,13 +144,14 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                 onOpen={(cell) => setView({ selected: cell })}
                 renderTip={tip}
                 canvasRef={canvas}
-                below={
-                  view.mode === 'metric'
-                    ? (layout) => (
-                        <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} />
-                      )
-                    : undefined
-                }
+                below={(layout) => (
+                  <>
+                    {view.mode === 'metric' && (
+                      <LayerProfile values={layerAverages(grid, view.metric, view.variant)} layout={layout} label={metricLabel} />
+                    )}
+                    <NormStrip rows={norms} layers={grid.layers} layout={layout} isSelected={isSelected} percent={view.percent} />
+                  </>
+                )}
               />
               <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
               {expertIds.length > 0 && (
@@ -159,7 +188,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                   <th>Shape</th>
                   <th>Spectrum SNR</th>
                   <th>signal/noise</th>
-                  <th>Selected</th>
+                  <th>Selected (in the YAML)</th>
                 </tr>
               </thead>
               <tbody>
@@ -172,7 +201,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                     <td>{shape(r.shape)}</td>
                     <td>{num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</td>
                     <td>{num(r.spectrum?.signal_to_noise)}</td>
-                    <td>{selected.has(r.spectrumModule ?? '') ? 'yes' : 'no'}</td>
+                    <td>{unfrozen(r)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -182,13 +211,18 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
         {view.selected && (
           <MatrixDetail
             record={detailRecord}
-            selected={!!detailRecord && selected.has(detailRecord.spectrumModule ?? '')}
+            selected={!!detailRecord && isSelected(detailRecord)}
             percent={view.percent}
             onClose={() => setView({ selected: null })}
           />
         )}
       </div>
-      <ExportPanel checkpoint={checkpoint} view={view} heatmapSvg={exportSvg} heatmapPng={exportPng} />
+      <div className="export-row">
+        <ExportPanel checkpoint={checkpoint} view={view} yaml={() => yaml} heatmapSvg={exportSvg} heatmapPng={exportPng} />
+        {Object.keys(checkpoint.records).length > 0 && (
+          <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} />
+        )}
+      </div>
       <ErrorList checkpoint={checkpoint} />
     </div>
   );

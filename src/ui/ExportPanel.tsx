@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { writeMetricsCsv } from '../core/exports/csv.ts';
 import { writeMetricsJson } from '../core/exports/metrics-json.ts';
-import { spectrumFiles, spectrumYamlFor } from '../core/exports/spectrum-bundle.ts';
+import { spectrumFiles } from '../core/exports/spectrum-bundle.ts';
 import { scanResultOf } from '../state/heatmap-data.ts';
 import type { CheckpointState, ViewState } from '../state/types.ts';
 import { download } from './download.ts';
@@ -9,13 +9,15 @@ import { download } from './download.ts';
 interface Props {
   checkpoint: CheckpointState;
   view: ViewState;
+  /** Spectrum's YAML at the view's percent: the file the "Selected layers" panel shows */
+  yaml(): { name: string; text: string };
   /** the heatmap as SVG text and as a PNG blob, made on demand */
   heatmapSvg(): string;
   heatmapPng(): Promise<Blob | null>;
 }
 
 /** Downloads: Spectrum's YAML and JSON (the same bytes as the CLI), metrics.json, CSV, the heatmap. */
-export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props) {
+export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: Props) {
   const [copied, setCopied] = useState<'Copied' | 'Copy failed' | null>(null);
   const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
   // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
@@ -23,7 +25,6 @@ export function ExportPanel({ checkpoint, view, heatmapSvg, heatmapPng }: Props)
   const noSpectra = imported ? 'An imported Spectrum JSON has no singular values: only its SNRs' : undefined;
   const result = () => scanResultOf(checkpoint);
   const base = checkpoint.name.replace(/[/_]/g, '-');
-  const yaml = () => spectrumYamlFor(result(), view.percent, view.variant);
   return (
     <section className="exports" aria-label="Export">
       <h2>Export</h2>

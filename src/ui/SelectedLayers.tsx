@@ -1,0 +1,74 @@
+import { useState } from 'react';
+import { ALWAYS_NOTE, ALWAYS_UNFROZEN, summarySelected, summaryText, yamlEntryLines, type TypeSummary } from '../state/heatmap-data.ts';
+
+interface Props {
+  /** Spectrum's YAML at the view's percent: the same object the Export panel downloads */
+  yaml: { name: string; text: string };
+  /** its sections, one per type (selectionSummary of the selection it was written from) */
+  summary: readonly TypeSummary[];
+  percent: number;
+  /** the scan is still running: the list holds the matrices done so far */
+  partial: boolean;
+}
+
+/**
+ * What the YAML unfreezes, in words: its fixed first lines, then each type's layers as ranges, and
+ * the YAML's own lines. "Copy list" copies these lines as plain text; the Export panel's "Copy YAML"
+ * copies the file.
+ */
+export function SelectedLayers({ yaml, summary, percent, partial }: Props) {
+  const [copied, setCopied] = useState<'Copied' | 'Copy failed' | null>(null);
+  const entries = yamlEntryLines(yaml.text).length;
+  const selected = summary.reduce((n, t) => n + t.entries.length, 0);
+  const lines = yaml.text.split('\n').length - 1;
+  return (
+    <section className="selected-layers" aria-label="Selected layers">
+      <div className="selected-layers-head">
+        <h2>Selected layers</h2>
+        <button
+          title="Copy these lines as plain text (Export's Copy YAML copies the file)"
+          onClick={() => {
+            // the browser may refuse the clipboard (no permission, page not focused): say so, or the old text gets pasted
+            const flash = (label: 'Copied' | 'Copy failed') => {
+              setCopied(label);
+              setTimeout(() => setCopied(null), 1500);
+            };
+            void navigator.clipboard.writeText(summaryText(yaml.name, summary)).then(
+              () => flash('Copied'),
+              () => flash('Copy failed'),
+            );
+          }}
+        >
+          {copied ?? 'Copy list'}
+        </button>
+      </div>
+      <p className="note">
+        What <code>{yaml.name}</code> unfreezes: {entries} entries, {ALWAYS_UNFROZEN.length} at any percent and {selected} for the top{' '}
+        {percent}% of each module type by Spectrum SNR.{partial && ' The scan is still running: these are the matrices done so far.'}
+      </p>
+      <ul className="selected-types">
+        <li data-testid="always-unfrozen">
+          <strong>always unfrozen</strong>:{' '}
+          {ALWAYS_UNFROZEN.map((pattern, i) => (
+            <span key={pattern}>
+              {i > 0 && ', '}
+              <code>{pattern}</code>
+            </span>
+          ))}
+        </li>
+        {summary.map((t) => (
+          <li key={t.type} data-type={t.type}>
+            <strong>{t.type}</strong>: {summarySelected(t)}{' '}
+            <span className="muted">
+              ({t.entries.length} of {t.of}){t.always && ` · ${ALWAYS_NOTE}`}
+            </span>
+          </li>
+        ))}
+      </ul>
+      <details>
+        <summary>The YAML&apos;s {lines} lines</summary>
+        <pre data-testid="selected-yaml">{yaml.text}</pre>
+      </details>
+    </section>
+  );
+}
