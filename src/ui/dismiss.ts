@@ -7,8 +7,13 @@ import { useEffect, useRef, type RefObject } from 'react';
  */
 const escapeStack: RefObject<() => void>[] = [];
 
+/** A field being typed in keeps its Escape (a tab's name being edited goes back to what it was). */
+const TYPING =
+  'textarea, select, [contenteditable]:not([contenteditable="false"]), input:not([type="checkbox"], [type="radio"], [type="range"], [type="button"], [type="file"])';
+const typingIn = (target: EventTarget | null) => target instanceof Element && target.matches(TYPING);
+
 function onEscapeKey(e: KeyboardEvent): void {
-  if (e.key !== 'Escape' || e.defaultPrevented) return;
+  if (e.key !== 'Escape' || e.defaultPrevented || typingIn(e.target)) return;
   const top = escapeStack.at(-1);
   if (!top) return;
   e.preventDefault();
