@@ -1,4 +1,5 @@
 import { dataRecord } from '../data-record.ts';
+import { errorRecord, type ErrorRecord } from '../errors.ts';
 import { compareModelOrder, compareSpectrumTypes, spectrumType } from '../naming/spectrum-type.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
 import { pyJsonDump, type PyJson } from './python-json.ts';
@@ -51,17 +52,43 @@ export function writeSpectrumSortedJson(entries: readonly ScoredModule[]): strin
 }
 
 /**
+ * axolotl reads each unfrozen_parameters entry as a regular expression, matched from the start of a
+ * parameter's name, after escaping only `.`: an entry holding any other regular-expression syntax
+ * (`model.layers.0.x|.*`) would unfreeze parameters it does not name. Real names never hold it.
+ */
+const AXOLOTL_REGEX_SYNTAX = /[|*+?()[\]{}^$\\]/;
+
+/** Whether axolotl reads `name`, as an unfrozen_parameters entry, as that name alone. */
+export function axolotlReadsLiterally(name: string): boolean {
+  return !AXOLOTL_REGEX_SYNTAX.test(name);
+}
+
+/**
  * The unfrozen-parameters YAML that axolotl reads, byte for byte as spectrum.py writes it for every
  * real name. A name YAML could read as something else (a line break, `: `, ` #`, an indicator, `true`)
- * is double-quoted, and a comment never carries a line break (yaml-scalar.ts).
+ * is double-quoted, and a comment never carries a line break (yaml-scalar.ts). A name axolotl would
+ * read as a pattern is left out (spectrumYamlRefusals lists them).
  */
 export function writeSpectrumYaml(selection: readonly TypeSelection[]): string {
   const lines = ['unfrozen_parameters:', '- ^lm_head.weight$', '- ^model.embed_tokens.weight$'];
   for (const t of selection) {
     lines.push(`# ${oneLineText(t.type)} layers`);
-    for (const m of t.selected) lines.push(`- ${yamlScalar(m.name)}`);
+    for (const m of t.selected) if (axolotlReadsLiterally(m.name)) lines.push(`- ${yamlScalar(m.name)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The selected names that writeSpectrumYaml leaves out of `file`, as errors naming each one. */
+export function spectrumYamlRefusals(selection: readonly TypeSelection[], file: string): ErrorRecord[] {
+  return selection.flatMap((t) =>
+    t.selected
+      .filter((m) => !axolotlReadsLiterally(m.name))
+      .map((m) => {
+        const syntax = [...new Set(m.name.match(new RegExp(AXOLOTL_REGEX_SYNTAX, 'g')))].map((c) => `"${c}"`).join(', ');
+        const why = `left out: axolotl reads each entry as a regular expression, and ${syntax} in this name would unfreeze parameters it does not name`;
+        return errorRecord('TENSOR_ENTRY_INVALID', file, m.name, why);
+      }),
+  );
 }
 
 /** JSON with Python's non-standard literals: Infinity, -Infinity and NaN outside strings become numbers. */

@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import { seededUniform } from '../random.ts';
 import { phaseTransition } from '../selection/phases.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../selection/select.ts';
-import { parseSpectrumJson, spectrumEntries, writeSpectrumYaml } from './spectrum-files.ts';
+import { axolotlReadsLiterally, parseSpectrumJson, spectrumEntries, spectrumYamlRefusals, writeSpectrumYaml } from './spectrum-files.ts';
 import { transitionsMarkdown } from './transitions-report.ts';
 import { isPlainYamlSafe, oneLineText, yamlScalar } from './yaml-scalar.ts';
 
@@ -120,10 +120,20 @@ function readBack(text: string, version: '1.1' | '1.2'): unknown {
   return doc.toJS();
 }
 
-/** The YAML holds the two fixed lines and exactly the selected names, one line each, and a comment per type. */
+/** What axolotl reads as regular-expression syntax in an entry (it escapes only `.`), written out independently. */
+const REGEX_SYNTAX = ['|', '*', '+', '?', '(', ')', '[', ']', '{', '}', '^', '$', '\\'];
+const hasRegexSyntax = (name: string) => REGEX_SYNTAX.some((c) => name.includes(c));
+
+/**
+ * The YAML holds the two fixed lines and exactly the selected names that axolotl reads literally, one line
+ * each, and a comment per type; every other selected name is refused, with an error naming it.
+ */
 function expectFaithful(selection: readonly TypeSelection[]): void {
   const text = writeSpectrumYaml(selection);
-  const selected = selection.flatMap((t) => t.selected.map((m) => m.name));
+  const all = selection.flatMap((t) => t.selected.map((m) => m.name));
+  const selected = all.filter((n) => !hasRegexSyntax(n));
+  const refused = all.filter(hasRegexSyntax);
+  expect(spectrumYamlRefusals(selection, 'x.yaml').map((e) => e.tensor)).toEqual(refused);
   for (const version of ['1.2', '1.1'] as const) {
     expect(readBack(text, version), version).toEqual({
       unfrozen_parameters: ['^lm_head.weight$', '^model.embed_tokens.weight$', ...selected],
@@ -141,7 +151,7 @@ function expectFaithful(selection: readonly TypeSelection[]): void {
     const shown = comment.slice(2, -' layers'.length);
     // the type as it is, or as a double-quoted scalar that reads back as the type
     if (shown !== t.type) expect(parseDocument(shown).toJS()).toBe(t.type);
-    for (const m of t.selected) expect(lines[at++].startsWith('- '), m.name).toBe(true);
+    for (const m of t.selected.filter((x) => !hasRegexSyntax(x.name))) expect(lines[at++].startsWith('- '), m.name).toBe(true);
   }
 }
 
@@ -151,6 +161,28 @@ describe('Spectrum YAML with crafted names', () => {
     const selection = selectTopPercent(modules, 100);
     expect(selection.flatMap((t) => t.selected)).toHaveLength(PLACED.length);
     expectFaithful(selection);
+    // both kinds are there: names written (quoted or not) and names refused
+    const written = PLACED.filter((n) => !hasRegexSyntax(n)).length;
+    expect(written).toBeGreaterThan(100);
+    expect(PLACED.length - written).toBeGreaterThan(50);
+  });
+
+  it('refuses a name axolotl would read as a pattern, with an error naming it; the rest of the YAML is as before', () => {
+    const names = ['model.layers.0.mlp.up_proj', 'model.layers.1.mlp.up_proj', 'model.layers.2.mlp.up_proj'];
+    const evil = 'model.layers.0.x|.*';
+    const selection: TypeSelection[] = [
+      { type: 'mlp.up_proj', selected: [...names, evil].map((name, i) => ({ name, type: 'mlp.up_proj', value: i })) },
+    ];
+    expect(writeSpectrumYaml(selection)).toBe(
+      'unfrozen_parameters:\n- ^lm_head.weight$\n- ^model.embed_tokens.weight$\n# mlp.up_proj layers\n' +
+        names.map((n) => `- ${n}\n`).join(''),
+    );
+    const [error, ...none] = spectrumYamlRefusals(selection, 'snr_results_m_unfrozenparameters_25percent.yaml');
+    expect(none).toEqual([]);
+    expect(error).toMatchObject({ file: 'snr_results_m_unfrozenparameters_25percent.yaml', tensor: evil });
+    expect(error.message).toMatch(/^snr_results_m_unfrozenparameters_25percent\.yaml: tensor "model\.layers\.0\.x\|\.\*": left out/);
+    for (const c of REGEX_SYNTAX) expect(axolotlReadsLiterally(`model.layers.0${c}q_proj`), c).toBe(false);
+    expect(axolotlReadsLiterally('model.layers.0.self_attn.q_proj')).toBe(true);
   });
 
   it('never lets the names of the `.*` attack add an entry, through the scan path (types from names)', () => {
@@ -204,6 +236,7 @@ describe("Spectrum's real names stay bare (byte for byte as spectrum.py writes t
     expect(entries.length).toBeGreaterThan(0);
     for (const e of entries) {
       expect(yamlScalar(e.name)).toBe(e.name);
+      expect(axolotlReadsLiterally(e.name), e.name).toBe(true);
       expect(oneLineText(e.type)).toBe(e.type);
     }
   });
