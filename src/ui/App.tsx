@@ -9,6 +9,7 @@ import { DropZone } from './DropZone.tsx';
 import { PhasesPage } from './phases/PhasesPage.tsx';
 import { SessionMenu } from './SessionMenu.tsx';
 import { Toolbar } from './Toolbar.tsx';
+import { ViewBoundary } from './ViewBoundary.tsx';
 import type { Page } from '../state/types.ts';
 
 export function App() {
@@ -94,14 +95,24 @@ export function App() {
             </button>
           ))}
         </nav>
-        {page === 'checkpoint' && <CheckpointTabs />}
+        {page === 'checkpoint' && (
+          <ViewBoundary name="The tabs">
+            <CheckpointTabs />
+          </ViewBoundary>
+        )}
         {page !== 'delta' && <Toolbar />}
         {page === 'phases' ? (
-          <PhasesPage />
+          <ViewBoundary name="The phases view">
+            <PhasesPage />
+          </ViewBoundary>
         ) : page === 'delta' ? (
-          <DeltaPage />
+          <ViewBoundary name="The ΔW view">
+            <DeltaPage />
+          </ViewBoundary>
         ) : active ? (
-          <CheckpointView key={active.id} checkpoint={active} />
+          <ViewBoundary name={`The view of ${active.name}`} resetKey={active.id}>
+            <CheckpointView key={active.id} checkpoint={active} />
+          </ViewBoundary>
         ) : (
           <p className="muted">Loading the demo…</p>
         )}
