@@ -1,3 +1,4 @@
+import { ownValue } from '../core/data-record.ts';
 import { largestHeadShare } from '../core/metrics/weight-delta.ts';
 import { compareModules } from '../core/naming/naming-rules.ts';
 import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
@@ -55,7 +56,7 @@ export function deltaMetricValue(r: MatrixRecord, metric: DeltaMetricId): number
 /** Checkpoints whose weights the workers hold: scanned from files (not a session's, not a Spectrum JSON). */
 export function deltaCandidates(order: readonly string[], checkpoints: Readonly<Record<string, CheckpointState>>): CheckpointState[] {
   return order
-    .map((id) => checkpoints[id])
+    .map((id) => ownValue(checkpoints, id))
     .filter((c): c is CheckpointState => !!c && (c.origin === 'demo' || c.origin === 'user') && c.status !== 'failed');
 }
 

@@ -142,10 +142,10 @@ export function phaseViews(
   checkpoints: Readonly<Record<string, CheckpointState>>,
   variant: SpectrumVariant,
 ): PhaseView[] {
-  const steps = plan.filter((p) => p.included && checkpoints[p.checkpointId]);
+  const steps = plan.filter((p) => p.included && ownValue(checkpoints, p.checkpointId));
   const views: PhaseView[] = [];
   for (const step of steps) {
-    const checkpoint = checkpoints[step.checkpointId];
+    const checkpoint = ownValue(checkpoints, step.checkpointId)!;
     const records = Object.values(checkpoint.records);
     const selection = spectrumSelection(records, step.percent, variant);
     const previous = views[views.length - 1];

@@ -133,7 +133,7 @@ export class ScanController {
   private newCheckpointId(): string {
     const taken = this.state.checkpoints;
     let id = `c${this.nextId++}`;
-    while (taken[id]) id = `c${this.nextId++}`;
+    while (Object.hasOwn(taken, id)) id = `c${this.nextId++}`;
     return id;
   }
 
@@ -210,8 +210,9 @@ export class ScanController {
     }
     if (!live(task)) return;
     // The model's own name (config.json, the Hugging Face cache layout) unless the user gave or typed one.
-    const renamed = this.state.checkpoints[id]?.name !== naming.placeholder;
-    const name = naming.given ?? (renamed ? this.state.checkpoints[id].name : modelName(info.config, naming.folder, naming.placeholder));
+    const current = ownValue(this.state.checkpoints, id);
+    const renamed = current !== undefined && current.name !== naming.placeholder;
+    const name = naming.given ?? (renamed ? current.name : modelName(info.config, naming.folder, naming.placeholder));
     info = { ...info, name };
     this.infos.set(id, info);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });

@@ -79,7 +79,9 @@ export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & 
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
-    set((s) => (s.checkpoints[id] ? { checkpoints: { ...s.checkpoints, [id]: { ...s.checkpoints[id], ...f(s.checkpoints[id]) } } } : s));
+    set((s) =>
+      Object.hasOwn(s.checkpoints, id) ? { checkpoints: { ...s.checkpoints, [id]: { ...s.checkpoints[id], ...f(s.checkpoints[id]) } } } : s,
+    );
   return {
     checkpoints: {},
     order: [],
@@ -124,7 +126,7 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
           plan: s.plan.filter((p) => p.checkpointId !== id),
           view: s.view.activeId === id ? { ...s.view, activeId: next, selected: null, focused: null } : s.view,
           delta: inDelta ? { ...s.delta, fromId: null, toId: null } : s.delta,
-          closed: s.checkpoints[id]
+          closed: Object.hasOwn(s.checkpoints, id)
             ? { checkpoint: s.checkpoints[id], orderIndex: s.order.indexOf(id), planIndex, planStep: s.plan[planIndex] ?? null }
             : s.closed,
         };
@@ -132,7 +134,7 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
     closed: null,
     restoreClosed: () =>
       set((s) => {
-        if (!s.closed || s.checkpoints[s.closed.checkpoint.id]) return { closed: null };
+        if (!s.closed || Object.hasOwn(s.checkpoints, s.closed.checkpoint.id)) return { closed: null };
         const { checkpoint, orderIndex, planIndex, planStep } = s.closed;
         const insert = <T>(list: T[], at: number, item: T) => [...list.slice(0, at), item, ...list.slice(at)];
         return {
