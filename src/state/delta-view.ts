@@ -1,6 +1,6 @@
 import { ownValue } from '../core/data-record.ts';
 import { largestHeadShare } from '../core/metrics/weight-delta.ts';
-import { compareModules } from '../core/naming/naming-rules.ts';
+import { compareJobs } from '../core/scan/plan.ts';
 import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
 import type { ScanResult } from '../core/scan/result.ts';
 import { cellKey, type HeatmapGrid } from './heatmap-data.ts';
@@ -99,20 +99,12 @@ export function deltaScanResult(
     model: `${from.name} → ${to.name}`,
     engine,
     mode: 'exact',
-    records: Object.values(delta.records).sort(inPlanOrder),
+    records: Object.values(delta.records).sort(compareJobs),
     skipped: delta.skipped,
     unmapped: to.unmapped,
     errors: delta.errors,
     missing: [...from.missing, ...to.missing],
   };
-}
-
-/** The scan plan's order of its jobs (compareJobs), for the records they made: by layer (none last), module, expert, name. */
-function inPlanOrder(a: MatrixRecord, b: MatrixRecord): number {
-  const la = a.layer ?? Infinity;
-  const lb = b.layer ?? Infinity;
-  if (la !== lb) return la - lb;
-  return compareModules(a.module, b.module) || (a.expert ?? 0) - (b.expert ?? 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
 export interface ModuleChanges {

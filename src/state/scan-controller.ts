@@ -420,9 +420,15 @@ export class ScanController {
       errors: (es) => live(task) && this.state.addDeltaErrors(es),
       progress: (pr) => live(task) && this.state.setDelta({ progress: pr }),
     });
-    const label = { name: `${prev.name} → ${next.name}`, errors: [], missing: [] };
+    // as compare does: the two checkpoints' own (header) errors are the ΔW result's too
+    const label = {
+      name: `${prev.name} → ${next.name}`,
+      errors: [...prev.errors, ...next.errors],
+      missing: [...prev.missing, ...next.missing],
+    };
     const result = await this.runPlan(this.getPool(), label, plan, task, batch, { checkpointId: toId });
-    if (live(task)) this.state.setDelta({ status: result.cancelled ? 'cancelled' : 'done', progress: batch.lastProgress });
+    if (live(task))
+      this.state.setDelta({ status: result.cancelled ? 'cancelled' : 'done', progress: batch.lastProgress, errors: result.errors });
   }
 
   /** Cancel the ΔW scan; the matrices done so far stay. */

@@ -181,8 +181,11 @@ export function planScan(ckpt: CheckpointInfo, opts: PlanOptions = {}): ScanPlan
   };
 }
 
-/** Layer order, block by block, as results appear in the heatmap; non-layer matrices last. */
-export function compareJobs(a: MatrixJob, b: MatrixJob): number {
+/** Layer order, block by block, as results appear in the heatmap; non-layer matrices last (jobs, or the records they made). */
+export function compareJobs(
+  a: Pick<MatrixPlace, 'name' | 'layer' | 'module' | 'expert'>,
+  b: Pick<MatrixPlace, 'name' | 'layer' | 'module' | 'expert'>,
+): number {
   const la = a.layer ?? Infinity;
   const lb = b.layer ?? Infinity;
   if (la !== lb) return la - lb;
