@@ -2,14 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loraAdapter, moe, phi3, type FamilyFixture } from '../../test-fixtures/builders/families.ts';
-import { dataRecord } from '../core/data-record.ts';
+import { scanFixture } from '../../test-fixtures/builders/scan-file.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
-import { memorySource } from '../core/formats/byte-source.ts';
-import { openCheckpoint } from '../core/formats/checkpoint.ts';
-import { planScan } from '../core/scan/plan.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
-import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
-import { analyzeJob } from '../workers/analyze.ts';
 import { aggregateExperts, type ExpertView } from './moe-lora-view.ts';
 import { selectTopPercent, type ScoredModule, type TypeSelection } from '../core/selection/select.ts';
 import {
@@ -151,20 +146,7 @@ describe('selectionSummary', () => {
   });
 });
 
-/** A family fixture scanned in-process with the CPU engine: the checkpoint's records by name, as the store holds them. */
-async function scanned(f: FamilyFixture): Promise<Record<string, MatrixRecord>> {
-  const sources = new Map([...f.files].map(([n, b]) => [n, memorySource(n, b)]));
-  const engine = new CpuEngine();
-  const records = dataRecord<MatrixRecord>();
-  for (const job of planScan(await openCheckpoint([...sources.values()])).jobs) {
-    const out = await analyzeJob(job, sources.get(job.tensor.file) ?? [...sources.values()][0], engine, {
-      sourceFor: (ref) => sources.get(ref)!,
-    });
-    if (!out.ok) throw new Error(out.error.message);
-    records[job.name] = out.record;
-  }
-  return records;
-}
+const scanned = (f: FamilyFixture) => scanFixture(f.files);
 
 describe('recordSelected: what the heatmap shows, against the YAML', () => {
   it('a split of a fused tensor (Phi-3 qkv_proj, gate_up_proj) is unfrozen exactly when the YAML lists the fused module', async () => {

@@ -1,4 +1,4 @@
-import { useMemo, useRef } from 'react';
+import { useCallback, useMemo, useRef } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { selectedNames } from '../core/selection/select.ts';
@@ -61,10 +61,10 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   const yaml = useMemo(() => selectionYaml(checkpoint.name, view.percent, selection), [checkpoint.name, view.percent, selection]);
   const summary = useMemo(() => selectionSummary(selection), [selection]);
   const norms = useMemo(() => normRows(all), [all]);
-  const isSelected = (r: MatrixRecord) => recordSelected(r, selected, checkpoint.records);
+  const isSelected = useCallback((r: MatrixRecord) => recordSelected(r, selected, checkpoint.records), [selected, checkpoint.records]);
   const painter = useMemo(
-    () => makePainter(records, view.mode, view.metric, view.variant, selected),
-    [records, view.mode, view.metric, view.variant, selected],
+    () => makePainter(records, view.mode, view.metric, view.variant, isSelected),
+    [records, view.mode, view.metric, view.variant, isSelected],
   );
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
   const outside = records.filter((r) => r.layer === null);

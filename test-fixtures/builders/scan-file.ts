@@ -19,3 +19,18 @@ export async function scanFile(path: string): Promise<Map<string, MatrixRecord>>
   }
   return records;
 }
+
+/** Scan a family fixture's files in-process with the CPU engine: records by name, as the page's store holds them. */
+export async function scanFixture(files: ReadonlyMap<string, Uint8Array>): Promise<Record<string, MatrixRecord>> {
+  const sources = new Map([...files].map(([n, b]) => [n, memorySource(n, b)]));
+  const engine = new CpuEngine();
+  const records: Record<string, MatrixRecord> = Object.create(null) as Record<string, MatrixRecord>;
+  for (const job of planScan(await openCheckpoint([...sources.values()])).jobs) {
+    const out = await analyzeJob(job, sources.get(job.tensor.file) ?? [...sources.values()][0], engine, {
+      sourceFor: (ref) => sources.get(ref)!,
+    });
+    if (!out.ok) throw new Error(out.error.message);
+    records[job.name] = out.record;
+  }
+  return records;
+}

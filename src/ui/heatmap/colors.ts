@@ -37,12 +37,13 @@ export function makePainter(
   mode: HeatmapMode,
   metric: HeatmapMetric,
   variant: SpectrumVariant,
-  selected: ReadonlySet<string>,
+  /** whether the YAML unfreezes what a cell shows (a split view or an expert mean: the modules it comes from) */
+  isSelected: (r: MatrixRecord) => boolean,
 ): Painter {
   const base = statusPaint;
   if (mode === 'selection') {
     return {
-      paint: (r) => base(r) ?? { kind: 'fill', color: selected.has(r!.spectrumModule ?? '') ? SELECTED : NOT_SELECTED },
+      paint: (r) => base(r) ?? { kind: 'fill', color: isSelected(r!) ? SELECTED : NOT_SELECTED },
       scale: null,
     };
   }

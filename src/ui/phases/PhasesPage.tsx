@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { heatmapGrid, METRICS, phaseViews, sharedGridShape, type HeatmapGrid } from '../../state/heatmap-data.ts';
+import { heatmapGrid, METRICS, phaseViews, recordSelected, sharedGridShape, type HeatmapGrid } from '../../state/heatmap-data.ts';
 import { useApp } from '../../state/store.ts';
 import { download } from '../download.ts';
 import { num, shape } from '../format.ts';
@@ -51,7 +51,7 @@ export function PhasesPage() {
     const axes = sharedGridShape(grids);
     return phases.map((p, i) => {
       const painter = withTransitionMarks(
-        makePainter(allRecords, view.mode, view.metric, view.variant, p.selected),
+        makePainter(allRecords, view.mode, view.metric, view.variant, (r) => recordSelected(r, p.selected, p.checkpoint.records)),
         p.selected,
         i > 0 ? phases[i - 1].selected : null,
       );
