@@ -1,9 +1,9 @@
-import { useState } from 'react';
 import { writeMetricsCsv } from '../core/exports/csv.ts';
 import { writeMetricsJson } from '../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../core/exports/spectrum-bundle.ts';
 import { scanResultOf } from '../state/heatmap-data.ts';
 import type { CheckpointState, ViewState } from '../state/types.ts';
+import { CopyButton } from './CopyButton.tsx';
 import { download } from './download.ts';
 
 interface Props {
@@ -18,7 +18,6 @@ interface Props {
 
 /** Downloads: Spectrum's YAML and JSON (the same bytes as the CLI), metrics.json, CSV, the heatmap. */
 export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: Props) {
-  const [copied, setCopied] = useState<'Copied' | 'Copy failed' | null>(null);
   const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
   // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
   const imported = checkpoint.origin === 'import';
@@ -39,22 +38,7 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: 
         >
           YAML ({view.percent}%)
         </button>
-        <button
-          disabled={busy}
-          onClick={() => {
-            // the browser may refuse the clipboard (no permission, page not focused): say so, or the old text gets pasted
-            const flash = (label: 'Copied' | 'Copy failed') => {
-              setCopied(label);
-              setTimeout(() => setCopied(null), 1500);
-            };
-            void navigator.clipboard.writeText(yaml().text).then(
-              () => flash('Copied'),
-              () => flash('Copy failed'),
-            );
-          }}
-        >
-          {copied ?? 'Copy YAML'}
-        </button>
+        <CopyButton label="Copy YAML" disabled={busy} text={() => yaml().text} />
         <button
           disabled={busy}
           onClick={() => {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { CopyButton } from './CopyButton.tsx';
 import { ALWAYS_NOTE, ALWAYS_UNFROZEN, summarySelected, summaryText, yamlEntryLines, type TypeSummary } from '../state/heatmap-data.ts';
 
 interface Props {
@@ -17,7 +17,6 @@ interface Props {
  * copies the file.
  */
 export function SelectedLayers({ yaml, summary, percent, partial }: Props) {
-  const [copied, setCopied] = useState<'Copied' | 'Copy failed' | null>(null);
   const entries = yamlEntryLines(yaml.text).length;
   const selected = summary.reduce((n, t) => n + t.entries.length, 0);
   const lines = yaml.text.split('\n').length - 1;
@@ -25,22 +24,11 @@ export function SelectedLayers({ yaml, summary, percent, partial }: Props) {
     <section className="selected-layers" aria-label="Selected layers">
       <div className="selected-layers-head">
         <h2>Selected layers</h2>
-        <button
+        <CopyButton
+          label="Copy list"
           title="Copy these lines as plain text (Export's Copy YAML copies the file)"
-          onClick={() => {
-            // the browser may refuse the clipboard (no permission, page not focused): say so, or the old text gets pasted
-            const flash = (label: 'Copied' | 'Copy failed') => {
-              setCopied(label);
-              setTimeout(() => setCopied(null), 1500);
-            };
-            void navigator.clipboard.writeText(summaryText(yaml.name, summary)).then(
-              () => flash('Copied'),
-              () => flash('Copy failed'),
-            );
-          }}
-        >
-          {copied ?? 'Copy list'}
-        </button>
+          text={() => summaryText(yaml.name, summary)}
+        />
       </div>
       <p className="note">
         What <code>{yaml.name}</code> unfreezes: {entries} entries, {ALWAYS_UNFROZEN.length} at any percent and {selected} for the top{' '}
