@@ -170,9 +170,8 @@ describe('Spectrum YAML with crafted names', () => {
   it('refuses a name axolotl would read as a pattern, with an error naming it; the rest of the YAML is as before', () => {
     const names = ['model.layers.0.mlp.up_proj', 'model.layers.1.mlp.up_proj', 'model.layers.2.mlp.up_proj'];
     const evil = 'model.layers.0.x|.*';
-    const selection: TypeSelection[] = [
-      { type: 'mlp.up_proj', selected: [...names, evil].map((name, i) => ({ name, type: 'mlp.up_proj', value: i })) },
-    ];
+    const modules = [...names, evil].map((name, i) => ({ name, type: 'mlp.up_proj', value: i }));
+    const selection: TypeSelection[] = [{ type: 'mlp.up_proj', members: modules, selected: modules }];
     expect(writeSpectrumYaml(selection)).toBe(
       'unfrozen_parameters:\n- ^lm_head.weight$\n- ^model.embed_tokens.weight$\n# mlp.up_proj layers\n' +
         names.map((n) => `- ${n}\n`).join(''),
