@@ -11,7 +11,13 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): { 
       if (!finished && now - last < (tty ? 200 : 5000)) return;
       last = now;
       const pct = p.matricesTotal ? ((100 * p.matricesDone) / p.matricesTotal).toFixed(0) : '100';
-      const line = `[${String(p.matricesDone).padStart(String(p.matricesTotal).length)}/${p.matricesTotal}] ${pct}% · ${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)} · ${formatBytes(p.bytesPerSecond)}/s · ${p.etaMs === null ? 'ETA …' : `ETA ${formatDuration(p.etaMs)}`} · ${formatDuration(p.elapsedMs)} elapsed`;
+      const line = [
+        `[${String(p.matricesDone).padStart(String(p.matricesTotal).length)}/${p.matricesTotal}] ${pct}%`,
+        `${formatBytes(p.bytesDone)} of ${formatBytes(p.bytesTotal)}`,
+        `${formatBytes(p.bytesPerSecond)}/s`,
+        p.etaMs === null ? 'ETA …' : `ETA ${formatDuration(p.etaMs)}`,
+        `${formatDuration(p.elapsedMs)} elapsed`,
+      ].join(' · ');
       stream.write(tty ? `\r\x1b[K${line}` : `${line}\n`);
     },
     done() {

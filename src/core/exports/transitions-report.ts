@@ -62,9 +62,8 @@ export function transitionsMarkdown(phases: readonly PhaseSummary[], hiddenTypes
     out.push('| Module type | Kept | Newly selected (layers) | Dropped (layers) | Jaccard |', '| --- | --- | --- | --- | --- |');
     for (const r of t.types) {
       if (hiddenTypes.has(r.type)) continue;
-      out.push(
-        `| ${md(r.type)} | ${r.kept.length} | ${r.added.length}${r.added.length ? ` (${md(layers(r.added))})` : ''} | ${r.dropped.length}${r.dropped.length ? ` (${md(layers(r.dropped))})` : ''} | ${r.jaccard.toFixed(3)} |`,
-      );
+      const counted = (list: readonly string[]) => `${list.length}${list.length ? ` (${md(layers(list))})` : ''}`;
+      out.push(`| ${[md(r.type), r.kept.length, counted(r.added), counted(r.dropped), r.jaccard.toFixed(3)].join(' | ')} |`);
     }
   });
   return `${out.join('\n')}\n`;
