@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choice, option, parseArgs, percents, UsageError } from './args.ts';
+import { choice, option, parseArgs, percents, seconds, threads, UsageError } from './args.ts';
 
 const usage = (argv: string[]) => {
   try {
@@ -50,7 +50,31 @@ describe('parseArgs', () => {
     const args = parseArgs(['scan', '--engine', 'tpu', '--percent', '101']);
     expect(() => choice(args, 'engine', ['auto', 'cpu'], 'auto')).toThrow('--engine must be one of auto, cpu (got "tpu")');
     expect(choice(parseArgs(['scan']), 'engine', ['auto', 'cpu'], 'auto')).toBe('auto');
-    expect(() => percents(args, [])).toThrow('--percent values must be numbers from 0 to 100 (got "101")');
+    expect(() => percents(args, [])).toThrow('--percent values must be numbers above 0 and at most 100 (got "101")');
     expect(() => percents(parseArgs(['scan', '--percent', '2.5.1']), [])).toThrow(UsageError);
+  });
+
+  it('reads numbers only as typed in decimal: --percent in (0, 100], --threads whole up to 4 per core, seconds above 0', () => {
+    const given = (name: string, v: string) => parseArgs(['scan', `--${name}=${v}`]);
+    for (const p of ['', '0', '0.0', '50%', '0x10', '1e2', '-5', '+5', '101', '100.01', ' 5', 'NaN', 'Infinity'])
+      expect(() => percents(given('percent', p), []), p).toThrow(`--percent values must be numbers above 0 and at most 100 (got "${p}")`);
+    expect(percents(parseArgs(['scan', '--percent', '0.5', '100', '.5', '7.']), [])).toEqual([0.5, 100, 0.5, 7]);
+
+    expect(threads(parseArgs(['scan']), 2)).toBeUndefined();
+    expect(threads(given('threads', '1'), 2)).toBe(1);
+    expect(threads(given('threads', '8'), 2)).toBe(8);
+    for (const t of ['9', '0', '1.5', '-1', '', '0x2', '2e0', 'two', '99999999999999999999'])
+      expect(() => threads(given('threads', t), 2), t).toThrow(
+        `--threads must be a whole number from 1 to 8 (4 per core, 2 cores) (got "${t}")`,
+      );
+    expect(() => threads(given('threads', '13'), 3)).toThrow('from 1 to 12 (4 per core, 3 cores)');
+
+    expect(seconds(parseArgs(['watch']), 'interval', 10)).toBe(10);
+    expect(seconds(given('interval', '0.5'), 'interval', 10)).toBe(0.5);
+    expect(seconds(given('interval', '86400'), 'interval', 10)).toBe(86400);
+    for (const v of ['0', '-1', '', 'inf', 'Infinity', 'NaN', '1e3', '86401', '10s'])
+      expect(() => seconds(given('interval', v), 'interval', 10), v).toThrow(
+        `--interval must be a number of seconds above 0 and at most 86400 (a day) (got "${v}")`,
+      );
   });
 });

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
 
 /** The command line: the command (first argument), its positional arguments, and its options' values. */
@@ -8,8 +9,15 @@ export interface ParsedArgs {
   options: Map<string, string[]>;
 }
 
+/** A mistake in what was typed: one line, exit code 1 (with the usage after it unless `withUsage` is false). */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  constructor(
+    message: string,
+    readonly withUsage = true,
+  ) {
+    super(message);
+  }
 }
 
 /** Every command's options (an option a command does not use is ignored by it). */
@@ -26,6 +34,7 @@ const OPTIONS = {
   csv: { type: 'boolean' },
   quiet: { type: 'boolean' },
   once: { type: 'boolean' },
+  force: { type: 'boolean' },
   'report-memory': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -98,12 +107,39 @@ export function choice<T extends string>(args: ParsedArgs, name: string, allowed
   return v as T;
 }
 
+/** Digits with an optional decimal point: what Number() reads without surprises (no "", "0x10", "1e3", " 5"). */
+const DECIMAL = /^(\d+\.?\d*|\.\d+)$/;
+
 export function percents(args: ParsedArgs, fallback: number[]): number[] {
   const raw = args.options.get('percent');
   if (!raw) return fallback;
   return raw.map((p) => {
-    const n = Number(p);
-    if (!Number.isFinite(n) || n < 0 || n > 100) throw new UsageError(`--percent values must be numbers from 0 to 100 (got "${p}")`);
+    const n = DECIMAL.test(p) ? Number(p) : NaN;
+    if (!(n > 0 && n <= 100)) throw new UsageError(`--percent values must be numbers above 0 and at most 100 (got "${p}")`);
     return n;
   });
+}
+
+/** `--threads N`: a whole number from 1 to four per core (more only slows the scan down), or undefined when not given. */
+export function threads(args: ParsedArgs, cores = availableParallelism()): number | undefined {
+  const v = option(args, 'threads');
+  if (v === undefined) return undefined;
+  const limit = 4 * cores;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= limit))
+    throw new UsageError(`--threads must be a whole number from 1 to ${limit} (4 per core, ${cores} cores) (got "${v}")`);
+  return n;
+}
+
+/** A day: well within what a timer can wait (past 2^31 − 1 ms, about 24.8 days, setTimeout fires at once). */
+const MAX_SECONDS = 86_400;
+
+/** A duration in seconds (`--interval 10`): above 0, at most a day. */
+export function seconds(args: ParsedArgs, name: string, fallback: number): number {
+  const v = option(args, name);
+  if (v === undefined) return fallback;
+  const n = DECIMAL.test(v) ? Number(v) : NaN;
+  if (!(n > 0 && n <= MAX_SECONDS))
+    throw new UsageError(`--${name} must be a number of seconds above 0 and at most ${MAX_SECONDS} (a day) (got "${v}")`);
+  return n;
 }
