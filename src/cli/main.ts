@@ -1,8 +1,10 @@
 import { ScanError } from '../core/errors.ts';
 import { TOOL_VERSION } from '../core/exports/metrics-json.ts';
 import { deltaCounts } from '../core/exports/delta-metrics.ts';
-import { option, parseArgs, UsageError } from './args.ts';
+import { parseArgs, UsageError } from './args.ts';
 import { memoryReport } from './memory.ts';
+import { prepareOutputFolder } from './output.ts';
+import { interruptOnSignals, type Interruption } from './signals.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { compareCommand } from './commands/compare.ts';
 import { phasesCommand } from './commands/phases.ts';
@@ -19,7 +21,8 @@ Usage:
       --spectrum-variant current|legacy   legacy reproduces the Infinity values of older Spectrum files
       --only REGEX                analyse only tensors whose name matches
       --model-name NAME           name used in Spectrum's file names (default: file or folder name)
-      --threads N                 worker threads (default: one per core)
+      --threads N                 worker threads (default: one per core; at most 4 per core)
+      --force                     a scan stopped early replaces a complete result in DIR (else: DIR/partial-<time>/)
       --csv                       also write metrics.csv (one row per matrix)
       --report-memory             print the peak resident memory at the end (worker threads included)
   spectral-workbench phases <base> <phase1> <phase2>... --percent 25 20 15 --out DIR
@@ -34,19 +37,14 @@ Usage:
       Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
 
 Writes metrics.json, snr_results_<model>.json and snr_results_<model>_unfrozenparameters_<P>percent.yaml.
-Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled.`;
+Ctrl-C cancels (what is done is written; metrics.json says "complete": false); twice, or SIGTERM, stops at once.
+Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled, 143 SIGTERM.`;
 
-/** Ctrl-C cancels the scan in progress; what is done is still written. */
-function cancelOnSigint(): AbortController {
-  const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\ncancelling: keeping what is done…\n');
-    controller.abort();
-  });
-  return controller;
-}
+/** The commands that scan: Ctrl-C (twice: at once) and SIGTERM stop them, and what is done is still written. */
+const SCANNING = new Set(['scan', 'phases', 'compare', 'watch']);
 
 export async function main(argv: string[]): Promise<number> {
+  let interruption: Interruption | undefined;
   try {
     const args = parseArgs(argv); // an unknown option or a missing value is a UsageError, reported below
     if (!args.command || args.command === 'help' || args.options.has('help')) {
@@ -57,44 +55,52 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${TOOL_VERSION}\n`);
       return 0;
     }
+    if (SCANNING.has(args.command)) interruption = interruptOnSignals();
+    const stop = interruption ?? { signal: new AbortController().signal, now: new AbortController().signal };
+    const stoppedCode = () => interruption?.exitCode ?? 130;
     switch (args.command) {
       case 'scan': {
         if (args.positional.length === 0) throw new UsageError('scan needs a checkpoint: a .safetensors file, shard files, or a folder');
         const settings = scanSettings(args);
-        const result = await scanCheckpoint(args.positional, settings, cancelOnSigint().signal);
-        await writeResults(result, settings);
-        process.stderr.write(`${result.records.length} matrices analysed, ${result.errors.length} errors; results in ${settings.out}\n`);
+        await prepareOutputFolder(settings.out);
+        const result = await scanCheckpoint(args.positional, settings, stop);
+        const dir = await writeResults(result, settings);
+        const cut = result.cancelled ? ` (stopped early: ${result.notAnalysed.length} not analysed)` : '';
+        process.stderr.write(`${result.records.length} matrices analysed${cut}, ${result.errors.length} errors; results in ${dir}\n`);
         if (args.options.has('report-memory')) process.stderr.write(memoryReport());
-        if (result.cancelled) return 130;
+        if (result.cancelled) return stoppedCode();
         return result.errors.length > 0 ? 2 : 0;
       }
       case 'phases': {
-        const controller = cancelOnSigint();
-        const r = await phasesCommand(args, controller.signal);
-        return r.cancelled ? 130 : r.errors > 0 ? 2 : 0;
+        const r = await phasesCommand(args, stop);
+        return r.cancelled ? stoppedCode() : r.errors > 0 ? 2 : 0;
       }
       case 'compare': {
-        const { result, files } = await compareCommand(args, cancelOnSigint().signal);
+        const { result, files, dir } = await compareCommand(args, stop);
         const { changed, unchanged } = deltaCounts(result.records);
         const nonFinite = result.records.length - changed - unchanged;
         process.stderr.write(
-          `${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${option(args, 'out')}\n`,
+          `${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${dir}\n`,
         );
-        if (result.cancelled) return 130;
+        if (result.cancelled) return stoppedCode();
         return result.errors.length > 0 ? 2 : 0;
       }
-      case 'watch':
-        return await watchCommand(args, cancelOnSigint().signal);
+      case 'watch': {
+        const code = await watchCommand(args, stop);
+        return code === 130 ? stoppedCode() : code;
+      }
       case 'select': {
-        for (const path of await selectCommand(args)) process.stderr.write(`wrote ${path}\n`);
-        return 0;
+        const { written, refused } = await selectCommand(args);
+        for (const e of refused) process.stderr.write(`error: ${e.message}\n`);
+        for (const path of written) process.stderr.write(`wrote ${path}\n`);
+        return refused.length > 0 ? 2 : 0;
       }
       default:
         throw new UsageError(`unknown command "${args.command}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`error: ${e.message}\n\n${USAGE}\n`);
+      process.stderr.write(e.withUsage ? `error: ${e.message}\n\n${USAGE}\n` : `error: ${e.message}\n`);
       return 1;
     }
     if (e instanceof ScanError) {
@@ -104,5 +110,7 @@ export async function main(argv: string[]): Promise<number> {
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${message.split('\n')[0]}\n`);
     return 2;
+  } finally {
+    interruption?.dispose();
   }
 }

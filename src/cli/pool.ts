@@ -10,16 +10,32 @@ import { spawnScanThread } from './worker-thread.ts';
 /** Jobs at once on the one GPU worker thread (one reads and decodes while the GPU computes). */
 const GPU_JOBS = 2;
 
+/** The pool, and a way to stop it mid-job when the command must stop at once (a second Ctrl-C, SIGTERM). */
+export class CliScanPool extends ScanPool<Remote<Analyzer<string>>> {
+  private killed = false;
+
+  /** Terminate every worker thread now; the jobs they were running never answer. */
+  kill(): void {
+    this.killed = true;
+    for (const w of this.workers) void w.terminate();
+  }
+
+  /** After kill() there is nothing to dispose of (a terminated thread would never answer). */
+  override async close(): Promise<void> {
+    if (!this.killed) await super.close();
+  }
+}
+
 /**
  * The CLI's scan pool for `--engine`: with auto or webgpu, one worker thread that owns the GPU (two
  * jobs at once); when it finds no adapter, `threads` CPU workers (default: one per core), with the
  * reason in the status. Auto on a machine without a GPU device node starts no Dawn at all.
  */
-export function cliScanPool(engine: EnginePreference, threads = availableParallelism()): ScanPool<Remote<Analyzer<string>>> {
+export function cliScanPool(engine: EnginePreference, threads = availableParallelism()): CliScanPool {
   // Worker threads get a copy of process.env: the Vulkan loader reads the process's, set here.
   if (engine === 'webgpu') addSoftwareVulkanDriver();
   const noGpu = engine === 'auto' && !gpuDevicePresent() ? { note: 'CPU engine (float64): no GPU device on this machine' } : undefined;
-  return new ScanPool({
+  return new CliScanPool({
     engine,
     cpuWorkers: Math.max(1, threads),
     gpuJobs: GPU_JOBS,
@@ -32,5 +48,3 @@ export function cliScanPool(engine: EnginePreference, threads = availableParalle
     },
   });
 }
-
-export type CliScanPool = ReturnType<typeof cliScanPool>;

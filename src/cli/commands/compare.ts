@@ -1,23 +1,24 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { writeDeltaCsv, writeDeltaJson } from '../../core/exports/delta-metrics.ts';
 import { openCheckpoint } from '../../core/formats/checkpoint.ts';
 import { modelName } from '../../core/naming/model-name.ts';
 import { planDelta } from '../../core/scan/plan-delta.ts';
-import type { RunScanResult } from '../../core/scan/run.ts';
 import { UsageError, type ParsedArgs } from '../args.ts';
 import { fileSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
-import { runPlan, scanSettings } from './scan.ts';
+import { prepareOutputFolder, markIncomplete } from '../output.ts';
+import type { ScanStop } from '../signals.ts';
+import { runPlan, scanSettings, writeRunFiles, type CliScanResult } from './scan.ts';
 
 /**
  * `compare A B --out DIR`: ΔW = W_B − W_A for every matrix the two checkpoints share (each a file or a
  * folder, resolved as `scan` does), analysed on the same worker pool, written as delta.json (and
- * delta.csv with --csv). Matrices that B does not change are listed as unchanged.
+ * delta.csv with --csv). Matrices that B does not change are listed as unchanged. Stopped early, it
+ * writes what is done as scan does (delta.json `"complete": false`, a complete one kept unless --force).
  */
-export async function compareCommand(args: ParsedArgs, signal: AbortSignal): Promise<{ result: RunScanResult; files: string[] }> {
+export async function compareCommand(args: ParsedArgs, stop: ScanStop): Promise<{ result: CliScanResult; files: string[]; dir: string }> {
   if (args.positional.length !== 2) throw new UsageError('compare needs two checkpoints: the earlier one (A) and the later one (B)');
   const settings = scanSettings(args);
+  await prepareOutputFolder(settings.out);
   const [a, b] = await Promise.all(args.positional.map((p) => resolveCheckpoint([p])));
   const [sourcesA, sourcesB] = await Promise.all([a, b].map((side) => Promise.all([...side.paths.values()].map((p) => fileSource(p)))));
   try {
@@ -36,14 +37,14 @@ export async function compareCommand(args: ParsedArgs, signal: AbortSignal): Pro
       errors: [...prev.errors, ...next.errors],
       missing: [...prev.missing, ...next.missing],
     };
-    const result = await runPlan(label, plan, (file) => b.paths.get(file)!, settings, signal);
-    await mkdir(settings.out, { recursive: true });
+    const result = await runPlan(label, plan, (file) => b.paths.get(file)!, settings, stop);
+    const delta = writeDeltaJson(result, { from: prev.name, to: next.name });
     const files = [
-      { name: 'delta.json', text: writeDeltaJson(result, { from: prev.name, to: next.name }) },
+      { name: 'delta.json', text: result.cancelled ? markIncomplete(delta, result.notAnalysed) : delta },
       ...(settings.csv ? [{ name: 'delta.csv', text: writeDeltaCsv(result.records) }] : []),
     ];
-    for (const f of files) await writeFile(join(settings.out, f.name), f.text);
-    return { result, files: files.map((f) => f.name) };
+    const dir = await writeRunFiles(settings.out, { files }, result, settings.force, 'delta.json');
+    return { result, files: files.map((f) => f.name), dir };
   } finally {
     await Promise.all([...sourcesA, ...sourcesB].map((x) => x.close?.()));
   }

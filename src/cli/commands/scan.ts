@@ -1,18 +1,23 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { ErrorRecord } from '../../core/errors.ts';
 import { openCheckpoint, type CheckpointInfo } from '../../core/formats/checkpoint.ts';
 import { modelName } from '../../core/naming/model-name.ts';
 import { writeMetricsCsv } from '../../core/exports/csv.ts';
 import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
-import { spectrumFiles } from '../../core/exports/spectrum-bundle.ts';
+import { spectrumFiles, type ExportFile } from '../../core/exports/spectrum-bundle.ts';
+import { spectrumEntries, spectrumYamlFileName, spectrumYamlRefusals } from '../../core/exports/spectrum-files.ts';
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
+import { adapterConfigErrors } from '../../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../../core/scan/plan.ts';
 import type { RunScanResult } from '../../core/scan/run.ts';
-import type { ScanMode } from '../../core/scan/record.ts';
-import { choice, option, percents, UsageError, type ParsedArgs } from '../args.ts';
+import type { EngineKind, MatrixRecord, ScanMode } from '../../core/scan/record.ts';
+import { spectrumModules } from '../../core/scan/result.ts';
+import { selectTopPercent } from '../../core/selection/select.ts';
+import { choice, option, percents, threads, UsageError, type ParsedArgs } from '../args.ts';
 import { fileSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
+import { ensureFolder, markIncomplete, resultFolder, writeFilesAtomically } from '../output.ts';
 import { cliScanPool, type CliScanPool } from '../pool.ts';
+import { whenAborted, type ScanStop } from '../signals.ts';
 import { scanOnPool } from '../../workers/scan-pool.ts';
 import { progressPrinter } from '../progress-line.ts';
 
@@ -28,13 +33,15 @@ export interface ScanSettings {
   quiet: boolean;
   /** also write metrics.csv, one row per matrix */
   csv: boolean;
+  /** a scan stopped early replaces a complete result in `out` (else its files go to out/partial-<time>/) */
+  force: boolean;
 }
 
 export function scanSettings(args: ParsedArgs): ScanSettings {
   const out = option(args, 'out');
-  if (!out) throw new UsageError('scan needs --out DIR');
+  if (!out) throw new UsageError(`${args.command ?? 'scan'} needs --out DIR`);
   const only = option(args, 'only');
-  const threads = option(args, 'threads');
+  const threadCount = threads(args);
   const modelName = option(args, 'model-name');
   return {
     out,
@@ -42,30 +49,44 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
     variant: choice(args, 'spectrum-variant', ['current', 'legacy'] as const, 'current'),
     mode: choice(args, 'mode', ['exact', 'fast'] as const, 'exact'),
     engine: choice(args, 'engine', ['auto', 'webgpu', 'cpu'] as const, 'auto'),
-    ...(only ? { only: new RegExp(only) } : {}),
+    ...(only !== undefined ? { only: onlyPattern(only) } : {}),
     ...(modelName ? { modelName } : {}),
-    ...(threads ? { threads: Math.max(1, Math.floor(Number(threads)) || 1) } : {}),
+    ...(threadCount !== undefined ? { threads: threadCount } : {}),
     quiet: args.options.has('quiet'),
     csv: args.options.has('csv'),
+    force: args.options.has('force'),
   };
 }
 
+function onlyPattern(source: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (e) {
+    throw new UsageError(`--only is not a valid regular expression (got "${source}"): ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** A scan's result as the CLI writes it: what it did not reach when it stopped early. */
+export interface CliScanResult extends RunScanResult {
+  /** the matrices of the plan a cancelled scan did not analyse (empty when it ran to the end) */
+  notAnalysed: string[];
+}
+
 /** Scan one checkpoint (its files are written by writeResults). */
-export async function scanCheckpoint(
-  inputs: string[],
-  s: ScanSettings,
-  signal?: AbortSignal,
-  sharedPool?: CliScanPool,
-): Promise<RunScanResult> {
+export async function scanCheckpoint(inputs: string[], s: ScanSettings, stop?: ScanStop, sharedPool?: CliScanPool): Promise<CliScanResult> {
   const input = await resolveCheckpoint(inputs);
   const sources = await Promise.all([...input.paths.values()].map((p) => fileSource(p)));
   try {
     const opened = await openCheckpoint(sources, s.modelName);
     // --model-name, else the model's own name (config.json, the Hugging Face cache layout), else the folder or file
-    const ckpt = { ...opened, name: s.modelName ?? modelName(opened.config, input.folder, input.name) };
+    const ckpt = {
+      ...opened,
+      name: s.modelName ?? modelName(opened.config, input.folder, input.name),
+      errors: [...opened.errors, ...adapterConfigErrors(opened.adapterConfig)],
+    };
     // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
     const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
-    return await runPlan(ckpt, plan, (file) => input.paths.get(file)!, s, signal, sharedPool);
+    return await runPlan(ckpt, plan, (file) => input.paths.get(file)!, s, stop, sharedPool);
   } finally {
     await Promise.all(sources.map((x) => x.close?.()));
   }
@@ -74,32 +95,41 @@ export async function scanCheckpoint(
 /**
  * Run a scan plan on the pool for `--engine` (or one shared by several scans), with progress and
  * errors on stderr. `pathOf`: the path a worker opens for a job's file (its derivations carry their own).
+ * A stop at once (`stop.now`) returns the records made so far without waiting for the jobs in progress,
+ * and kills the pool's threads (a shared pool too: the command is ending).
  */
 export async function runPlan(
   ckpt: Pick<CheckpointInfo, 'name' | 'errors' | 'missing'>,
   plan: ScanPlan,
   pathOf: (file: string) => string,
   s: ScanSettings,
-  signal?: AbortSignal,
+  stop?: ScanStop,
   sharedPool?: CliScanPool,
-): Promise<RunScanResult> {
+): Promise<CliScanResult> {
   const pool = sharedPool ?? cliScanPool(s.engine, s.threads);
-  const status = await pool.ready;
-  if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
-  if (!s.quiet) {
-    process.stderr.write(
-      `${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the ${status.note}\n`,
-    );
-  }
-  for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
   const progress = progressPrinter();
-  try {
-    const result = await scanOnPool(pool, ckpt, plan, {
+  // what is done so far, for a stop at once
+  const records = new Map<string, MatrixRecord>();
+  const errors: ErrorRecord[] = [...ckpt.errors];
+  let engine: EngineKind = 'cpu';
+  const scan = async (): Promise<RunScanResult> => {
+    const status = await pool.ready;
+    engine = status.kind;
+    if (s.engine === 'webgpu' && status.kind !== 'webgpu') process.stderr.write(`WebGPU was asked for: ${status.note}\n`);
+    if (!s.quiet) {
+      process.stderr.write(
+        `${ckpt.name}: ${plan.jobs.length} matrices to analyse (${plan.skipped.length} skipped, ${plan.unmapped.length} unmapped) on the ${status.note}\n`,
+      );
+    }
+    for (const e of ckpt.errors) process.stderr.write(`error: ${e.message}\n`);
+    return scanOnPool(pool, ckpt, plan, {
       refOf: pathOf,
       mode: s.mode,
-      signal,
+      signal: stop?.signal,
+      onRecord: (r) => records.set(r.name, r),
       onProgress: s.quiet ? undefined : (p) => progress.update(p),
       onError: (e) => {
+        errors.push(e);
         progress.done();
         process.stderr.write(`error: ${e.message}\n`);
       },
@@ -109,23 +139,105 @@ export async function runPlan(
         process.stderr.write(`note: ${now.note}\n`);
       },
     });
+  };
+  const stopNow = stop ? whenAborted(stop.now) : undefined;
+  const scanning = scan();
+  scanning.catch(() => {}); // once stopped at once, a failure of the abandoned scan is nobody's concern
+  try {
+    const result = await Promise.race([scanning, ...(stopNow ? [stopNow.aborted.then(() => null)] : [])]);
     progress.done();
-    return result;
+    if (result) return { ...result, notAnalysed: result.cancelled ? notReached(plan, result) : [] };
+    pool.kill();
+    const partial = resultSoFar(ckpt, plan, { engine, mode: s.mode, records, errors });
+    return { ...partial, notAnalysed: notReached(plan, partial) };
   } finally {
+    stopNow?.release();
     if (!sharedPool) await pool.close();
   }
 }
 
+/** The result of the records made so far, in plan order as runScan gives them. */
+function resultSoFar(
+  ckpt: Pick<CheckpointInfo, 'name' | 'missing'>,
+  plan: ScanPlan,
+  done: { engine: EngineKind; mode: ScanMode; records: ReadonlyMap<string, MatrixRecord>; errors: ErrorRecord[] },
+): RunScanResult {
+  const order = new Map([...plan.jobs.map((j) => j.name), ...plan.aliases.map((a) => a.name)].map((n, i) => [n, i]));
+  return {
+    model: ckpt.name,
+    engine: done.engine,
+    mode: done.mode,
+    records: [...done.records.values()].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0)),
+    skipped: plan.skipped,
+    unmapped: plan.unmapped,
+    errors: [...done.errors],
+    missing: ckpt.missing,
+    cancelled: true,
+  };
+}
+
+/** The plan's matrices that have neither a record nor an error of their own. */
+function notReached(plan: ScanPlan, result: RunScanResult): string[] {
+  const accounted = new Set([
+    ...result.records.map((r) => r.name),
+    ...result.errors.flatMap((e) => (e.tensor === undefined ? [] : [e.tensor])),
+  ]);
+  return [...plan.jobs.map((j) => j.name), ...plan.aliases.map((a) => a.name)].filter((n) => !accounted.has(n));
+}
+
+/**
+ * The selected names each YAML leaves out (axolotl would read them as patterns), as errors: added to the
+ * result's errors, so that metrics.json lists them and the exit code says so, and said on stderr.
+ */
+function addYamlRefusals(result: CliScanResult, percents: readonly number[], variant: SpectrumVariant): void {
+  const entries = spectrumEntries(spectrumModules(result.records, variant));
+  for (const p of percents) {
+    for (const e of spectrumYamlRefusals(selectTopPercent(entries, p), spectrumYamlFileName(result.model, p))) {
+      result.errors.push(e);
+      process.stderr.write(`error: ${e.message}\n`);
+    }
+  }
+}
+
+/**
+ * Write a scan's files, each through a temporary file renamed into place. A scan that stopped early marks
+ * metrics.json `"complete": false` with the matrices it did not reach, and does not replace a complete
+ * result: its files go to out/partial-<time>/ (said on stderr). With --force its metrics replace the
+ * complete ones, but Spectrum's files (JSON, YAMLs) are never written from it over a complete scan's.
+ * Returns the folder written.
+ */
 export async function writeResults(
-  result: RunScanResult,
-  s: Pick<ScanSettings, 'out' | 'percents' | 'variant' | 'csv'>,
-): Promise<string[]> {
-  await mkdir(s.out, { recursive: true });
+  result: CliScanResult,
+  s: Pick<ScanSettings, 'out' | 'percents' | 'variant' | 'csv' | 'force'>,
+): Promise<string> {
+  addYamlRefusals(result, s.percents, s.variant);
+  const metrics = writeMetricsJson(result, s.variant);
   const files = [
-    { name: 'metrics.json', text: writeMetricsJson(result, s.variant) },
+    { name: 'metrics.json', text: result.cancelled ? markIncomplete(metrics, result.notAnalysed) : metrics },
     ...(s.csv ? [{ name: 'metrics.csv', text: writeMetricsCsv(result.records, s.variant) }] : []),
-    ...spectrumFiles(result, s.percents, s.variant),
   ];
-  for (const f of files) await writeFile(join(s.out, f.name), f.text);
-  return files.map((f) => f.name);
+  return writeRunFiles(s.out, { files, spectrum: spectrumFiles(result, s.percents, s.variant) }, result, s.force, 'metrics.json');
+}
+
+/**
+ * Where writeResults and compare put a run's files (resultFolder), written atomically; the folder written
+ * (made if new). `spectrum`: files a stopped scan writes only where they replace no complete result's.
+ */
+export async function writeRunFiles(
+  out: string,
+  run: { files: ExportFile[]; spectrum?: ExportFile[] },
+  result: CliScanResult,
+  force: boolean,
+  marker: string,
+): Promise<string> {
+  await ensureFolder(out);
+  const where = await resultFolder(out, !result.cancelled, force, marker);
+  const spectrum = run.spectrum ?? [];
+  if (where.note) process.stderr.write(`${where.note}\n`);
+  if (where.replacing) {
+    const kept = spectrum.length > 0 ? `; Spectrum's files there stay those of the complete scan (a stopped scan never replaces them)` : '';
+    process.stderr.write(`replacing the complete result in ${out} with this partial one (--force)${kept}\n`);
+  }
+  await writeFilesAtomically(where.dir, where.replacing ? run.files : [...run.files, ...spectrum]);
+  return where.dir;
 }

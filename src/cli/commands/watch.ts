@@ -1,7 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { option, UsageError, type ParsedArgs } from '../args.ts';
+import { seconds, UsageError, type ParsedArgs } from '../args.ts';
+import { prepareOutputFolder } from '../output.ts';
 import { cliScanPool } from '../pool.ts';
+import { whenAborted, type ScanStop } from '../signals.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './scan.ts';
 
 /** A checkpoint in a training run's output folder: a sub-folder with weights, or a weight file. */
@@ -37,23 +39,26 @@ async function candidates(dir: string): Promise<Candidate[]> {
 /**
  * `watch DIR --percent 20 --out OUT`: rescan each new checkpoint that appears in a training run's
  * output folder (once its files stop growing) and write the next phase's YAML. `--once` scans
- * what is there and exits.
+ * what is there and exits. Ctrl-C stops watching (a scan in progress is written as scan writes a partial
+ * result, and the exit code says so).
  */
-export async function watchCommand(args: ParsedArgs, signal: AbortSignal): Promise<number> {
+export async function watchCommand(args: ParsedArgs, stop: ScanStop): Promise<number> {
   if (args.positional.length !== 1)
     throw new UsageError('watch needs one folder: the training run output (e.g. checkpoint-500/, checkpoint-1000/)');
   const dir = args.positional[0];
   if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new UsageError(`${dir} is not a folder`);
   const settings = scanSettings(args);
-  const interval = Math.max(1, Number(option(args, 'interval') ?? 10)) * 1000;
+  const interval = seconds(args, 'interval', 10) * 1000;
+  await prepareOutputFolder(settings.out);
   const once = args.options.has('once');
   const done = new Set<string>();
   const lastSize = new Map<string, number>();
   const pool = cliScanPool(settings.engine, settings.threads);
   let errors = 0;
+  let cut = false;
   try {
     process.stderr.write(`watching ${dir} for new checkpoints (every ${interval / 1000}s; Ctrl-C to stop)\n`);
-    while (!signal.aborted) {
+    while (!stop.signal.aborted) {
       for (const c of await candidates(dir)) {
         if (done.has(c.path)) continue;
         // Scan only when complete and its size held still since the last look (or at once with --once).
@@ -61,17 +66,33 @@ export async function watchCommand(args: ParsedArgs, signal: AbortSignal): Promi
         lastSize.set(c.path, c.size);
         if (!c.complete || !stable) continue;
         process.stderr.write(`new checkpoint: ${c.name}\n`);
-        const result = await scanCheckpoint([c.path], { ...settings, modelName: c.name }, signal, pool);
-        await writeResults(result, { ...settings, out: join(settings.out, c.name) });
+        const result = await scanCheckpoint([c.path], { ...settings, modelName: c.name }, stop, pool);
+        const written = await writeResults(result, { ...settings, out: join(settings.out, c.name) });
         errors += result.errors.length;
+        if (result.cancelled) {
+          cut = true;
+          break;
+        }
         done.add(c.path);
-        process.stderr.write(`${c.name}: next phase's YAML written to ${join(settings.out, c.name)}\n`);
+        process.stderr.write(`${c.name}: next phase's YAML written to ${written}\n`);
       }
-      if (once) break;
-      await new Promise((r) => setTimeout(r, interval));
+      if (once || stop.signal.aborted) break;
+      await sleep(interval, stop.signal);
     }
   } finally {
     await pool.close();
   }
-  return errors > 0 ? 2 : 0;
+  return cut ? 130 : errors > 0 ? 2 : 0;
+}
+
+/** Wait `ms`, or less when `signal` aborts. */
+async function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  const stopped = whenAborted(signal);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([new Promise((r) => (timer = setTimeout(r, ms))), stopped.aborted]);
+  } finally {
+    clearTimeout(timer);
+    stopped.release();
+  }
 }
