@@ -57,6 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (SCANNING.has(args.command)) interruption = interruptOnSignals();
     const stop = interruption ?? { signal: new AbortController().signal, now: new AbortController().signal };
+    // a signal that came while the results were being written still makes the exit code non-zero
     const stoppedCode = () => interruption?.exitCode ?? 130;
     switch (args.command) {
       case 'scan': {
@@ -68,12 +69,12 @@ export async function main(argv: string[]): Promise<number> {
         const cut = result.cancelled ? ` (stopped early: ${result.notAnalysed.length} not analysed)` : '';
         process.stderr.write(`${result.records.length} matrices analysed${cut}, ${result.errors.length} errors; results in ${dir}\n`);
         if (args.options.has('report-memory')) process.stderr.write(memoryReport());
-        if (result.cancelled) return stoppedCode();
+        if (result.cancelled || interruption?.exitCode) return stoppedCode();
         return result.errors.length > 0 ? 2 : 0;
       }
       case 'phases': {
         const r = await phasesCommand(args, stop);
-        return r.cancelled ? stoppedCode() : r.errors > 0 ? 2 : 0;
+        return r.cancelled || interruption?.exitCode ? stoppedCode() : r.errors > 0 ? 2 : 0;
       }
       case 'compare': {
         const { result, files, dir } = await compareCommand(args, stop);
@@ -82,7 +83,7 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(
           `${result.records.length} ΔW analysed (${changed} changed, ${unchanged} unchanged${nonFinite ? `, ${nonFinite} non-finite` : ''}), ${result.errors.length} errors; wrote ${files.join(', ')} in ${dir}\n`,
         );
-        if (result.cancelled) return stoppedCode();
+        if (result.cancelled || interruption?.exitCode) return stoppedCode();
         return result.errors.length > 0 ? 2 : 0;
       }
       case 'watch': {
