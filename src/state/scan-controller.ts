@@ -2,6 +2,7 @@ import { toErrorRecord, type ErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
 import { planDelta } from '../core/scan/plan-delta.ts';
+import { adapterConfigErrors } from '../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../core/scan/plan.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
@@ -213,7 +214,8 @@ export class ScanController {
     const current = ownValue(this.state.checkpoints, id);
     const renamed = current !== undefined && current.name !== naming.placeholder;
     const name = naming.given ?? (renamed ? current.name : modelName(info.config, naming.folder, naming.placeholder));
-    info = { ...info, name };
+    // as the CLI does: pattern keys of adapter_config.json that are not run are said, naming the key
+    info = { ...info, name, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
     this.infos.set(id, info);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
     const engine = await pool.ready;

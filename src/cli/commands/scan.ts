@@ -8,7 +8,7 @@ import { spectrumEntries, spectrumYamlFileName, spectrumYamlRefusals } from '../
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
 import { adapterConfigErrors } from '../../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../../core/scan/plan.ts';
-import type { RunScanResult } from '../../core/scan/run.ts';
+import { planResult, type RunScanResult } from '../../core/scan/run.ts';
 import type { EngineKind, MatrixRecord, ScanMode } from '../../core/scan/record.ts';
 import { spectrumModules } from '../../core/scan/result.ts';
 import { selectTopPercent } from '../../core/selection/select.ts';
@@ -148,32 +148,12 @@ export async function runPlan(
     progress.done();
     if (result) return { ...result, notAnalysed: result.cancelled ? notReached(plan, result) : [] };
     pool.kill();
-    const partial = resultSoFar(ckpt, plan, { engine, mode: s.mode, records, errors });
+    const partial = planResult(ckpt, plan, { engine, mode: s.mode, records, errors, cancelled: true });
     return { ...partial, notAnalysed: notReached(plan, partial) };
   } finally {
     stopNow?.release();
     if (!sharedPool) await pool.close();
   }
-}
-
-/** The result of the records made so far, in plan order as runScan gives them. */
-function resultSoFar(
-  ckpt: Pick<CheckpointInfo, 'name' | 'missing'>,
-  plan: ScanPlan,
-  done: { engine: EngineKind; mode: ScanMode; records: ReadonlyMap<string, MatrixRecord>; errors: ErrorRecord[] },
-): RunScanResult {
-  const order = new Map([...plan.jobs.map((j) => j.name), ...plan.aliases.map((a) => a.name)].map((n, i) => [n, i]));
-  return {
-    model: ckpt.name,
-    engine: done.engine,
-    mode: done.mode,
-    records: [...done.records.values()].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0)),
-    skipped: plan.skipped,
-    unmapped: plan.unmapped,
-    errors: [...done.errors],
-    missing: ckpt.missing,
-    cancelled: true,
-  };
 }
 
 /** The plan's matrices that have neither a record nor an error of their own. */

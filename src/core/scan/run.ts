@@ -66,18 +66,34 @@ export async function runScan(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, pending.length)) }, worker));
 
-  // Records in plan order (layer order), whatever order the workers finished in.
+  return planResult(ckpt, plan, { engine: opts.engine, mode: opts.mode, records, errors, cancelled: opts.signal?.aborted ?? false });
+}
+
+/**
+ * A plan's result from the records made (all, or those done when a scan is stopped at once): in plan
+ * order (layer order), whatever order the workers finished in.
+ */
+export function planResult(
+  ckpt: Pick<CheckpointInfo, 'name' | 'missing'>,
+  plan: ScanPlan,
+  made: {
+    engine: EngineKind;
+    mode: ScanMode;
+    records: ReadonlyMap<string, MatrixRecord>;
+    errors: readonly ErrorRecord[];
+    cancelled: boolean;
+  },
+): RunScanResult {
   const order = new Map([...plan.jobs.map((j) => j.name), ...plan.aliases.map((a) => a.name)].map((n, i) => [n, i]));
-  const sorted = [...records.values()].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0));
   return {
     model: ckpt.name,
-    engine: opts.engine,
-    mode: opts.mode,
-    records: sorted,
+    engine: made.engine,
+    mode: made.mode,
+    records: [...made.records.values()].sort((a, b) => (order.get(a.name) ?? 0) - (order.get(b.name) ?? 0)),
     skipped: plan.skipped,
     unmapped: plan.unmapped,
-    errors,
+    errors: [...made.errors],
     missing: ckpt.missing,
-    cancelled: opts.signal?.aborted ?? false,
+    cancelled: made.cancelled,
   };
 }
