@@ -34,7 +34,7 @@ export async function compareCommand(args: ParsedArgs, stop: ScanStop): Promise<
     );
     const label = {
       name: `${prev.name} → ${next.name}`,
-      errors: [...prev.errors, ...next.errors],
+      errors: [...a.errors, ...prev.errors, ...b.errors, ...next.errors],
       missing: [...prev.missing, ...next.missing],
     };
     const result = await runPlan(label, plan, (file) => b.paths.get(file)!, settings, stop);

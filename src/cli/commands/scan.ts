@@ -82,7 +82,7 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, stop?: S
     const ckpt = {
       ...opened,
       name: s.modelName ?? modelName(opened.config, input.folder, input.name),
-      errors: [...opened.errors, ...adapterConfigErrors(opened.adapterConfig)],
+      errors: [...input.errors, ...opened.errors, ...adapterConfigErrors(opened.adapterConfig)],
     };
     // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
     const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
