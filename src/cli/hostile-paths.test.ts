@@ -134,6 +134,21 @@ describe('select on a file that is not a Spectrum JSON', () => {
   });
 });
 
+describe('select with an --out it cannot write to', () => {
+  it('says so in one line naming the folder (exit 1); an --out that does not exist yet is made', async () => {
+    const json = join(tmp, 'scores.json');
+    writeFileSync(json, JSON.stringify({ 'model.layers.0.mlp.up_proj': { snr: 2, type: 'mlp.up_proj' } }));
+    const underFile = join(json, 'out');
+    const r = await cli('select', json, '--out', underFile);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([`error: --out ${underFile} is under ${json}, which is a file`]);
+    const fresh = join(tmp, 'not-yet', 'made');
+    const ok = await cli('select', json, '--out', fresh, '--percent', '100');
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(readFileSync(join(fresh, 'scores_unfrozenparameters_100percent.yaml'), 'utf8')).toContain('- model.layers.0.mlp.up_proj');
+  });
+});
+
 describe('--only that is not a regular expression', () => {
   it('is a usage error (exit 1)', async () => {
     const r = await cli('scan', checkpoint(join(tmp, 'only.safetensors')), '--out', join(tmp, 'only-out'), '--only', '(');
