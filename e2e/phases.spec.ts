@@ -11,8 +11,8 @@ test.describe('multi-phase', () => {
     const grids = page.getByTestId('phase-grid');
     await expect(grids).toHaveCount(4);
     for (let i = 0; i < 4; i++) await expect(grids.nth(i).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
-    await expect(grids.nth(0)).toContainText('Phase 1: phase0-base · top 25%');
-    await expect(grids.nth(2)).toContainText('Phase 3: phase2-20pct · top 15%');
+    await expect(grids.nth(0)).toContainText('Phase 1 trains the top 25% of phase0-base');
+    await expect(grids.nth(2)).toContainText('Phase 3 trains the top 15% of phase2-20pct');
     const t = page.getByRole('table', { name: 'Transition phase0-base → phase1-25pct' });
     await expect(t).toBeVisible();
     await expect(t.getByRole('row', { name: /^self_attn\.q_proj/ })).toBeVisible();
@@ -59,7 +59,7 @@ test.describe('multi-phase', () => {
     // the view was the phase page: the plan comes back with its percents and its results
     const grids = page.getByTestId('phase-grid');
     await expect(grids).toHaveCount(4);
-    await expect(grids.nth(1)).toContainText('phase1-25pct · top 30%');
+    await expect(grids.nth(1)).toContainText('Phase 2 trains the top 30% of phase1-25pct');
     await expect(grids.nth(3).locator('canvas[role="grid"]')).toHaveAttribute('data-cells', '112');
 
     await page.getByRole('button', { name: 'Session ▾' }).click();

@@ -82,17 +82,23 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     ) : r ? (
       <>
         <div className="tip-name">{r.name}</div>
-        <div>
-          {shape(r.shape)} · {r.dtype}
-        </div>
+        {r.shape.length > 0 && (
+          <div>
+            {shape(r.shape)} · {r.dtype}
+          </div>
+        )}
         {r.status === 'non-finite' ? (
           <div className="warn">non-finite ({r.nonFinite} values)</div>
         ) : (
           <>
-            <div>Spectrum SNR {num(r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr))}</div>
             <div>
-              signal/noise {num(r.spectrum?.signal_to_noise)} · σ_max {num(r.spectrum?.sigma_max)}
+              Spectrum SNR {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}
             </div>
+            {r.spectrum && (
+              <div>
+                signal/noise {num(r.spectrum.signal_to_noise)} · σ_max {num(r.spectrum.sigma_max)}
+              </div>
+            )}
             <div>{isSelected(r) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
               <div>

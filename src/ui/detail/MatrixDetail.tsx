@@ -34,11 +34,14 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   // an unchanged ΔW is a zero matrix: its Spectrum score and ESD fits say nothing
   const zeroDelta = record.delta?.unchanged === true;
   const s = zeroDelta ? null : record.spectrum;
+  // a module of Spectrum's own result file: its stored SNR, and no weights to say anything else from
+  const imported = record.importedValue !== undefined;
   const rows: [string, string][] = [
     ['Tensor', record.name],
     ['File', record.file],
-    ['Shape', `${shape(record.shape)} (${record.dtype})`],
+    ['Shape', imported ? "not in Spectrum's result file" : `${shape(record.shape)} (${record.dtype})`],
   ];
+  if (imported) rows.push(['Spectrum SNR', `${num(record.importedValue, 6)} (stored in the file)`]);
   if (record.source) rows.push(['Derived from', record.source.join(', ')]);
   if (s) {
     rows.push(
@@ -54,7 +57,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
     );
   }
   if (selected !== null) rows.push([`Selected at ${percent}%`, selected ? 'yes' : 'no']);
-  rows.push(['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
+  if (!imported) rows.push(['Engine', `${record.engine} · ${record.mode} · ${num(record.millis, 3)} ms`]);
   // why this matrix was computed elsewhere than on the engine in use (a float64 recompute, a move to the CPU)
   if (record.engineNote) rows.push(['Engine note', record.engineNote]);
   const h = zeroDelta ? null : record.htsr;
@@ -90,6 +93,12 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
         <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
       ) : (
         <SpectrumPlot record={record} />
+      )}
+      {imported && (
+        <p className="note" data-testid="imported-note">
+          Spectrum's result file stores one SNR per module: the shape, the singular values and the other metrics are not in it. Open the
+          checkpoint's weights to see them.
+        </p>
       )}
       <LoraNote record={record} />
       <DeltaNumbers record={record} />

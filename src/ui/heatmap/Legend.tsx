@@ -51,8 +51,12 @@ export function Legend({
         </>
       ) : (
         <>
-          <span className="swatch" style={{ background: SELECTED }} /> top {percent}% of its module type by Spectrum SNR
-          <span className="swatch" style={{ background: NOT_SELECTED }} /> not selected
+          <span className="legend-item">
+            <span className="swatch" style={{ background: SELECTED }} /> top {percent}% of its module type by Spectrum SNR
+          </span>
+          <span className="legend-item">
+            <span className="swatch" style={{ background: NOT_SELECTED }} /> not selected
+          </span>
         </>
       )}
       {swatches.map((w) => (
@@ -60,9 +64,15 @@ export function Legend({
           <span className="swatch" style={{ background: w.color }} /> {w.label}
         </span>
       ))}
-      <span className="swatch hatch" /> non-finite weights
-      <span className="swatch failed" /> unreadable
-      <span className="swatch pending" /> not analysed yet
+      <span className="legend-item">
+        <span className="swatch hatch" /> non-finite weights
+      </span>
+      <span className="legend-item">
+        <span className="swatch failed" /> unreadable
+      </span>
+      <span className="legend-item">
+        <span className="swatch pending" /> not analysed yet
+      </span>
     </div>
   );
 }

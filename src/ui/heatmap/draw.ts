@@ -2,7 +2,7 @@ import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
-import type { HeatmapLayout } from './layout.ts';
+import { AXIS_TITLES, type HeatmapLayout } from './layout.ts';
 
 export const shortModule = (m: string) => m.replace(/^self_attn\./, 'attn.').replace(/_proj$/, '');
 
@@ -24,6 +24,19 @@ export function drawHeatmap(
   grid.layers.forEach((layer, col) => {
     if (col % l.labelEvery === 0) ctx.fillText(String(layer), l.left + col * l.cellW + l.cellW / 2, l.top / 2);
   });
+  if (l.axisTitles) {
+    const { layer, module } = l.axisTitles;
+    ctx.save();
+    ctx.font = 'italic 11px system-ui, sans-serif';
+    ctx.fillStyle = '#868e96';
+    ctx.textAlign = 'right';
+    ctx.fillText(AXIS_TITLES.layer, layer.x, layer.y);
+    ctx.translate(module.x, module.y);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = 'center';
+    ctx.fillText(AXIS_TITLES.module, 0, 0);
+    ctx.restore();
+  }
   const hatch = hatchPattern(ctx);
   grid.modules.forEach((m, row) => {
     grid.layers.forEach((layer, col) => {

@@ -10,7 +10,15 @@ export interface HeatmapLayout {
   height: number;
   /** label every n-th layer, so labels never overlap */
   labelEvery: number;
+  /**
+   * Where the axis titles go, in the margins the labels leave free so the grid never moves: "layer"
+   * ends just left of the layer numbers, "module" runs up the left edge beside the rows. Null without
+   * row labels (a phase panel after the first), where the margin is too narrow.
+   */
+  axisTitles: { layer: { x: number; y: number }; module: { x: number; y: number } } | null;
 }
+
+export const AXIS_TITLES = { layer: 'layer', module: 'module' } as const;
 
 /** Cell widths a grid is drawn at: narrower cannot be hit with a mouse, wider wastes the page. */
 export const MIN_CELL_WIDTH = 6;
@@ -22,14 +30,16 @@ export function heatmapLayout(grid: HeatmapGrid, availableWidth: number, opts: {
   const cols = Math.max(1, grid.layers.length);
   const cellW = Math.max(MIN_CELL_WIDTH, Math.min(MAX_CELL_WIDTH, Math.floor((availableWidth - left - 8) / cols)));
   const cellH = 22;
+  const rows = Math.max(1, grid.modules.length);
   return {
     left,
     top,
     cellW,
     cellH,
     width: left + cols * cellW + 8,
-    height: top + Math.max(1, grid.modules.length) * cellH + 4,
+    height: top + rows * cellH + 4,
     labelEvery: Math.max(1, Math.ceil(22 / cellW)),
+    axisTitles: opts.rowLabels === false ? null : { layer: { x: left - 6, y: top / 2 }, module: { x: 10, y: top + (rows * cellH) / 2 } },
   };
 }
 

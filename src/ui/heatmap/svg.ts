@@ -1,7 +1,7 @@
 import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
-import type { HeatmapLayout } from './layout.ts';
+import { AXIS_TITLES, type HeatmapLayout } from './layout.ts';
 import { shortModule } from './draw.ts';
 
 /** Text as SVG text: names come from files and are never markup. */
@@ -50,6 +50,13 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
       `<text x="${l.left - 6}" y="${l.top + row * l.cellH + l.cellH / 2}" text-anchor="end" dominant-baseline="middle" fill="#495057">${xmlText(shortModule(m))}</text>`,
     );
   });
+  if (l.axisTitles) {
+    const { layer, module } = l.axisTitles;
+    parts.push(
+      `<text x="${layer.x}" y="${layer.y}" text-anchor="end" dominant-baseline="middle" font-style="italic" fill="#868e96">${AXIS_TITLES.layer}</text>`,
+      `<text transform="translate(${module.x},${module.y}) rotate(-90)" text-anchor="middle" dominant-baseline="middle" font-style="italic" fill="#868e96">${AXIS_TITLES.module}</text>`,
+    );
+  }
   grid.layers.forEach((layer, col) => {
     if (col % l.labelEvery === 0)
       parts.push(

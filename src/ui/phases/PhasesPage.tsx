@@ -55,7 +55,12 @@ export function PhasesPage() {
         p.selected,
         i > 0 ? phases[i - 1].selected : null,
       );
-      return { phase: p, grid: { ...grids[i], ...axes }, painter, title: `Phase ${i + 1}: ${p.checkpoint.name} · top ${p.step.percent}%` };
+      return {
+        phase: p,
+        grid: { ...grids[i], ...axes },
+        painter,
+        title: `Phase ${i + 1} trains the top ${p.step.percent}% of ${p.checkpoint.name}`,
+      };
     });
   }, [phases, allRecords, view.mode, view.metric, view.variant]);
 
