@@ -119,13 +119,18 @@ export class ScanController {
     if (at >= 0) this.waiting.splice(at, 1);
   }
 
+  /** every task waiting or running */
+  private get tasks(): Task[] {
+    return [...this.waiting, ...(this.running ? [this.running] : [])];
+  }
+
   private tasksOf(owner: string): Task[] {
-    return [...this.waiting, ...(this.running ? [this.running] : [])].filter((t) => t.owner === owner);
+    return this.tasks.filter((t) => t.owner === owner);
   }
 
   /** scans waiting or running (for tests and the page's own checks) */
   get pending(): number {
-    return this.waiting.length + (this.running ? 1 : 0);
+    return this.tasks.length;
   }
 
   // ---- checkpoints ----
@@ -381,9 +386,8 @@ export class ScanController {
   openSession(session: Parameters<AppState['loadSession']>[0]): void {
     this.workspace.replaced = true;
     this.workspace = { replaced: false };
-    for (const task of [...this.waiting, ...(this.running ? [this.running] : [])]) this.stop(task, true);
-    for (const id of this.infos.keys()) void this.pool?.detach(id).catch(() => {});
-    this.infos.clear();
+    for (const task of this.tasks) this.stop(task, true);
+    for (const id of [...this.infos.keys()]) this.forget(id);
     this.state.loadSession(session);
   }
 
@@ -469,7 +473,7 @@ export class ScanController {
   async dispose(): Promise<void> {
     this.disposed = true;
     this.workspace.replaced = true;
-    for (const task of [...this.waiting, ...(this.running ? [this.running] : [])]) this.stop(task, true);
+    for (const task of this.tasks) this.stop(task, true);
     await this.pool?.close();
     this.pool = null;
   }
