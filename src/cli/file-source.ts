@@ -1,26 +1,64 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { basename } from 'node:path';
+import { ScanError } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 
-/** A Node file as a ByteSource: positional reads, so only the asked-for bytes are ever in memory. */
+/** What says a file is still the one that was opened: a file rewritten in place changes its size or its modified time. */
+interface FileState {
+  size: bigint;
+  mtimeNs: bigint;
+}
+
+const stateOf = (s: BigIntStats): FileState => ({ size: s.size, mtimeNs: s.mtimeNs });
+const sameState = (a: FileState, b: FileState) => a.size === b.size && a.mtimeNs === b.mtimeNs;
+
+function describe(s: FileState): string {
+  return `${s.size} bytes, modified ${new Date(Number(s.mtimeNs / 1_000_000n)).toISOString()}`;
+}
+
+/**
+ * A Node file as a ByteSource: positional reads, so only the asked-for bytes are ever in memory.
+ * The file's size and modified time are checked after each read against those it had when the source
+ * was made: a file rewritten in place during a scan (a trainer saving over its checkpoint) fails the
+ * read with FILE_CHANGED instead of handing on a mix of two files' bytes.
+ */
 export async function fileSource(path: string): Promise<ByteSource> {
-  const { size } = await stat(path);
+  const name = basename(path);
+  const opened = stateOf(await stat(path, { bigint: true }));
+  const size = Number(opened.size);
   let handle: FileHandle | undefined;
+  const checkUnchanged = async (h: FileHandle) => {
+    const now = stateOf(await h.stat({ bigint: true }));
+    if (!sameState(opened, now)) {
+      throw new ScanError(
+        'FILE_CHANGED',
+        name,
+        undefined,
+        `changed on disk during the scan (${describe(opened)} when opened, now ${describe(now)}): scan it again once it is written`,
+      );
+    }
+  };
   return {
-    name: basename(path),
+    name,
     size,
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > size) {
-        throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end of ${basename(path)} (${size} bytes)`);
+        throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end of ${name} (${size} bytes)`);
       }
       handle ??= await open(path, 'r');
+      const h = handle;
       const out = new Uint8Array(length);
       let done = 0;
       while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, offset + done);
-        if (bytesRead === 0) throw new RangeError(`${basename(path)} ended after ${offset + done} bytes`);
+        const { bytesRead } = await h.read(out, done, length - done, offset + done);
+        if (bytesRead === 0) {
+          await checkUnchanged(h); // cut short because it is being rewritten: say so
+          throw new RangeError(`${name} ended after ${offset + done} bytes`);
+        }
         done += bytesRead;
       }
+      await checkUnchanged(h);
       return out;
     },
     async close() {

@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'GGUF_INVALID'
   | 'NON_FINITE'
   | 'READ_FAILED'
+  | 'FILE_CHANGED'
   | 'TOO_LARGE'
   | 'ENGINE_FAILED'
   | 'ABORTED';
@@ -33,7 +34,7 @@ export class ScanError extends Error {
     readonly code: ErrorCode,
     readonly file: string,
     readonly tensor: string | undefined,
-    detail: string,
+    readonly detail: string,
   ) {
     super(formatMessage(file, tensor, detail));
   }

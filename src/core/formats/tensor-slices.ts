@@ -45,6 +45,8 @@ export async function readInSlices(
     try {
       bytes = await source.read(info.begin + pos, length);
     } catch (e) {
+      // a file that changed on disk since it was opened: its own code, so that the tensor is not read as a mix of two files
+      if (e instanceof ScanError && e.code === 'FILE_CHANGED') throw new ScanError('FILE_CHANGED', info.file, info.name, e.detail);
       const why = e instanceof Error ? e.message : String(e);
       throw new ScanError(
         'READ_FAILED',
