@@ -30,6 +30,17 @@ export const num: Check<number> = (v, path) => {
   return v;
 };
 
+/**
+ * A whole number from 0 to `max`: a layer or expert number, which the heatmap turns into that many
+ * columns (a layer of 1e308 or −1 would make a grid no array can hold).
+ */
+export function whole(max: number): Check<number> {
+  return (v, path) => {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) throw new SchemaError(path, `a whole number from 0 to ${max}`);
+    return v;
+  };
+}
+
 export const bool: Check<boolean> = (v, path) => {
   if (typeof v !== 'boolean') throw new SchemaError(path, 'true or false');
   return v;

@@ -1,8 +1,13 @@
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { scanFile } from '../../test-fixtures/builders/scan-file.ts';
-import { base64ToF64, f64ToBase64, parseSession, serializeSession, SessionError } from './session.ts';
-import type { CheckpointState, ViewState } from './types.ts';
+import { deltaMetrics } from '../core/metrics/weight-delta.ts';
+import { seededUniform } from '../core/random.ts';
+import type { MatrixRecord } from '../core/scan/record.ts';
+import { heatmapGrid, spectrumSelection } from './heatmap-data.ts';
+import { base64ToF64, f64ToBase64, parseSession, serializeSession, SessionError, type SessionContents } from './session.ts';
+import { EMPTY_DELTA } from './store.ts';
+import type { CheckpointState, DeltaState, ViewState } from './types.ts';
 
 const view: ViewState = {
   page: 'phases',
@@ -167,5 +172,260 @@ describe('a session file that is wrong in one field', () => {
     );
     expect(s.view.activeId).toBe('constructor');
     expect(s.checkpoints.map((c) => c.id)).toEqual(['constructor']);
+  });
+});
+
+const REFERENCE = join(import.meta.dirname, '../../test-fixtures/reference/reference-model.safetensors');
+
+function checkpointOf(id: string, records: readonly MatrixRecord[], status: CheckpointState['status'] = 'done'): CheckpointState {
+  return {
+    id,
+    name: id,
+    fingerprint: `fp-${id}`,
+    origin: 'user',
+    status,
+    failure: null,
+    progress: null,
+    records: Object.fromEntries(records.map((r) => [r.name, r])),
+    errors: [],
+    skipped: [],
+    unmapped: [],
+    missing: [],
+    totalJobs: records.length,
+    engine: 'cpu',
+    fromCache: false,
+  };
+}
+
+/**
+ * ΔW records as the workers make them: the record of a matrix with its ΔW metrics. The singular
+ * values are a closed form (σ_i = 2^−i, so Σσ² is known), the energies those of a 3 × 2 ΔW.
+ */
+function deltaRecords(records: readonly MatrixRecord[]): MatrixRecord[] {
+  return records.slice(0, 3).map((r, i) => {
+    const sv = Float64Array.from([1, 0.5, 0.25].slice(0, i + 1));
+    const energy = sv.reduce((a, v) => a + v * v, 0);
+    return { ...r, singularValues: sv, delta: deltaMetrics(sv, { energy, baseEnergy: 4 * energy, headEnergy: null }) };
+  });
+}
+
+describe('sessions carry the ΔW result', () => {
+  let scanned: MatrixRecord[] = [];
+  beforeAll(async () => {
+    scanned = [...(await scanFile(REFERENCE)).values()];
+  });
+
+  it('a ΔW result and its pair come back as saved; a ΔW still running is saved as cancelled', () => {
+    const [a, b] = [checkpointOf('c1', scanned), checkpointOf('c2', scanned)];
+    const records = deltaRecords(scanned);
+    const delta: DeltaState = {
+      ...EMPTY_DELTA,
+      fromId: 'c1',
+      toId: null,
+      computed: { fromId: 'c1', toId: 'c2' },
+      status: 'scanning',
+      records: Object.fromEntries(records.map((r) => [r.name, r])),
+      totalJobs: 5,
+      metric: 'truncatable_95',
+      selected: { module: records[0].module, layer: records[0].layer ?? 0 },
+    };
+    const back = parseSession(serializeSession([a, b], [], view, delta), 's.json');
+    expect(back.delta).not.toBeNull();
+    const d = back.delta!;
+    expect(d.status).toBe('cancelled');
+    expect(d.computed).toEqual({ fromId: 'c1', toId: 'c2' });
+    expect([d.fromId, d.toId, d.metric, d.totalJobs, d.selected]).toEqual(['c1', null, 'truncatable_95', 5, delta.selected]);
+    expect(d.progress).toBeNull();
+    expect(Object.keys(d.records)).toEqual(records.map((r) => r.name));
+    // σ = 1, ½, ¼: Σσ² = 21/16; the first two keep 20/16, at least 90 and 95% of it (18.9/16, 19.95/16), not 99% (20.79/16)
+    const third = d.records[records[2].name];
+    expect(Array.from(third.singularValues!)).toEqual([1, 0.5, 0.25]);
+    expect(third.delta!.energy_rank).toEqual({ 90: 2, 95: 2, 99: 3 });
+    expect(third.delta!.relative_norm).toBe(0.5);
+  });
+
+  it('a session without a ΔW result (or made before ΔW travelled with sessions) opens with none', () => {
+    const text = serializeSession([checkpointOf('c1', scanned)], [], view, { ...EMPTY_DELTA });
+    expect(JSON.parse(text)).not.toHaveProperty('delta'); // nothing computed: nothing saved
+    expect(parseSession(text).delta).toBeNull();
+  });
+
+  it('a ΔW result naming a checkpoint the file lacks is refused, naming the field', () => {
+    const file = JSON.parse(
+      serializeSession([checkpointOf('c1', scanned), checkpointOf('c2', scanned)], [], view, {
+        ...EMPTY_DELTA,
+        computed: { fromId: 'c1', toId: 'c2' },
+        status: 'done',
+      }),
+    ) as { checkpoints: unknown[] };
+    file.checkpoints.pop();
+    expect(() => parseSession(JSON.stringify(file), 's.json')).toThrow(
+      new SessionError('s.json: session.delta.computed.toId: "c2" is not a checkpoint of the session'),
+    );
+  });
+
+  it('records named after Object members (__proto__, constructor) are data, in checkpoints and in ΔW', () => {
+    const names = ['__proto__', 'constructor', 'toString'];
+    const odd = scanned.slice(0, 3).map((r, i) => ({ ...r, name: names[i] }));
+    const delta: DeltaState = { ...EMPTY_DELTA, computed: { fromId: 'c1', toId: 'c1' }, records: Object.fromEntries([]), status: 'done' };
+    // built by hand: an object literal's "__proto__" key would set the prototype instead of a record
+    for (const r of deltaRecords(odd)) Object.defineProperty(delta.records, r.name, { value: r, enumerable: true });
+    const c = checkpointOf('c1', []);
+    for (const r of odd) Object.defineProperty(c.records, r.name, { value: r, enumerable: true });
+    const back = parseSession(serializeSession([c], [], view, delta));
+    expect(Object.keys(back.checkpoints[0].records)).toEqual(names);
+    expect(Object.keys(back.delta!.records)).toEqual(names);
+    expect(back.checkpoints[0].records.__proto__.module).toBe(odd[0].module);
+    expect(Object.getPrototypeOf(back.checkpoints[0].records)).toBeNull();
+  });
+});
+
+describe('session files damaged at random (seeded)', () => {
+  type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+  type Path = (string | number)[];
+  let base: Json = null;
+  beforeAll(async () => {
+    const scanned = [...(await scanFile(REFERENCE)).values()].slice(0, 4);
+    const delta: DeltaState = {
+      ...EMPTY_DELTA,
+      computed: { fromId: 'c1', toId: 'c2' },
+      status: 'done',
+      records: Object.fromEntries(deltaRecords(scanned).map((r) => [r.name, r])),
+    };
+    const plan = [
+      { checkpointId: 'c1', percent: 25, included: true },
+      { checkpointId: 'c2', percent: 20, included: false },
+    ];
+    const experts = { aggregate: 'max', expert: 0, expandLayer: null } as const;
+    const c2 = {
+      ...checkpointOf('c2', scanned),
+      errors: [{ file: 'f', tensor: 't', code: 'UNKNOWN_DTYPE', message: 'bad' }],
+    } as CheckpointState;
+    base = JSON.parse(serializeSession([checkpointOf('c1', scanned, 'scanning'), c2], plan, { ...view, experts }, delta)) as Json;
+  });
+
+  /** Every path in the document (the root excluded), in document order. */
+  function paths(doc: Json, at: Path = []): Path[] {
+    if (doc === null || typeof doc !== 'object') return [];
+    const keys: (string | number)[] = Array.isArray(doc) ? doc.map((_, i) => i) : Object.keys(doc);
+    return keys.flatMap((k) => [[...at, k], ...paths((doc as Record<string | number, Json>)[k], [...at, k])]);
+  }
+
+  /** a string put where the deep value goes, replaced in the text (the document itself stays shallow) */
+  const MARKER = '@@deep@@';
+  const DEEP = JSON.stringify(MARKER);
+  const PROTO_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+  /** One damage at `path`: a wrong type, a missing field, an Object member's name, or a value nested very deep. */
+  function damage(doc: Json, path: Path, random: () => number): string {
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];
+    const parent = path.slice(0, -1).reduce<Json>((node, k) => (node as Record<string | number, Json>)[k], doc) as
+      Record<string, Json> | Json[];
+    const key = path[path.length - 1];
+    const kind = pick([
+      'null',
+      'number',
+      'string',
+      'array',
+      'object',
+      'bool',
+      'missing',
+      'proto-value',
+      'proto-key',
+      'deep',
+      'huge-number',
+    ]);
+    const set = (v: Json) => ((parent as Record<string | number, Json>)[key] = v);
+    switch (kind) {
+      case 'null':
+        set(null);
+        break;
+      case 'number':
+        set(pick([0, -1, 1e308, 0.5, 42]));
+        break;
+      case 'string':
+        set(pick(['', 'x', '0', 'null', 'AAAA', 'NaN']));
+        break;
+      case 'array':
+        set(pick([[], [1], [null], [{}], ['c1']]));
+        break;
+      case 'object':
+        set(pick([{}, { a: 1 }, { $number: 'NaN' }, { $number: {} as Json }]));
+        break;
+      case 'bool':
+        set(random() < 0.5);
+        break;
+      case 'missing':
+        if (Array.isArray(parent)) parent.splice(Number(key), 1);
+        else delete parent[key];
+        break;
+      case 'proto-value':
+        set(pick(PROTO_KEYS));
+        break;
+      case 'proto-key':
+        // an own key named after an Object member beside (or in place of) this one
+        if (!Array.isArray(parent)) Object.defineProperty(parent, pick(PROTO_KEYS), { value: parent[key], enumerable: true });
+        else set(pick(PROTO_KEYS));
+        break;
+      case 'deep':
+        set(MARKER);
+        break;
+      case 'huge-number':
+        set({ $number: pick(['Infinity', '-Infinity', '1e999']) });
+        break;
+    }
+    const depth = 2000 + Math.floor(random() * 50_000);
+    const nest = random() < 0.5 ? '['.repeat(depth) + ']'.repeat(depth) : '{"a":'.repeat(depth) + '1' + '}'.repeat(depth);
+    return JSON.stringify(doc).replaceAll(DEEP, nest);
+  }
+
+  /** What the page does with an opened session: it must not throw on whatever parseSession let through. */
+  function use(s: SessionContents): void {
+    for (const c of s.checkpoints) {
+      const records = Object.values(c.records);
+      heatmapGrid(records, c.errors);
+      spectrumSelection(records, s.view.percent, s.view.variant);
+      for (const r of records) expect(r.singularValues === null || r.singularValues instanceof Float64Array).toBe(true);
+    }
+    if (s.delta) heatmapGrid(Object.values(s.delta.records), s.delta.errors);
+    expect(s.view.activeId === null || s.checkpoints.some((c) => c.id === s.view.activeId)).toBe(true);
+  }
+
+  const FIXED = /^s\.json: (not a JSON file|not a Spectral Workbench session|made by a newer version \(session format .+\))$/;
+  const FIELD = /^s\.json: session(\.[^\s.[:]+|\[\d+\])*: ./;
+
+  it('either opens a workspace the page can show, or throws a SessionError naming the field: never a TypeError', () => {
+    const random = seededUniform(20261130);
+    const all = paths(base);
+    const outcomes = { opened: 0, refused: 0 };
+    for (let round = 0; round < 600; round++) {
+      const doc = structuredClone(base);
+      const text = Array.from({ length: 1 + Math.floor(random() * 3) }).reduce<string>(() => {
+        const candidates = paths(doc);
+        return damage(doc, candidates[Math.floor(random() * candidates.length)] ?? all[0], random);
+      }, '');
+      let opened: SessionContents | null = null;
+      try {
+        opened = parseSession(text, 's.json');
+      } catch (e) {
+        if (!(e instanceof SessionError)) throw new Error(`round ${round}: ${String(e)} (not a SessionError)`, { cause: e });
+        if (!FIXED.test(e.message) && !FIELD.test(e.message)) throw new Error(`round ${round}: "${e.message}" names no field`);
+        outcomes.refused++;
+        continue;
+      }
+      use(opened);
+      outcomes.opened++;
+    }
+    // both outcomes are exercised: damage to optional or pass-through fields opens, the rest is refused
+    expect(outcomes.refused).toBeGreaterThan(300);
+    expect(outcomes.opened).toBeGreaterThan(20);
+  });
+
+  it('a value nested tens of thousands deep where a field belongs is refused naming that field', () => {
+    const doc = structuredClone(base) as { view: { metric: Json } };
+    doc.view.metric = MARKER;
+    const text = JSON.stringify(doc).replace(DEEP, '['.repeat(100_000) + ']'.repeat(100_000));
+    expect(() => parseSession(text, 's.json')).toThrow(SessionError);
+    expect(() => parseSession(text, 's.json')).toThrow(/^s\.json: (session\.view\.metric: expected one of|not a JSON file)/);
   });
 });

@@ -4,19 +4,20 @@ import type { SpectrumScore } from '../core/metrics/spectrum.ts';
 import type { DeltaMetrics, EnergyLevel } from '../core/metrics/weight-delta.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import type { ExpertView } from './moe-lora-view.ts';
-import { arrayOf, bool, htsrShape, nullable, num, object, oneOf, recordOf, SchemaError, str, type Check } from './session-schema.ts';
-import type { Cell, CheckpointState, PlanStep, ViewState } from './types.ts';
+import { arrayOf, bool, htsrShape, nullable, num, object, oneOf, recordOf, SchemaError, str, whole, type Check } from './session-schema.ts';
+import type { Cell, CheckpointState, DeltaState, PlanStep, ViewState } from './types.ts';
 
 /**
- * A session: the phase plan, every checkpoint's results and the view, as one JSON file (and in
- * IndexedDB). Singular values travel as base64 of their float64 bytes: exact and a third the size
- * of decimal text.
+ * A session: the phase plan, every checkpoint's results, the view and the last ΔW result, as one
+ * JSON file (and in IndexedDB). Singular values travel as base64 of their float64 bytes: exact and a
+ * third the size of decimal text.
  */
 export const SESSION_FORMAT = 'spectral-workbench-session';
 export const SESSION_VERSION = 1;
 
 type StoredRecord = Omit<MatrixRecord, 'singularValues'> & { singularValues: string | null };
 type StoredCheckpoint = Omit<CheckpointState, 'records' | 'progress'> & { records: StoredRecord[] };
+type StoredDelta = Omit<DeltaState, 'records' | 'progress'> & { records: StoredRecord[] };
 
 export interface SessionFile {
   format: typeof SESSION_FORMAT;
@@ -25,6 +26,17 @@ export interface SessionFile {
   checkpoints: StoredCheckpoint[];
   plan: PlanStep[];
   view: ViewState;
+  /** the ΔW page (absent in files made before ΔW travelled with sessions) */
+  delta?: StoredDelta;
+}
+
+/** What a session holds, and what opening one puts in the store. */
+export interface SessionContents {
+  checkpoints: CheckpointState[];
+  plan: PlanStep[];
+  view: ViewState;
+  /** null: the file has no ΔW result */
+  delta: DeltaState | null;
 }
 
 export function f64ToBase64(values: Float64Array): string {
@@ -52,19 +64,50 @@ function reviver(_key: string, value: unknown): unknown {
   return value;
 }
 
-export function serializeSession(checkpoints: readonly CheckpointState[], plan: readonly PlanStep[], view: ViewState): string {
+/** Records are immutable once made: each is encoded once, however often the workspace is saved. */
+const encoded = new WeakMap<MatrixRecord, StoredRecord>();
+
+function storedRecord(r: MatrixRecord): StoredRecord {
+  let stored = encoded.get(r);
+  if (!stored) {
+    stored = { ...r, singularValues: r.singularValues ? f64ToBase64(r.singularValues) : null };
+    encoded.set(r, stored);
+  }
+  return stored;
+}
+
+/**
+ * The session file's text. `delta`: the ΔW page, saved when it holds a result (or a pair being
+ * computed); `withoutRecords`: checkpoints saved without their records (the page's own saved
+ * workspace, whose scanned checkpoints' records are in the scan cache already).
+ */
+export function serializeSession(
+  checkpoints: readonly CheckpointState[],
+  plan: readonly PlanStep[],
+  view: ViewState,
+  delta: DeltaState | null = null,
+  withoutRecords: ReadonlySet<string> = new Set(),
+): string {
+  // a scan cut off mid-way is saved as cancelled: its matrices are kept, it is not running any more
+  const settled = <S extends string>(status: S) =>
+    status === 'scanning' || status === 'opening' || status === 'queued' ? 'cancelled' : status;
+  const storedDelta = ({ records, progress: _p, ...rest }: DeltaState): StoredDelta => ({
+    ...rest,
+    status: settled(rest.status),
+    records: Object.values(records).map(storedRecord),
+  });
   const file: SessionFile = {
     format: SESSION_FORMAT,
     version: SESSION_VERSION,
     savedAt: new Date().toISOString(),
     checkpoints: checkpoints.map(({ records, progress: _p, ...rest }) => ({
       ...rest,
-      // a scan cut off mid-way is saved as cancelled: its matrices are kept, it is not running any more
-      status: rest.status === 'scanning' || rest.status === 'opening' ? 'cancelled' : rest.status,
-      records: Object.values(records).map((r) => ({ ...r, singularValues: r.singularValues ? f64ToBase64(r.singularValues) : null })),
+      status: settled(rest.status),
+      records: withoutRecords.has(rest.id) ? [] : Object.values(records).map(storedRecord),
     })),
     plan: [...plan],
     view,
+    ...(delta?.computed ? { delta: storedDelta(delta) } : {}),
   };
   return JSON.stringify(file, replacer);
 }
@@ -78,15 +121,19 @@ const errorRecord = object<ErrorRecord>({ file: str, tensor: str, code: str as C
 /** one figure per energy level (90/95/99 % of Σσ²) */
 const byEnergyLevel = object<Record<EnergyLevel, number>>({ 90: num, 95: num, 99: num });
 
-const cell = nullable(object<Cell>({ layer: num, module: str }));
+/** Layer and expert numbers: far more than any model has, few enough for a grid of that many columns. */
+const MAX_INDEX = 1 << 20;
+const index = whole(MAX_INDEX);
 
-const storedRecord = object<StoredRecord>(
+const cell = nullable(object<Cell>({ layer: index, module: str }));
+
+const recordShape = object<StoredRecord>(
   {
     name: str,
     file: str,
-    layer: nullable(num),
+    layer: nullable(index),
     module: str,
-    expert: num,
+    expert: index,
     spectrumModule: nullable(str),
     spectrumType: nullable(str),
     vector: bool,
@@ -136,6 +183,8 @@ const storedRecord = object<StoredRecord>(
   ['expert', 'source', 'lora', 'nonFinite', 'importedValue', 'delta', 'engineNote'],
 );
 
+const skippedShape = object<{ name: string; reason: string }>({ name: str, reason: str });
+
 const storedCheckpoint = object<StoredCheckpoint>({
   id: str,
   name: str,
@@ -143,9 +192,9 @@ const storedCheckpoint = object<StoredCheckpoint>({
   origin: oneOf('demo', 'user', 'import', 'session'),
   status: oneOf('opening', 'scanning', 'done', 'cancelled', 'failed'),
   failure: nullable(str),
-  records: arrayOf(storedRecord),
+  records: arrayOf(recordShape),
   errors: arrayOf(errorRecord),
-  skipped: arrayOf(object<{ name: string; reason: string }>({ name: str, reason: str })),
+  skipped: arrayOf(skippedShape),
   unmapped: arrayOf(str),
   missing: arrayOf(object<{ name: string; file: string }>({ name: str, file: str })),
   totalJobs: num,
@@ -163,19 +212,38 @@ const viewState = object<ViewState>(
     activeId: nullable(str),
     selected: cell,
     focused: cell,
-    experts: object<ExpertView>({ aggregate: oneOf('mean', 'max', 'one'), expert: num, expandLayer: nullable(num) }),
+    experts: object<ExpertView>({ aggregate: oneOf('mean', 'max', 'one'), expert: index, expandLayer: nullable(index) }),
   },
   ['experts'],
 );
 
-const sessionFile = object<SessionFile>({
-  format: oneOf(SESSION_FORMAT),
-  version: num,
-  savedAt: str,
-  checkpoints: arrayOf(storedCheckpoint),
-  plan: arrayOf(object<PlanStep>({ checkpointId: str, percent: num, included: bool })),
-  view: viewState,
+const deltaShape = object<StoredDelta>({
+  fromId: nullable(str),
+  toId: nullable(str),
+  computed: nullable(object<{ fromId: string; toId: string }>({ fromId: str, toId: str })),
+  status: oneOf('idle', 'queued', 'scanning', 'done', 'cancelled', 'failed'),
+  failure: nullable(str),
+  records: arrayOf(recordShape),
+  errors: arrayOf(errorRecord),
+  skipped: arrayOf(skippedShape),
+  totalJobs: num,
+  metric: oneOf('relative_norm', 'stable_rank', 'truncatable_90', 'truncatable_95', 'truncatable_99', 'head_max'),
+  selected: cell,
+  focused: cell,
 });
+
+const sessionFile = object<SessionFile>(
+  {
+    format: oneOf(SESSION_FORMAT),
+    version: num,
+    savedAt: str,
+    checkpoints: arrayOf(storedCheckpoint),
+    plan: arrayOf(object<PlanStep>({ checkpointId: str, percent: num, included: bool })),
+    view: viewState,
+    delta: deltaShape,
+  },
+  ['delta'],
+);
 
 function decodeSingularValues(text: string, where: string): Float64Array {
   try {
@@ -185,12 +253,24 @@ function decodeSingularValues(text: string, where: string): Float64Array {
   }
 }
 
+/** Records by name (a prototype-free record: names are data), their singular values decoded. */
+function decodeRecords(stored: readonly StoredRecord[], where: string): Record<string, MatrixRecord> {
+  const records = dataRecord<MatrixRecord>();
+  for (const [j, r] of stored.entries()) {
+    records[r.name] = {
+      ...r,
+      singularValues: r.singularValues === null ? null : decodeSingularValues(r.singularValues, `${where}[${j}].singularValues`),
+    };
+  }
+  return records;
+}
+
 /**
  * Parse and check a session file, every field (a file that fails names the first wrong field);
  * checkpoints come back as 'session' (their files are not here). Ids must be unique, and the plan
  * and the view may only name checkpoints the file holds.
  */
-export function parseSession(text: string, fileName = 'session'): { checkpoints: CheckpointState[]; plan: PlanStep[]; view: ViewState } {
+export function parseSession(text: string, fileName = 'session'): SessionContents {
   let data: unknown;
   try {
     data = JSON.parse(text, reviver);
@@ -219,17 +299,30 @@ export function parseSession(text: string, fileName = 'session'): { checkpoints:
       throw new SessionError(`${fileName}: session.plan[${i}].checkpointId: "${step.checkpointId}" is not a checkpoint of the session`);
     }
   }
-  const checkpoints = s.checkpoints.map((c, i): CheckpointState => {
-    const records = dataRecord<MatrixRecord>();
-    for (const [j, r] of c.records.entries()) {
-      const where = `${fileName}: session.checkpoints[${i}].records[${j}].singularValues`;
-      records[r.name] = { ...r, singularValues: r.singularValues === null ? null : decodeSingularValues(r.singularValues, where) };
+  if (s.delta) {
+    const d = s.delta;
+    for (const [field, id] of [
+      ['fromId', d.fromId],
+      ['toId', d.toId],
+      ['computed.fromId', d.computed?.fromId ?? null],
+      ['computed.toId', d.computed?.toId ?? null],
+    ]) {
+      if (id !== null && !ids.has(id))
+        throw new SessionError(`${fileName}: session.delta.${field}: "${id}" is not a checkpoint of the session`);
     }
-    return { ...c, origin: c.origin === 'import' ? 'import' : 'session', progress: null, records };
-  });
+  }
+  const checkpoints = s.checkpoints.map((c, i): CheckpointState => ({
+    ...c,
+    origin: c.origin === 'import' ? 'import' : 'session',
+    progress: null,
+    records: decodeRecords(c.records, `${fileName}: session.checkpoints[${i}].records`),
+  }));
   const view = {
     ...s.view,
     activeId: s.view.activeId !== null && ids.has(s.view.activeId) ? s.view.activeId : (checkpoints[0]?.id ?? null),
   };
-  return { checkpoints, plan: s.plan, view };
+  const delta: DeltaState | null = s.delta
+    ? { ...s.delta, progress: null, records: decodeRecords(s.delta.records, `${fileName}: session.delta.records`) }
+    : null;
+  return { checkpoints, plan: s.plan, view, delta };
 }

@@ -25,7 +25,7 @@ interface CheckpointsSlice {
   ignored: IgnoredFile[];
   setIgnored(ignored: IgnoredFile[]): void;
   /** replace everything with a saved session */
-  loadSession(session: { checkpoints: CheckpointState[]; plan: PlanStep[]; view: ViewState }): void;
+  loadSession(session: { checkpoints: CheckpointState[]; plan: PlanStep[]; view: ViewState; delta?: DeltaState | null }): void;
 }
 
 export interface ClosedCheckpoint {
@@ -102,14 +102,14 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
       }),
     addErrors: (id, errors) => patch(id, (c) => ({ errors: [...c.errors, ...errors] })),
     setProgress: (id, progress) => patch(id, () => ({ progress })),
-    loadSession: ({ checkpoints, plan, view }) =>
-      // ΔW results refer to the checkpoints being replaced (a session keeps no weights to compare)
+    loadSession: ({ checkpoints, plan, view, delta }) =>
+      // ΔW results refer to the checkpoints being replaced: the session's own ΔW result, if it has one, takes their place
       set((s) => ({
         checkpoints: Object.fromEntries(checkpoints.map((c) => [c.id, c])),
         order: checkpoints.map((c) => c.id),
         plan,
         view,
-        delta: { ...EMPTY_DELTA, metric: s.delta.metric },
+        delta: delta ?? { ...EMPTY_DELTA, metric: s.delta.metric },
         closed: null,
       })),
     removeCheckpoint: (id) =>
