@@ -22,6 +22,19 @@ export interface SingularValueOptions {
 }
 
 /**
+ * A matrix handed over in consecutive slices of its long side instead of whole, so that no more than
+ * one slice and the Gram of the short side are held at once (a 4 × 5e8 matrix is 8 GB as f32, its
+ * Gram 128 bytes). A wide matrix (rows <= cols) comes as column slices, each a row-major
+ * rows × length block; a tall one as row slices, length × cols. Every length but the last is a
+ * multiple of GRAM_CHUNK (src/engine/cpu/gram.ts), so the Gram is summed as for the whole matrix.
+ */
+export interface SlicedMatrix {
+  rows: number;
+  cols: number;
+  slices: AsyncIterable<{ values: Float32Array; length: number }>;
+}
+
+/**
  * One interface, two backends (docs/engines.md). Matrices arrive row-major in f32;
  * singular values leave descending in f64.
  */
@@ -35,6 +48,12 @@ export interface SpectralEngine {
     k: number,
     opts?: SingularValueOptions,
   ): Promise<{ top: Float64Array; bulk: BulkSketch }>;
+  /**
+   * The singular values of a matrix read slice by slice into its Gram (SlicedMatrix); the same values
+   * as singularValues would give for the whole matrix. An engine without it has such matrices
+   * computed on the CPU (src/workers/analyze.ts, which says so in the record's provenance).
+   */
+  singularValuesOfSlices?(m: SlicedMatrix, opts?: SingularValueOptions): Promise<Float64Array>;
   /**
    * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
    * compute shader); it must pick the same xmin as core's fitPowerLaw. null (or no such method): the

@@ -8,7 +8,10 @@ import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, type ScanMode } from '../core/scan/record.ts';
 import { eigenvaluesAscending } from '../core/metrics/htsr.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
-import type { SpectralEngine } from '../engine/types.ts';
+import { isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
+import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
+import { EngineError } from '../engine/cpu/errors.ts';
+import type { SlicedMatrix, SpectralEngine } from '../engine/types.ts';
 
 export interface AnalyzeOptions {
   mode?: ScanMode;
@@ -16,6 +19,8 @@ export interface AnalyzeOptions {
   onBytes?: (bytes: number) => void;
   /** the file a derivation's operand names (its `ref`); without it, every operand is read from `source` */
   sourceFor?: (ref: string) => Promise<ByteSource> | ByteSource;
+  /** which matrices are read slice by slice into their Gram instead of whole (default LONG_THIN) */
+  longThin?: LongThinPolicy;
 }
 
 /**
@@ -35,6 +40,8 @@ export async function analyzeJob(
     const read = { signal: opts.signal, onBytes: opts.onBytes };
     const readOperand: ReadOperand = async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read);
     if (isDeltaJob(job)) return await analyzeDelta(job, readOperand, engine, mode, started, opts.signal);
+    const longThin = opts.longThin ?? LONG_THIN;
+    if (isLongThin(job, longThin)) return await analyzeLongThin(job, source, engine, mode, started, { ...opts, longThin });
     const values = job.derive
       ? (await materialize(job.derive, readOperand, opts.signal)).values
       : await readTensorAsF32(source, job.tensor, read);
@@ -50,6 +57,59 @@ export async function analyzeJob(
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
   }
+}
+
+/** The CPU engine of this worker's long thin matrices when its engine cannot take them in slices (WebGPU, fast mode). */
+let slicedCpuEngine: CpuEngine | undefined;
+
+/**
+ * A long thin matrix (long-thin.ts): its long side read slice by slice into the Gram of its short
+ * side, so that memory holds the Gram and one slice, never the whole matrix. An engine without
+ * singularValuesOfSlices has it done by the CPU engine, and the record says so.
+ */
+async function analyzeLongThin(
+  job: MatrixJob,
+  source: ByteSource,
+  engine: SpectralEngine,
+  mode: ScanMode,
+  started: number,
+  opts: AnalyzeOptions & { longThin: LongThinPolicy },
+): Promise<JobOutcome> {
+  let bad = 0;
+  const matrix: SlicedMatrix = {
+    rows: job.rows,
+    cols: job.cols,
+    slices: longSideSlices(source, job.tensor, job.rows, job.cols, {
+      signal: opts.signal,
+      onBytes: opts.onBytes,
+      sliceBytes: opts.longThin.sliceBytes,
+      onSlice: (values) => (bad += countNonFinite(values)),
+    }),
+  };
+  let producedBy: Provenance = { engine: engine.kind };
+  let sv: Float64Array;
+  try {
+    if (engine.singularValuesOfSlices) {
+      sv = await engine.singularValuesOfSlices(matrix, { signal: opts.signal, onProvenance: (p) => (producedBy = p) });
+    } else {
+      slicedCpuEngine ??= new CpuEngine();
+      sv = await slicedCpuEngine.singularValuesOfSlices(matrix, { signal: opts.signal });
+      // on the CPU already (the page's AutoEngine without a GPU), it is the same float64 computation
+      producedBy =
+        engine.kind === 'cpu'
+          ? { engine: 'cpu' }
+          : { engine: 'cpu', note: 'read in slices into its Gram on the CPU (float64): the WebGPU engine takes a matrix only whole' };
+    }
+  } catch (e) {
+    // every slice was read and counted before the engine found the NaN or ±Infinity on the Gram's diagonal
+    if (e instanceof EngineError && e.code === 'NON_FINITE' && bad > 0)
+      return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
+    throw e;
+  }
+  return {
+    ok: true,
+    record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
+  };
 }
 
 /** The singular values, and which backend computed them (the engine says when it was not itself). */

@@ -1,6 +1,6 @@
-import type { SingularValueOptions, SpectralEngine } from '../types.ts';
+import type { SingularValueOptions, SlicedMatrix, SpectralEngine } from '../types.ts';
 import { EngineError, abortError } from './errors.ts';
-import { gramLayout, gramSteps } from './gram.ts';
+import { gramLayout, gramSliceSteps, gramSteps, type GramLayout } from './gram.ts';
 import type { Kernels } from './kernels.ts';
 import { drain, drainAsync, type Steps } from './steps.ts';
 import { tridiagonalEigenvalues } from './tridiagonal-eigenvalues.ts';
@@ -42,20 +42,22 @@ function checkShape(m: Float32Array, rows: number, cols: number): void {
   if (m.length < rows * cols) throw new RangeError(`matrix has ${m.length} values, shape ${rows}x${cols} needs ${rows * cols}`);
 }
 
-/**
- * The whole pipeline as steps: Gram of the smaller side (float64), tridiagonalization in place,
- * QL. Memory: the Gram (n² f64, n = min(rows, cols)) plus about 200·n f64 of workspace; the input is
- * read, never copied.
- */
-export function* singularValueSteps(m: Float32Array, rows: number, cols: number, kernelsIn: Kernels, out: SingularValueResult): Steps {
-  checkShape(m, rows, cols);
+/** The arrays of one matrix's pipeline, allocated at once (the WebAssembly kernels' arrays are views into one memory). */
+interface Workspace {
+  lay: GramLayout;
+  kernels: Kernels;
+  /** the Gram, leading dimension lay.ld, zero until summed */
+  g: Float64Array;
+  packBuf: Float64Array;
+  d: Float64Array;
+  e: Float64Array;
+  ws: Float64Array[];
+}
+
+function allocateWorkspace(rows: number, cols: number, kernelsIn: Kernels): Workspace {
   let kernels = kernelsIn;
   const lay = gramLayout(rows, cols);
   const { n, ld } = lay;
-  if (n === 0) {
-    out.sigma = new Float64Array(0);
-    return;
-  }
   const lengths = [ld * ld, lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
   let arrays: Float64Array[];
   try {
@@ -68,22 +70,43 @@ export function* singularValueSteps(m: Float32Array, rows: number, cols: number,
     arrays = kernels.allocate(lengths);
   }
   const [g, packBuf, d, e, ...ws] = arrays;
-  let t0 = performance.now();
-  yield* gramSteps(m, rows, cols, g, packBuf, kernels);
-  let t1 = performance.now();
-  out.timings.gram = (t1 - t0) / 1e3;
+  return { lay, kernels, g, packBuf, d, e, ws };
+}
+
+/** From a summed Gram to σ: the finiteness check, tridiagonalization in place, QL. */
+function* eigenSteps(w: Workspace, rows: number, cols: number, out: SingularValueResult): Steps {
+  const { n, ld } = w.lay;
   // Every input value is squared into some diagonal entry, so NaN or ±Infinity anywhere in the
   // input shows on the diagonal (f32 squares cannot overflow f64).
   for (let i = 0; i < n; i++) {
-    if (!Number.isFinite(g[i * ld + i]))
+    if (!Number.isFinite(w.g[i * ld + i]))
       throw new EngineError('NON_FINITE', `singular values: the ${rows}x${cols} matrix holds NaN or Infinity`);
   }
-  t0 = performance.now();
-  yield* tridiagonalizeSteps(g, n, ld, d, e, tridiagonalWorkspace(ws), kernels);
-  t1 = performance.now();
+  let t0 = performance.now();
+  yield* tridiagonalizeSteps(w.g, n, ld, w.d, w.e, tridiagonalWorkspace(w.ws), w.kernels);
+  const t1 = performance.now();
   out.timings.tridiagonalize = (t1 - t0) / 1e3;
-  out.sigma = singularValuesFromEigenvalues(tridiagonalEigenvalues(d, e));
-  out.timings.eigenvalues = (performance.now() - t1) / 1e3;
+  t0 = t1;
+  out.sigma = singularValuesFromEigenvalues(tridiagonalEigenvalues(w.d, w.e));
+  out.timings.eigenvalues = (performance.now() - t0) / 1e3;
+}
+
+/**
+ * The whole pipeline as steps: Gram of the smaller side (float64), tridiagonalization in place,
+ * QL. Memory: the Gram (n² f64, n = min(rows, cols)) plus about 200·n f64 of workspace; the input is
+ * read, never copied.
+ */
+export function* singularValueSteps(m: Float32Array, rows: number, cols: number, kernelsIn: Kernels, out: SingularValueResult): Steps {
+  checkShape(m, rows, cols);
+  if (Math.min(rows, cols) === 0) {
+    out.sigma = new Float64Array(0);
+    return;
+  }
+  const w = allocateWorkspace(rows, cols, kernelsIn);
+  const t0 = performance.now();
+  yield* gramSteps(m, rows, cols, w.g, w.packBuf, w.kernels);
+  out.timings.gram = (performance.now() - t0) / 1e3;
+  yield* eigenSteps(w, rows, cols, out);
 }
 
 /** Synchronous form of CpuEngine.singularValues, with the time of each stage (tests, benchmarks). */
@@ -142,6 +165,48 @@ export class CpuEngine implements SpectralEngine {
     const kernels = await this.kernels;
     const out = emptyResult();
     await drainAsync(singularValueSteps(m, rows, cols, kernels, out), check);
+    opts.onProvenance?.({ engine: 'cpu' });
+    return out.sigma;
+  }
+
+  /**
+   * The same singular values as singularValues of the whole matrix (the same Gram, to the bit, when
+   * the slices follow SlicedMatrix's rule), holding only the Gram's workspace and the slice at hand.
+   * Calls run one after another: the WebAssembly kernels' arrays are views into one memory, which a
+   * second matrix's workspace would take over while this one waits for its next slice.
+   */
+  singularValuesOfSlices(m: SlicedMatrix, opts: SingularValueOptions = {}): Promise<Float64Array> {
+    const run = this.slicedQueue.then(() => this.sumSlices(m, opts));
+    this.slicedQueue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private slicedQueue: Promise<void> = Promise.resolve();
+
+  private async sumSlices(m: SlicedMatrix, opts: SingularValueOptions): Promise<Float64Array> {
+    const { signal } = opts;
+    const check = (): void => {
+      if (signal?.aborted) throw abortError();
+    };
+    check();
+    if (this.disposed) throw new EngineError('ENGINE_FAILED', 'singular values: the CPU engine was disposed');
+    const { rows, cols } = m;
+    if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new RangeError(`invalid shape ${rows}x${cols}`);
+    this.kernels ??= defaultKernels();
+    const kernels = await this.kernels;
+    const out = emptyResult();
+    if (Math.min(rows, cols) === 0) return out.sigma;
+    const w = allocateWorkspace(rows, cols, kernels);
+    let summed = 0;
+    for await (const slice of m.slices) {
+      await drainAsync(gramSliceSteps(slice.values, slice.length, w.lay, w.g, w.packBuf, w.kernels), check);
+      summed += slice.length;
+    }
+    if (summed !== w.lay.k) throw new RangeError(`slices cover ${summed} of the ${w.lay.k} steps of a ${rows}x${cols} matrix`);
+    await drainAsync(eigenSteps(w, rows, cols, out), check);
     opts.onProvenance?.({ engine: 'cpu' });
     return out.sigma;
   }

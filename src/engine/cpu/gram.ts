@@ -2,8 +2,13 @@ import { PANEL, paddedLd, type Kernels } from './kernels.ts';
 import { tsKernels } from './ts-kernels.ts';
 import { drain } from './steps.ts';
 
-/** Steps along the long side per packed chunk: a 4-row panel (8 KiB) stays in L1 across a block of columns. */
-const KC = 256;
+/**
+ * Steps along the long side per packed chunk: a 4-row panel (8 KiB) stays in L1 across a block of columns.
+ * Slices of a streamed matrix (gramSliceSteps) that are multiples of it are summed in exactly the
+ * order of the whole matrix, so the Gram is the same to the bit.
+ */
+export const GRAM_CHUNK = 256;
+const KC = GRAM_CHUNK;
 /** Panels per column block: JB panels of one chunk (256 KiB) stay in L2 while every row panel passes over them. */
 const JB = 32;
 
@@ -64,10 +69,30 @@ export function* gramSteps(
 ): Generator<void, void, void> {
   const lay = gramLayout(rows, cols);
   if (m.length < rows * cols) throw new RangeError(`matrix has ${m.length} values, shape ${rows}x${cols} needs ${rows * cols}`);
+  yield* gramSliceSteps(m, lay.k, lay, g, packBuf, kernels);
+}
+
+/**
+ * Adds one slice of the long side to the Gram in g: for a wide W (lay.wide), `length` columns of
+ * every row as a row-major n × length block; for a tall one, `length` whole rows (length × n). The
+ * slices of a matrix, in order, leave in g what gramSteps leaves for the whole matrix; with lengths
+ * that are multiples of GRAM_CHUNK (the last one excepted), the very same bits.
+ */
+export function* gramSliceSteps(
+  slice: Float32Array,
+  length: number,
+  lay: GramLayout,
+  g: Float64Array,
+  packBuf: Float64Array,
+  kernels: Kernels,
+): Generator<void, void, void> {
+  if (slice.length < lay.n * length) throw new RangeError(`slice has ${slice.length} values, ${lay.n}x${length} needs ${lay.n * length}`);
+  // the row stride of the slice: a wide slice's rows are `length` long, a tall slice's n
+  const stride = lay.wide ? length : lay.n;
   const np = Math.ceil(lay.n / PANEL);
-  for (let k0 = 0; k0 < lay.k; k0 += KC) {
-    const kc = Math.min(KC, lay.k - k0);
-    pack(m, cols, lay, k0, kc, packBuf);
+  for (let k0 = 0; k0 < length; k0 += KC) {
+    const kc = Math.min(KC, length - k0);
+    pack(slice, stride, lay, k0, kc, packBuf);
     for (let pj0 = 0; pj0 < np; pj0 += JB) {
       const pj1 = Math.min(np, pj0 + JB);
       kernels.panelProducts(packBuf, 0, packBuf, 0, kc, 0, pj1, pj0, pj1, g, 0, lay.ld);

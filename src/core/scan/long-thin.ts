@@ -1,0 +1,140 @@
+import { ScanError } from '../errors.ts';
+import { MAX_READ_SLICE, type ByteSource } from '../formats/byte-source.ts';
+import { BYTES_PER_ELEMENT, decodeInto, isFloatDType } from '../formats/dtype.ts';
+import { DEQUANTIZERS } from '../formats/gguf-quants.ts';
+import { GGML_TYPE_BY_NAME, isQuantizedDType } from '../formats/gguf-types.ts';
+import { elementCount, type TensorInfo } from '../formats/tensor-info.ts';
+import { readInSlices, type TensorReadOptions } from '../formats/tensor-slices.ts';
+import type { MatrixJob } from './plan.ts';
+
+/**
+ * Steps of the long side per slice are a multiple of this: the CPU engine's Gram chunk
+ * (GRAM_CHUNK in src/engine/cpu/gram.ts, which core cannot import), so that a matrix summed slice by
+ * slice gets the very Gram of the whole matrix; also a multiple of every GGUF block size (32, 256).
+ */
+export const SLICE_ALIGN = 256;
+
+/**
+ * Which matrices are read slice by slice into their Gram instead of whole: those whose long side is
+ * at least `minRatio` times the short one (the Gram, n² f64, is then at most 1/512 of the f32
+ * matrix) and whose f32 values take at least `minBytes`. LLM matrices, from 896 × 4864 to a
+ * 262144 × 640 vocabulary, stay far below the ratio and keep the whole-matrix path.
+ */
+export interface LongThinPolicy {
+  minRatio: number;
+  minBytes: number;
+  /** the f32 values of one slice, at most (and never under one aligned step of the long side) */
+  sliceBytes: number;
+}
+
+export const LONG_THIN: LongThinPolicy = { minRatio: 1024, minBytes: MAX_READ_SLICE, sliceBytes: MAX_READ_SLICE };
+
+/** A stored 2-D (or 1-D) tensor read as it is, long and thin enough to be read in slices. */
+export function isLongThin(job: MatrixJob, policy: LongThinPolicy = LONG_THIN): boolean {
+  if (job.derive) return false;
+  const n = Math.min(job.rows, job.cols);
+  const k = Math.max(job.rows, job.cols);
+  if (n === 0 || elementCount(job.tensor.shape) !== job.rows * job.cols) return false;
+  return k >= policy.minRatio * n && n * k * 4 >= policy.minBytes;
+}
+
+/** One slice of the long side: `values` holds n × length (wide) or length × n (tall) f32 values, row-major. */
+export interface LongSideSlice {
+  values: Float32Array;
+  length: number;
+}
+
+interface ElementCodec {
+  /** elements per unit of bytes (1, or a quantization block) and the bytes of one unit */
+  unitElements: number;
+  unitBytes: number;
+  decode(bytes: Uint8Array, out: Float32Array, at: number): void;
+}
+
+function codecOf(info: TensorInfo): ElementCodec {
+  const count = elementCount(info.shape);
+  const mismatch = (need: number) =>
+    new ScanError(
+      'SHAPE_BYTE_MISMATCH',
+      info.file,
+      info.name,
+      `shape [${info.shape.join(', ')}] of ${info.dtype} needs ${need} bytes but its byte range holds ${info.byteLength}`,
+    );
+  const dtype = info.dtype;
+  if (isQuantizedDType(dtype)) {
+    const type = GGML_TYPE_BY_NAME.get(dtype);
+    const dequantize = Object.hasOwn(DEQUANTIZERS, dtype) ? DEQUANTIZERS[dtype] : undefined;
+    if (!type || !dequantize) throw new ScanError('UNKNOWN_DTYPE', info.file, info.name, `GGUF type ${dtype} is not dequantized here`);
+    if (count % type.blockSize !== 0 || (count / type.blockSize) * type.blockBytes !== info.byteLength)
+      throw mismatch((count / type.blockSize) * type.blockBytes);
+    return {
+      unitElements: type.blockSize,
+      unitBytes: type.blockBytes,
+      decode: (bytes, out, at) => dequantize(bytes, bytes.byteLength / type.blockBytes, out, at),
+    };
+  }
+  if (!isFloatDType(dtype)) throw new ScanError('UNKNOWN_DTYPE', info.file, info.name, `dtype ${dtype} is not a floating-point weight`);
+  const width = BYTES_PER_ELEMENT[dtype];
+  if (count * width !== info.byteLength) throw mismatch(count * width);
+  return { unitElements: 1, unitBytes: width, decode: (bytes, out, at) => void decodeInto(dtype, bytes, out, at) };
+}
+
+/** Steps of the long side per slice: as many as `sliceBytes` of f32 (or of raw bytes, when wider) hold, aligned. */
+export function sliceLength(n: number, k: number, bytesPerElement: number, sliceBytes: number): number {
+  const steps = Math.floor(sliceBytes / (n * Math.max(4, bytesPerElement)) / SLICE_ALIGN) * SLICE_ALIGN;
+  return Math.min(k, Math.max(SLICE_ALIGN, steps));
+}
+
+export interface LongSideOptions extends Pick<TensorReadOptions, 'signal' | 'onBytes'> {
+  /** f32 bytes per slice (default LONG_THIN.sliceBytes) */
+  sliceBytes?: number;
+  onSlice?: (values: Float32Array) => void;
+}
+
+/**
+ * The tensor's long side in slices (SlicedMatrix's rule: every length but the last a multiple of
+ * SLICE_ALIGN), each decoded into one reused f32 buffer: a wide W (rows <= cols) as column slices,
+ * one byte range per row, a tall one as row slices, one byte range each. `onSlice` sees each slice
+ * before the consumer does. The next slice is read only when the consumer asks for it.
+ */
+export async function* longSideSlices(
+  source: ByteSource,
+  info: TensorInfo,
+  rows: number,
+  cols: number,
+  opts: LongSideOptions = {},
+): AsyncGenerator<LongSideSlice, void, void> {
+  const codec = codecOf(info);
+  const wide = rows <= cols;
+  const n = wide ? rows : cols;
+  const k = wide ? cols : rows;
+  if (codec.unitElements > 1 && cols % codec.unitElements !== 0)
+    throw new ScanError('SHAPE_INVALID', info.file, info.name, `rows of ${cols} values are not whole ${info.dtype} blocks`);
+  const length = sliceLength(n, k, codec.unitBytes / codec.unitElements, opts.sliceBytes ?? LONG_THIN.sliceBytes);
+  const buffer = new Float32Array(n * length);
+  const readOpts: TensorReadOptions = { signal: opts.signal, onBytes: opts.onBytes };
+  // elements [first, first + count) of the tensor, as stored, into buffer[at ..]
+  const readRange = async (first: number, count: number, at: number) => {
+    const part: TensorInfo = {
+      ...info,
+      begin: info.begin + (first / codec.unitElements) * codec.unitBytes,
+      byteLength: (count / codec.unitElements) * codec.unitBytes,
+    };
+    let done = at;
+    await readInSlices(source, part, codec.unitBytes, readOpts, (bytes) => {
+      codec.decode(bytes, buffer, done);
+      done += (bytes.byteLength / codec.unitBytes) * codec.unitElements;
+    });
+  };
+  for (let k0 = 0; k0 < k; k0 += length) {
+    const len = Math.min(length, k - k0);
+    if (wide) {
+      for (let i = 0; i < n; i++) await readRange(i * cols + k0, len, i * len);
+    } else {
+      await readRange(k0 * cols, len * cols, 0);
+    }
+    const values = buffer.subarray(0, n * len);
+    opts.onSlice?.(values);
+    yield { values, length: len };
+  }
+}
