@@ -9,6 +9,7 @@ import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { compareCommand } from './commands/compare.ts';
 import { phasesCommand } from './commands/phases.ts';
 import { selectCommand } from './commands/select.ts';
+import { timelineCommand } from './commands/timeline.ts';
 import { watchCommand } from './commands/watch.ts';
 
 const USAGE = `spectral-workbench ${TOOL_VERSION} — spectral analysis of neural-network weights
@@ -33,6 +34,10 @@ Usage:
       writes delta.json (delta.csv with --csv); matrices B leaves as they were are "unchanged"
   spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
       rescans each new checkpoint that appears and writes the next phase's YAML
+  spectral-workbench timeline <training-output-folder | checkpoints in order...> --out DIR [scan's options]
+      scans every checkpoint of a run (checkpoint-<step>/, step_1000, global_step1000, ckpt-1k, epoch-3; newest and
+      oldest first) and writes timeline.json, timeline.csv (step, checkpoint, layer, module, metric, value) and
+      timeline.md: depth gradient and peak layer per module type, the compression wave, Q/K vs V/O
   spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
       Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
 
@@ -41,7 +46,7 @@ Ctrl-C cancels (what is done is written; metrics.json says "complete": false); t
 Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled, 143 SIGTERM.`;
 
 /** The commands that scan: Ctrl-C (twice: at once) and SIGTERM stop them, and what is done is still written. */
-const SCANNING = new Set(['scan', 'phases', 'compare', 'watch']);
+const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline']);
 
 export async function main(argv: string[]): Promise<number> {
   let interruption: Interruption | undefined;
@@ -89,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'watch': {
         const code = await watchCommand(args, stop);
         return code === 130 ? stoppedCode() : code;
+      }
+      case 'timeline': {
+        const r = await timelineCommand(args, stop);
+        return r.cancelled || interruption?.exitCode ? stoppedCode() : r.errors > 0 ? 2 : 0;
       }
       case 'select': {
         const { written, refused } = await selectCommand(args);
