@@ -132,7 +132,11 @@ describe('a session file that is wrong in one field', () => {
       's.json: session.checkpoints[0].records[0].module: expected a value (it is missing)',
     ],
     ['records is not a list', (f) => (f.checkpoints[0].records = {}), 's.json: session.checkpoints[0].records: expected a list'],
-    ['a layer is text', (f) => (firstRecord(f).layer = '0'), 's.json: session.checkpoints[0].records[0].layer: expected a number'],
+    [
+      'a layer is text',
+      (f) => (firstRecord(f).layer = '0'),
+      's.json: session.checkpoints[0].records[0].layer: expected a whole number from 0 to 1048576',
+    ],
     [
       'a status is unknown',
       (f) => (f.checkpoints[0].status = 'running'),
