@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { expect, test } from '@playwright/test';
+import { expect, test, type Locator, type Page } from '@playwright/test';
 import { root } from './helpers.ts';
+
+/** The file a button downloads: its suggested name and its text. */
+async function downloaded(page: Page, button: Locator) {
+  const [file] = await Promise.all([page.waitForEvent('download'), button.click()]);
+  return { name: file.suggestedFilename(), text: readFileSync(await file.path(), 'utf8') };
+}
 
 test.describe('page polish', () => {
   test("the Phases page titles say what each phase trains, and it offers no page percent (the plan's own percents apply)", async ({
@@ -89,5 +95,83 @@ test.describe('page polish', () => {
     expect(itemBox!.height).toBeLessThan(20);
     expect(swatchBox!.y).toBeGreaterThanOrEqual(itemBox!.y - 1);
     expect(swatchBox!.y + swatchBox!.height).toBeLessThanOrEqual(itemBox!.y + itemBox!.height + 1);
+  });
+
+  test('the drag overlay covers the page between the header and the footer: the footer stays readable under a dragged file', async ({
+    page,
+  }) => {
+    await page.goto('/');
+    await expect(page.locator('.checkpoint-view canvas[role="grid"]')).toHaveAttribute('data-cols', '16');
+    // at the bottom of the page, the footer in view
+    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    const footer = page.locator('footer');
+    await expect(footer).toBeInViewport();
+    // a file dragged over the page, as the browser reports it: a dragenter carrying Files
+    await page.evaluate(() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['x'], 'model.safetensors'));
+      window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
+    });
+    const overlay = page.getByTestId('drop-overlay');
+    await expect(overlay).toBeVisible();
+    const [o, f, h] = [await overlay.boundingBox(), await footer.boundingBox(), await page.locator('header.top').boundingBox()];
+    expect(o!.y + o!.height).toBeLessThanOrEqual(f!.y);
+    expect(o!.y).toBeGreaterThanOrEqual(h!.y + h!.height);
+    // its message is in view wherever the page is scrolled
+    await expect(overlay.getByText('Drop to analyse: nothing leaves this machine')).toBeInViewport();
+    await page.evaluate(() => window.dispatchEvent(new DragEvent('dragleave', { bubbles: true })));
+    await expect(overlay).toHaveCount(0);
+  });
+
+  test('the heatmap pictures are named after the checkpoint and what they show; a renamed tab downloads under a safe name', async ({
+    page,
+  }) => {
+    await page.goto('/');
+    await expect(page.locator('.checkpoint-view canvas[role="grid"]')).toHaveAttribute('data-cols', '16');
+    const exports = page.getByRole('region', { name: 'Export' });
+    const svg = exports.getByRole('button', { name: 'SVG', exact: true });
+    const png = exports.getByRole('button', { name: 'PNG', exact: true });
+    let file = await downloaded(page, svg);
+    expect(file.name).toBe('heatmap_phase0-base_top25pct.svg');
+    expect(file.text).toContain('phase0-base · top 25% by Spectrum SNR');
+    await page.getByLabel('Metric', { exact: true }).check();
+    await page.getByLabel('Metric to colour by').selectOption('alpha');
+    file = await downloaded(page, svg);
+    expect(file.name).toBe('heatmap_phase0-base_alpha.svg');
+    expect(file.text).toContain('phase0-base · Power-law alpha');
+    expect((await downloaded(page, png)).name).toBe('heatmap_phase0-base_alpha.png');
+    await page.getByLabel('Metric to colour by').selectOption('stable_rank');
+    expect((await downloaded(page, svg)).name).toBe('heatmap_phase0-base_stable_rank.svg');
+    // the legacy Spectrum score is another number: its picture says so
+    await page.getByLabel('Metric to colour by').selectOption('snr');
+    await page.getByRole('toolbar', { name: 'Heatmap settings' }).getByRole('combobox').last().selectOption('legacy');
+    expect((await downloaded(page, svg)).name).toBe('heatmap_phase0-base_snr_legacy.svg');
+
+    // a name with spaces, a colon, quotes and a slash: every file name keeps only safe characters
+    await page.getByRole('tab', { name: /phase0-base/ }).dblclick();
+    await page.getByRole('textbox', { name: 'New name for phase0-base' }).fill('run 3: "final"/v2');
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('tab', { name: /run 3/ })).toBeVisible();
+    expect((await downloaded(page, svg)).name).toBe('heatmap_run-3-final-v2_snr_legacy.svg');
+    expect((await downloaded(page, exports.getByRole('button', { name: 'metrics.json' }))).name).toBe('run-3-final-v2-metrics.json');
+    expect((await downloaded(page, exports.getByRole('button', { name: 'CSV' }))).name).toBe('run-3-final-v2-metrics.csv');
+    // Spectrum's own name (slashes and underscores to dashes, as spectrum.py), with the rest made safe
+    expect((await downloaded(page, exports.getByRole('button', { name: /^YAML/ }))).name).toBe(
+      'snr_results_run-3-final-v2_unfrozenparameters_25percent.yaml',
+    );
+  });
+
+  test('the side-by-side phases picture is named after what it shows', async ({ page }) => {
+    await page.goto('/');
+    await page.getByRole('button', { name: 'Phases' }).click();
+    await expect(page.getByTestId('phase-grid')).toHaveCount(4);
+    const svg = page.getByRole('button', { name: 'Side by side (SVG)' });
+    expect((await downloaded(page, svg)).name).toBe('phases_selection.svg');
+    await page.getByLabel('Metric', { exact: true }).check();
+    await page.getByLabel('Metric to colour by').selectOption('alpha');
+    const file = await downloaded(page, svg);
+    expect(file.name).toBe('phases_alpha.svg');
+    expect(file.text).toContain('Phase 1 trains the top 25% of phase0-base');
+    expect((await downloaded(page, page.getByRole('button', { name: 'Side by side (PNG)' }))).name).toBe('phases_alpha.png');
   });
 });

@@ -110,7 +110,11 @@ export function DropZone() {
         {...{ webkitdirectory: '' }}
         onChange={(e) => fromInput(e.currentTarget)}
       />
-      {dragging && <div className="drop-overlay">Drop to analyse: nothing leaves this machine</div>}
+      {dragging && (
+        <div className="drop-overlay" data-testid="drop-overlay">
+          <span>Drop to analyse: nothing leaves this machine</span>
+        </div>
+      )}
     </div>
   );
 }

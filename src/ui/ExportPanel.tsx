@@ -4,7 +4,7 @@ import { spectrumFiles } from '../core/exports/spectrum-bundle.ts';
 import { scanResultOf } from '../state/heatmap-data.ts';
 import type { CheckpointState, ViewState } from '../state/types.ts';
 import { CopyButton } from './CopyButton.tsx';
-import { download } from './download.ts';
+import { download, fileNamePart, shownFilePart } from './download.ts';
 
 interface Props {
   checkpoint: CheckpointState;
@@ -23,7 +23,9 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: 
   const imported = checkpoint.origin === 'import';
   const noSpectra = imported ? 'An imported Spectrum JSON has no singular values: only its SNRs' : undefined;
   const result = () => scanResultOf(checkpoint);
-  const base = checkpoint.name.replace(/[/_]/g, '-');
+  const base = fileNamePart(checkpoint.name);
+  // the pictures say what they show: heatmap_<checkpoint>_alpha.svg, heatmap_<checkpoint>_top25pct.png
+  const picture = `heatmap_${base}_${shownFilePart(view, view.percent)}`;
   return (
     <section className="exports" aria-label="Export">
       <h2>Export</h2>
@@ -66,13 +68,13 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: 
           disabled={busy}
           onClick={() =>
             void heatmapPng().then((png) => {
-              if (png) download(`${base}-heatmap.png`, png);
+              if (png) download(`${picture}.png`, png);
             })
           }
         >
           PNG
         </button>
-        <button disabled={busy} onClick={() => download(`${base}-heatmap.svg`, heatmapSvg(), 'image/svg+xml')}>
+        <button disabled={busy} onClick={() => download(`${picture}.svg`, heatmapSvg(), 'image/svg+xml')}>
           SVG
         </button>
       </div>

@@ -3,6 +3,7 @@ import { num, shape } from '../format.ts';
 import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
 import { useEscapeToClose } from '../dismiss.ts';
 import { LoraNote } from '../families/LoraNote.tsx';
+import { DetailFrame } from './DetailFrame.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
 import { Numbers } from './Numbers.tsx';
 import { SpectrumPlot } from './SpectrumPlot.tsx';
@@ -20,15 +21,9 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   useEscapeToClose(true, onClose);
   if (!record) {
     return (
-      <section className="detail" aria-label="Matrix detail">
-        <header>
-          <h2>Matrix detail</h2>
-          <button onClick={onClose} aria-label="Close detail">
-            ×
-          </button>
-        </header>
+      <DetailFrame title="Matrix detail" onClose={onClose}>
         <p>This matrix has not been analysed yet.</p>
-      </section>
+      </DetailFrame>
     );
   }
   // an unchanged ΔW is a zero matrix: its Spectrum score and ESD fits say nothing
@@ -79,16 +74,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       ]
     : [];
   return (
-    <section className="detail" aria-label="Matrix detail">
-      <header>
-        <h2>
-          {record.delta ? 'ΔW · ' : ''}
-          {record.module} · layer {record.layer ?? '—'}
-        </h2>
-        <button onClick={onClose} aria-label="Close detail">
-          ×
-        </button>
-      </header>
+    <DetailFrame title={`${record.delta ? 'ΔW · ' : ''}${record.module} · layer ${record.layer ?? '—'}`} onClose={onClose}>
       {record.status === 'non-finite' ? (
         <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
       ) : (
@@ -120,6 +106,6 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
         Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The
         scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
       </p>
-    </section>
+    </DetailFrame>
   );
 }

@@ -8,7 +8,7 @@ import { Heatmap } from '../heatmap/Heatmap.tsx';
 import { heatmapLayout, MAX_CELL_WIDTH, MIN_CELL_WIDTH } from '../heatmap/layout.ts';
 import { Legend } from '../heatmap/Legend.tsx';
 import { panelsSvg, svgToPng } from '../heatmap/svg.ts';
-import { phaseYaml, phasesZip } from './phase-exports.ts';
+import { phasesPictureName, phaseYaml, phasesZip } from './phase-exports.ts';
 import { PlanEditor } from './PlanEditor.tsx';
 import { TransitionTable } from './TransitionTable.tsx';
 
@@ -170,18 +170,18 @@ export function PhasesPage() {
                     const s = svg();
                     // the picture is an extra: a browser that cannot render it still gets the phases' files
                     const png = await svgToPng(s).catch(() => null);
-                    const zip = phasesZip(phases, view.variant, { svg: s, png: png ? new Uint8Array(await png.arrayBuffer()) : null });
+                    const zip = phasesZip(phases, view, { svg: s, png: png ? new Uint8Array(await png.arrayBuffer()) : null });
                     download('spectral-workbench-phases.zip', new Blob([zip as BlobPart], { type: 'application/zip' }));
                   })()
                 }
               >
                 All phases (ZIP)
               </button>
-              <button onClick={() => download('phases.svg', svg(), 'image/svg+xml')}>Side by side (SVG)</button>
+              <button onClick={() => download(phasesPictureName(view, 'svg'), svg(), 'image/svg+xml')}>Side by side (SVG)</button>
               <button
                 onClick={() =>
                   void svgToPng(svg()).then((png) => {
-                    if (png) download('phases.png', png);
+                    if (png) download(phasesPictureName(view, 'png'), png);
                   })
                 }
               >
