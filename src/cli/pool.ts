@@ -5,6 +5,7 @@ import type { EnginePreference } from '../engine/webgpu/auto-engine.ts';
 import { addSoftwareVulkanDriver, gpuDevicePresent } from '../engine/webgpu/node-gpu.ts';
 import type { Analyzer } from '../workers/analyzer.ts';
 import { ScanPool } from '../workers/scan-pool.ts';
+import { cliMemoryBudget } from './memory.ts';
 import { spawnScanThread } from './worker-thread.ts';
 
 /** Jobs at once on the one GPU worker thread (one reads and decodes while the GPU computes). */
@@ -29,9 +30,10 @@ export class CliScanPool extends ScanPool<Remote<Analyzer<string>>> {
 /**
  * The CLI's scan pool for `--engine`: with auto or webgpu, one worker thread that owns the GPU (two
  * jobs at once); when it finds no adapter, `threads` CPU workers (default: one per core), with the
- * reason in the status. Auto on a machine without a GPU device node starts no Dawn at all.
+ * reason in the status. Auto on a machine without a GPU device node starts no Dawn at all. The jobs
+ * running at once stay within `memoryBudget` bytes (default: three quarters of the machine's memory).
  */
-export function cliScanPool(engine: EnginePreference, threads = availableParallelism()): CliScanPool {
+export function cliScanPool(engine: EnginePreference, threads = availableParallelism(), memoryBudget = cliMemoryBudget()): CliScanPool {
   // Worker threads get a copy of process.env: the Vulkan loader reads the process's, set here.
   if (engine === 'webgpu') addSoftwareVulkanDriver();
   const noGpu = engine === 'auto' && !gpuDevicePresent() ? { note: 'CPU engine (float64): no GPU device on this machine' } : undefined;
@@ -39,6 +41,7 @@ export function cliScanPool(engine: EnginePreference, threads = availableParalle
     engine,
     cpuWorkers: Math.max(1, threads),
     gpuJobs: GPU_JOBS,
+    memoryBudget,
     ...(noGpu ? { noGpu } : {}),
     spawn: (preference, onBytes) => {
       const thread = spawnScanThread({ engine: preference });

@@ -3,7 +3,7 @@ import '../workers/comlink-errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { engineRequestFromQuery, workerName, type EnginePreference } from '../engine/webgpu/engine-request.ts';
 import type { BrowserWorkerApi } from '../workers/browser-worker-api.ts';
-import { ScanPool } from '../workers/scan-pool.ts';
+import { defaultMemoryBudget, ScanPool } from '../workers/scan-pool.ts';
 
 /** What the scan controller needs of the page's pool (a fake in unit tests). */
 export interface PagePool extends Pick<ScanPool<Remote<BrowserWorkerApi>>, 'ready' | 'size' | 'run' | 'cancel' | 'engineStatus' | 'close'> {
@@ -14,6 +14,11 @@ export interface PagePool extends Pick<ScanPool<Remote<BrowserWorkerApi>>, 'read
   detach(checkpointId: string): Promise<void>;
   /** read a checkpoint's headers (on one worker) */
   open(checkpointId: string, name: string | undefined): Promise<CheckpointInfo>;
+}
+
+function deviceMemoryGiB(): number {
+  const nav: (Navigator & { deviceMemory?: number }) | undefined = typeof navigator === 'undefined' ? undefined : navigator;
+  return nav?.deviceMemory ?? 0;
 }
 
 /** TEST HOOK `?workers=N` (1 to 4): that many jobs at once, so that records come in the order of the work. */
@@ -35,6 +40,8 @@ export class BrowserScanPool extends ScanPool<Remote<BrowserWorkerApi>> implemen
       engine: request.preference,
       cpuWorkers: askedJobs(query) ?? Math.max(1, Math.min(4, cores)),
       gpuJobs: askedJobs(query) ?? 2,
+      // navigator.deviceMemory: GiB, Chromium only (elsewhere the budget is UNKNOWN_DEVICE_BUDGET)
+      memoryBudget: defaultMemoryBudget(deviceMemoryGiB() * 2 ** 30),
       spawn: (engine: EnginePreference, onBytes) => {
         // The worker reads the engine choice from its name (scan.worker.ts).
         const name = workerName(engine === request.preference ? request : { preference: engine });

@@ -3,7 +3,8 @@ import type { MatrixJob } from '../core/scan/plan.ts';
 import type { JobOutcome } from '../core/scan/record.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
-import { ScanPool, type ScanWorkerApi } from './scan-pool.ts';
+import { jobMemoryBytes } from '../core/scan/job-memory.ts';
+import { defaultMemoryBudget, ScanPool, UNKNOWN_DEVICE_BUDGET, type ScanWorkerApi } from './scan-pool.ts';
 
 /** A worker that says which engine it got and records what it is asked. */
 class FakeWorker implements ScanWorkerApi {
@@ -55,7 +56,15 @@ function pool(engine: EnginePreference, probe: EngineStatus | Error, extra: { no
   return { p, spawned };
 }
 
-const job = (name: string) => ({ name, tensor: { file: 'model.safetensors' } }) as MatrixJob;
+/** A plain F32 job of this shape (the pool estimates its memory from it). */
+const job = (name: string, rows = 64, cols = 64) =>
+  ({
+    name,
+    rows,
+    cols,
+    vector: false,
+    tensor: { name, file: 'model.safetensors', dtype: 'F32', shape: [rows, cols], begin: 0, byteLength: rows * cols * 4 },
+  }) as MatrixJob;
 
 describe('ScanPool', () => {
   it('on WebGPU: one worker takes two jobs at once', async () => {
@@ -108,5 +117,99 @@ describe('ScanPool', () => {
     expect(spawned.map((w) => w.cancelled)).toEqual([1, 1, 1]);
     await p.close();
     expect(spawned.every((w) => w.disposed && w.terminated)).toBe(true);
+  });
+});
+
+/** CPU workers that count the jobs running at once over the whole pool, each held until released. */
+function budgetPool(memoryBudget: number | undefined, workers = 3) {
+  const at = { now: 0, most: 0, order: [] as string[] };
+  const gates: (() => void)[] = [];
+  const p = new ScanPool<ScanWorkerApi>({
+    engine: 'cpu',
+    cpuWorkers: workers,
+    gpuJobs: 2,
+    ...(memoryBudget !== undefined ? { memoryBudget } : {}),
+    spawn: () => ({
+      api: {
+        async analyze(j: MatrixJob): Promise<JobOutcome> {
+          at.most = Math.max(at.most, ++at.now);
+          at.order.push(j.name);
+          await new Promise<void>((r) => gates.push(r));
+          at.now--;
+          return { ok: false, error: { code: 'ABORTED', file: j.tensor.file, tensor: j.name, message: 'fake' } };
+        },
+        engineStatus: () => Promise.resolve(cpu),
+        cancel: () => {},
+        dispose: async () => {},
+      },
+      terminate: () => {},
+    }),
+  });
+  /** let the jobs in progress finish and the pool start the next ones */
+  const release = async () => {
+    for (const g of gates.splice(0)) g();
+    await new Promise((r) => setTimeout(r, 0));
+  };
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  return { p, at, release, settle };
+}
+
+describe('ScanPool memory budget', () => {
+  // 4096 × 4096 F32: 64 MiB of f32, a 128 MiB Gram, the 64 MiB read slice
+  const big = (name: string) => job(name, 4096, 4096);
+
+  it('estimates a job from its matrix, its Gram and one read slice; a long thin one from the Gram and its slices', () => {
+    const MiB = 2 ** 20;
+    expect(jobMemoryBytes(big('a'))).toBe(64 * MiB + 4096 * 4096 * 8 + 200 * 4096 * 8 + 64 * MiB);
+    // 4 × 5e8: 8 GB as f32, read in two 64 MiB buffers into a 4 × 4 Gram
+    expect(jobMemoryBytes(job('long', 4, 500_000_000))).toBe(4 * 4 * 8 + 200 * 4 * 8 + 2 * 64 * MiB);
+  });
+
+  it('never starts two jobs whose estimates together exceed the budget', async () => {
+    const each = jobMemoryBytes(big('a'));
+    const { p, at, release, settle } = budgetPool(Math.floor(2.5 * each));
+    await p.ready;
+    expect(p.size).toBe(3);
+    const runs = ['a', 'b', 'c', 'd'].map((n) => p.run(big(n), 'f', 'exact'));
+    await settle();
+    expect(at.now).toBe(2); // three slots, room for two
+    while (at.order.length < 4 || at.now > 0) await release();
+    await Promise.all(runs);
+    expect(at.most).toBe(2);
+    expect(at.order).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('runs a job larger than the whole budget alone, then the others together again', async () => {
+    const { p, at, release, settle } = budgetPool(jobMemoryBytes(big('x')) - 1);
+    await p.ready;
+    const small = (n: string) => job(n, 64, 64);
+    const runs = [p.run(small('s1'), 'f', 'exact'), p.run(big('huge'), 'f', 'exact'), p.run(small('s2'), 'f', 'exact')];
+    await settle();
+    // s1 runs; the huge one waits for it, and s2 waits behind the huge one (no overtaking)
+    expect(at.order).toEqual(['s1']);
+    await release();
+    expect(at.order).toEqual(['s1', 'huge']);
+    expect(at.now).toBe(1);
+    await release();
+    expect(at.order).toEqual(['s1', 'huge', 's2']);
+    await release();
+    await Promise.all(runs);
+    expect(at.most).toBe(1);
+  });
+
+  it('without a budget, every slot takes a job', async () => {
+    const { p, at, release, settle } = budgetPool(undefined);
+    await p.ready;
+    const runs = ['a', 'b', 'c'].map((n) => p.run(big(n), 'f', 'exact'));
+    await settle();
+    expect(at.now).toBe(3);
+    await release();
+    await Promise.all(runs);
+  });
+
+  it('defaults to three quarters of the machine, or 4 GiB when the browser does not say', () => {
+    expect(defaultMemoryBudget(16 * 2 ** 30)).toBe(12 * 2 ** 30);
+    expect(defaultMemoryBudget(undefined)).toBe(UNKNOWN_DEVICE_BUDGET);
+    expect(defaultMemoryBudget(0)).toBe(4 * 2 ** 30);
   });
 });

@@ -1,5 +1,6 @@
 import { toErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
+import { jobMemoryBytes } from '../core/scan/job-memory.ts';
 import type { MatrixJob, ScanPlan } from '../core/scan/plan.ts';
 import type { JobOutcome, MatrixRecord, ScanMode } from '../core/scan/record.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
@@ -38,11 +39,37 @@ export interface ScanPoolOptions<Api extends ScanWorkerApi> {
   gpuJobs: number;
   /** known before any worker starts that there is no GPU (no device node): no worker probes for one */
   noGpu?: { note: string };
+  /**
+   * Bytes that the jobs running at once may hold together, by jobMemoryBytes' estimate: a job that
+   * would go past it waits until enough of the others finish, and a job larger than the whole budget
+   * runs alone. Default: no limit (the CLI and the page pass one from the machine's memory).
+   */
+  memoryBudget?: number;
+}
+
+/** The share of the machine's memory that the jobs of one pool may hold together by default. */
+export const MEMORY_BUDGET_SHARE = 0.75;
+/** The page's budget when the browser does not say how much memory the device has (navigator.deviceMemory). */
+export const UNKNOWN_DEVICE_BUDGET = 4 * 2 ** 30;
+
+/**
+ * The default memory budget: MEMORY_BUDGET_SHARE of `totalBytes` (os.totalmem() in the CLI; in the
+ * page navigator.deviceMemory, GiB rounded down to a power of two and at most 8), or
+ * UNKNOWN_DEVICE_BUDGET when the browser does not say.
+ */
+export function defaultMemoryBudget(totalBytes: number | undefined): number {
+  return totalBytes && totalBytes > 0 ? Math.floor(totalBytes * MEMORY_BUDGET_SHARE) : UNKNOWN_DEVICE_BUDGET;
 }
 
 interface Slot<Api extends ScanWorkerApi> {
   worker: PoolWorker<Api>;
   busy: boolean;
+}
+
+/** A job waiting for a free slot and room in the memory budget. */
+interface Waiting<Api extends ScanWorkerApi> {
+  bytes: number;
+  start(slot: Slot<Api>): void;
 }
 
 /**
@@ -57,6 +84,10 @@ export class ScanPool<Api extends ScanWorkerApi> {
   private slots: Slot<Api>[] = [];
   private bytesSink: (n: number) => void = () => {};
   private closed = false;
+  /** jobs in arrival order: the first one that does not fit holds the others back, so a big job is never overtaken for ever */
+  private readonly waiting: Waiting<Api>[] = [];
+  private running = 0;
+  private runningBytes = 0;
 
   constructor(private readonly opts: ScanPoolOptions<Api>) {
     this.ready = this.start();
@@ -117,12 +148,17 @@ export class ScanPool<Api extends ScanWorkerApi> {
     return all.find((x) => x.kind === 'cpu') ?? all[0] ?? first;
   }
 
-  /** Analyse `job` on a free worker (the run loop never asks for more than `size` at once). */
+  /**
+   * Analyse `job` on a free worker, once the jobs running leave room for its memory (memoryBudget).
+   * The run loop never asks for more than `size` at once; more would wait for a slot.
+   */
   async run(job: MatrixJob, ref: string, mode: ScanMode): Promise<JobOutcome> {
     await this.ready;
-    const slot = this.slots.find((s) => !s.busy);
-    if (!slot) throw new Error('ScanPool: more jobs than workers');
-    slot.busy = true;
+    const bytes = jobMemoryBytes(job);
+    const slot = await new Promise<Slot<Api>>((start) => {
+      this.waiting.push({ bytes, start });
+      this.startWaiting();
+    });
     try {
       return await slot.worker.api.analyze(job, ref, mode);
     } catch (e) {
@@ -130,6 +166,23 @@ export class ScanPool<Api extends ScanWorkerApi> {
       return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
     } finally {
       slot.busy = false;
+      this.running--;
+      this.runningBytes -= bytes;
+      this.startWaiting();
+    }
+  }
+
+  /** Start waiting jobs in order while a slot is free and the budget has room (or nothing runs). */
+  private startWaiting(): void {
+    const budget = this.opts.memoryBudget ?? Infinity;
+    for (let next = this.waiting[0]; next; next = this.waiting[0]) {
+      const slot = this.slots.find((s) => !s.busy);
+      if (!slot || (this.running > 0 && this.runningBytes + next.bytes > budget)) return;
+      this.waiting.shift();
+      slot.busy = true;
+      this.running++;
+      this.runningBytes += next.bytes;
+      next.start(slot);
     }
   }
 
