@@ -60,7 +60,7 @@ async function findRun(paths: readonly string[]): Promise<RunFound> {
   const errors: ErrorRecord[] = [];
   const states = new Map<string, TrainerState>();
   const single = paths.length === 1 ? await stat(paths[0]).catch(() => null) : null;
-  const asRunFolder = single?.isDirectory() === true && (await runFolderEntries(paths[0])).length > 0;
+  const asRunFolder = single?.isDirectory() === true;
   const entries = asRunFolder ? await runFolderEntries(paths[0]) : [...paths];
   const candidates: RunCandidate[] = [];
   for (const path of entries) {
