@@ -125,7 +125,8 @@ export async function timelineCommand(args: ParsedArgs, stop: ScanStop): Promise
         cancelled = true; // a checkpoint scanned in part is not used: its column would mix steps' worth of matrices
         break;
       }
-      records[i] = result.records;
+      // the timeline reads the metrics only: a run of many large checkpoints does not hold every spectrum
+      records[i] = result.records.map((r) => ({ ...r, singularValues: null }));
     }
   } finally {
     await pool.close();
