@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupCheckpoints, ignoredFiles } from './group-files.ts';
+import { groupCheckpoints, ignoredFiles, runOfDrop } from './group-files.ts';
 
 const f = (path: string) => ({ file: new File([], path.split('/').pop()!), path });
 const names = (groups: ReturnType<typeof groupCheckpoints>) => groups.map((g) => [g.name ?? '', g.files.map((x) => x.name)]);
@@ -92,5 +92,30 @@ describe('dropped files that open nothing', () => {
   it('a folder keeps its path, for the model name', () => {
     const [group] = groupCheckpoints([f('models--Org--Name/snapshots/abc/model.safetensors')]);
     expect(group).toMatchObject({ name: 'abc', folder: 'models--Org--Name/snapshots/abc' });
+  });
+});
+
+describe('a drop that is a training run', () => {
+  const ckpt = (folder: string, state = true) => [
+    f(`${folder}/model.safetensors`),
+    f(`${folder}/config.json`),
+    ...(state ? [f(`${folder}/trainer_state.json`)] : []),
+  ];
+  it('is checkpoint folders side by side, each with a trainer_state.json or a step in its name', () => {
+    const run = runOfDrop([...ckpt('my-run/checkpoint-500'), ...ckpt('my-run/checkpoint-1000'), f('my-run/README.md')]);
+    expect(run?.name).toBe('my-run');
+    expect(run?.checkpoints.map((c) => [c.path, c.files.map((x) => x.name), c.trainerState?.name])).toEqual([
+      ['my-run/checkpoint-500', ['model.safetensors', 'config.json'], 'trainer_state.json'],
+      ['my-run/checkpoint-1000', ['model.safetensors', 'config.json'], 'trainer_state.json'],
+    ]);
+    // named by step without a trainer state; the folders dropped without their parent
+    expect(runOfDrop([...ckpt('step_100', false), ...ckpt('step_200', false)])).toMatchObject({ name: 'run' });
+    // a folder without a step nor a trainer state is not a run's checkpoint
+    expect(runOfDrop([...ckpt('r/checkpoint-5'), ...ckpt('r/final', false)])).toBeNull();
+  });
+  it('is not one checkpoint, loose files, or folders in different places', () => {
+    expect(runOfDrop(ckpt('run/checkpoint-5'))).toBeNull();
+    expect(runOfDrop([f('step_1.safetensors'), f('step_2.safetensors')])).toBeNull();
+    expect(runOfDrop([...ckpt('a/checkpoint-5'), ...ckpt('b/checkpoint-6')])).toBeNull();
   });
 });

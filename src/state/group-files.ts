@@ -1,3 +1,5 @@
+import { stepOfName } from '../core/timeline/steps.ts';
+
 /**
  * What a drop or a pick means: which files form one checkpoint. A folder is one checkpoint; an index
  * with its shards is one; several unrelated .safetensors files are one checkpoint each (a user who
@@ -84,4 +86,29 @@ export function groupCheckpoints(picked: readonly PickedFile[]): CheckpointGroup
     }
   }
   return groups;
+}
+
+/** A drop that is a training run: its checkpoints, each a folder with weights (and its trainer_state.json if any). */
+export interface RunDrop {
+  /** the folder holding the checkpoints ("run" when they were dropped without it) */
+  name: string;
+  checkpoints: { path: string; files: File[]; trainerState: File | null }[];
+}
+
+/**
+ * Whether a drop is a training run: two or more checkpoint folders side by side in one folder, each named with a
+ * step (`checkpoint-500`, `step_1000`, …) or holding a trainer_state.json (the Trainer layout). Null otherwise.
+ */
+export function runOfDrop(picked: readonly PickedFile[]): RunDrop | null {
+  const groups = groupCheckpoints(picked);
+  if (groups.length < 2 || groups.some((g) => !g.folder)) return null;
+  const parentOf = (folder: string) => (folder.includes('/') ? folder.slice(0, folder.lastIndexOf('/')) : '');
+  const parent = parentOf(groups[0].folder!);
+  if (groups.some((g) => parentOf(g.folder!) !== parent)) return null;
+  const checkpoints = groups.map((g) => {
+    const trainerState = g.files.find((f) => f.name === 'trainer_state.json') ?? null;
+    return { path: g.folder!, files: g.files.filter((f) => f !== trainerState), trainerState };
+  });
+  if (!checkpoints.every((c) => c.trainerState !== null || stepOfName(c.path.split('/').pop()!) !== null)) return null;
+  return { name: parent.split('/').pop() || 'run', checkpoints };
 }

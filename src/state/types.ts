@@ -4,6 +4,8 @@ import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import type { EngineKind, MatrixRecord } from '../core/scan/record.ts';
 import type { ScanResult } from '../core/scan/result.ts';
+import type { TimelineMetric, TimelineTransform } from '../core/timeline/model.ts';
+import type { HistoryPoint } from '../core/timeline/trainer-state.ts';
 
 export type ScanStatus = 'opening' | 'scanning' | 'done' | 'cancelled' | 'failed';
 
@@ -39,7 +41,7 @@ export interface Cell {
   layer: number;
 }
 
-export type Page = 'checkpoint' | 'phases' | 'delta';
+export type Page = 'checkpoint' | 'phases' | 'delta' | 'run';
 
 export interface ViewState {
   page: Page;
@@ -94,4 +96,52 @@ export interface DeltaState {
   metric: DeltaMetricId;
   selected: Cell | null;
   focused: Cell | null;
+}
+
+/** One checkpoint of a training run on the Run page: where it stands in the run, and what its scan found (records only). */
+export interface RunCheckpointState {
+  /** the id its files are attached to the workers under */
+  key: string;
+  /** the checkpoint's folder or file inside the run (`timeline/checkpoint-500`), as the CLI names it */
+  path: string;
+  label: string;
+  step: number | null;
+  stepSource: 'trainer_state' | 'name' | null;
+  fingerprint: string | null;
+  status: ScanStatus;
+  failure: string | null;
+  progress: ScanProgress | null;
+  records: Record<string, MatrixRecord>;
+  errors: ErrorRecord[];
+  totalJobs: number;
+  fromCache: boolean;
+  /** its trainer_state.json's log_history (empty without one) */
+  history: HistoryPoint[];
+}
+
+/** How the Run page shows the run: the metric and transform of its heatmaps, the module of its profiles, the open matrix. */
+export interface RunViewState {
+  metric: TimelineMetric;
+  transform: TimelineTransform;
+  /** the module type whose depth profiles are drawn (null: the first) */
+  profileModule: string | null;
+  /** the matrix whose detail is open: a module type, a layer, a checkpoint (its index in the run) */
+  selected: { module: string; layer: number; checkpoint: number } | null;
+  focused: { module: string; layer: number; checkpoint: number } | null;
+}
+
+/** A training run opened on the Run page. */
+export interface RunState {
+  /** the run's folder name (the CLI's `run`) */
+  name: string;
+  origin: 'demo' | 'user';
+  /** by step (a run folder, names with steps) or as the user ordered them */
+  order: 'steps' | 'given';
+  /** in training order */
+  checkpoints: RunCheckpointState[];
+  left: { path: string; reason: string }[];
+  notes: string[];
+  /** trainer_state.json files that could not be read */
+  errors: ErrorRecord[];
+  view: RunViewState;
 }
