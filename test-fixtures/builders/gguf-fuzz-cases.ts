@@ -33,7 +33,7 @@ const TYPES = [
   'MXFP4',
 ];
 
-interface RawTensor {
+export interface RawTensor {
   name: string;
   dims: (number | bigint)[];
   typeId: number;
@@ -102,7 +102,7 @@ function kvStrings(key: string, items: string[], count: number | bigint = items.
   return { key, type: 9, value: w.bytes() };
 }
 
-function rawGguf(o: {
+export function rawGguf(o: {
   version?: number;
   tensorCount?: number | bigint;
   kvCount?: number | bigint;
@@ -320,6 +320,31 @@ export const GGUF_FIXED_CASES: (() => FuzzCase)[] = [
       file: FILE,
       bytes: rawGguf({ kvs: [], tensors: [...tensors, { ...f32('data', 0, 0), data: new Uint8Array(1024) }] }),
       expect: 'OFFSETS_OVERLAP',
+    };
+  },
+  () => ({
+    // 2^60 elements: more than a double counts exactly, refused as too large (not as a block-size mismatch)
+    kind: 'fixed',
+    note: 'a 2^30 × 2^30 F32 matrix',
+    file: FILE,
+    bytes: rawGguf({
+      kvs: [],
+      tensors: [{ name: 'huge.weight', dims: [2 ** 30, 2 ** 30], typeId: 0, offset: 0, data: new Uint8Array(0) }],
+    }),
+    expect: 'TOO_LARGE',
+  }),
+  () => {
+    // the second tensor's data starts 16 bytes into the 32-byte alignment: llama.cpp refuses it, and so do we
+    const f32 = (name: string, offset: number): RawTensor => ({ name, dims: [8], typeId: 0, offset, data: new Uint8Array(0) });
+    return {
+      kind: 'fixed',
+      note: 'a data offset off the alignment',
+      file: FILE,
+      bytes: rawGguf({
+        kvs: [],
+        tensors: [f32('a.weight', 0), f32('b.weight', 48), { ...f32('data', 0), dims: [0], data: new Uint8Array(128) }],
+      }),
+      expect: 'OFFSET_MISALIGNED',
     };
   },
   () => {

@@ -383,8 +383,10 @@ export function randomCheckpointCase(f: Fuzz): CheckpointCase {
   const shardName = (i: number) => `model-${String(i + 1).padStart(5, '0')}-of-${String(shards).padStart(5, '0')}.safetensors`;
   const weightMap: Record<string, string> = {};
   const files: CheckpointCase['files'] = [];
+  const shardTensors: FixtureTensor[][] = [];
   for (let i = 0; i < shards; i++) {
     const ts = tensors(f).map((t) => ({ ...t, name: `s${i}.${t.name}` }));
+    shardTensors.push(ts);
     for (const t of ts) weightMap[t.name] = shardName(i);
     files.push({ name: shardName(i), bytes: joinSafetensors(safetensorsParts(ts).header, safetensorsParts(ts).data) });
   }
@@ -398,6 +400,8 @@ export function randomCheckpointCase(f: Fuzz): CheckpointCase {
     'index names absent files',
     'index not an object',
     'tensor in two shards',
+    'tensor dropped from its shard',
+    'index names a file that is not a shard',
     'no index',
   ]);
   const victim = f.int(0, shards - 1);
@@ -424,6 +428,20 @@ export function randomCheckpointCase(f: Fuzz): CheckpointCase {
       break;
     case 'tensor in two shards':
       files.push({ name: 'model-extra.safetensors', bytes: files[victim].bytes.slice() });
+      break;
+    case 'tensor dropped from its shard': {
+      // the index still places it there
+      const drop = f.int(0, shardTensors[victim].length - 1);
+      const kept = shardTensors[victim].filter((_, i) => i !== drop);
+      files[victim] = { name: shardName(victim), bytes: joinSafetensors(safetensorsParts(kept).header, safetensorsParts(kept).data) };
+      break;
+    }
+    case 'index names a file that is not a shard':
+      files.push({ name: 'pytorch_model.bin', bytes: new Uint8Array(16) });
+      index = JSON.stringify({ weight_map: { ...weightMap, 'bin.weight': 'pytorch_model.bin', 'cfg.weight': 'config.json' } });
+      files.push({ name: 'config.json', bytes: enc('{}') });
+      weightMap['bin.weight'] = 'pytorch_model.bin';
+      weightMap['cfg.weight'] = 'config.json';
       break;
   }
   if (damage !== 'no index') files.push({ name: 'model.safetensors.index.json', bytes: enc(index) });

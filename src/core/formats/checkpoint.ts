@@ -143,11 +143,14 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
   const missing: { name: string; file: string }[] = [];
   if (weightMap) {
     const missingShards = new Map<string, number>();
+    // a file given beside the index that the index names as a shard, but that holds no weights we read (a .bin, a JSON)
+    const notShards = new Map<string, number>();
     const failed = new Set(errors.filter((e) => e.tensor !== undefined).map((e) => `${e.file}\u0000${e.tensor}`));
     for (const [tensor, file] of weightMap) {
       if (seen.has(tensor)) continue;
       missing.push({ name: tensor, file });
       if (!byName.has(file)) missingShards.set(file, (missingShards.get(file) ?? 0) + 1);
+      else if (!isWeightFile(file)) notShards.set(file, (notShards.get(file) ?? 0) + 1);
       // a tensor the shard lists but could not use (truncated, bad entry) has its own error already
       else if (readable.has(file) && !failed.has(`${file}\u0000${tensor}`))
         errors.push(errorRecord('MISSING_TENSOR', file, tensor, 'the index places this tensor here but the file does not hold it'));
@@ -160,6 +163,16 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
           undefined,
           `shard named by the index is missing: ${count} tensor${count === 1 ? '' : 's'} not analysed`,
         ).toRecord(),
+      );
+    }
+    for (const [file, count] of notShards) {
+      errors.push(
+        errorRecord(
+          'MISSING_SHARD',
+          file,
+          undefined,
+          `named by the index as a shard, but not a .safetensors or .gguf file: ${count} tensor${count === 1 ? '' : 's'} not analysed`,
+        ),
       );
     }
   }

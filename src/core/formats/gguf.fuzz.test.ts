@@ -1,7 +1,7 @@
 /**
  * Fuzzing the GGUF reader (seeded; GGUF_FUZZ_CASES, default 10,000): absurd tensor and key counts,
- * string and array lengths that lie, unknown value and tensor types, dims and offsets beyond the
- * file, overlapping tensors, names listed twice, truncation and bit flips everywhere. Each case ends
+ * string and array lengths that lie, unknown value and tensor types, dims beyond 2^53 elements,
+ * offsets beyond the file or off the alignment, overlapping tensors, names listed twice, truncation and bit flips everywhere. Each case ends
  * in a typed error or a header whose tensors then read (dequantized) or fail typed. Cases are built
  * in test-fixtures/builders/gguf-fuzz-cases.ts; the runner is the safetensors suite's.
  */
@@ -27,7 +27,9 @@ const HEADER_CODES = new Set<ErrorCode>([
   'SHAPE_INVALID',
   'OFFSET_OUT_OF_RANGE',
   'OFFSETS_OVERLAP',
+  'OFFSET_MISALIGNED',
   'DUPLICATE_TENSOR',
+  'TOO_LARGE',
 ]);
 /** types that are listed (their size is known) but not decoded: integer tensors, IQ and MXFP4 quants */
 const READ_CODES = new Set<ErrorCode>(['UNKNOWN_DTYPE']);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildGguf } from '../../../test-fixtures/builders/gguf.ts';
+import { rawGguf, type RawTensor } from '../../../test-fixtures/builders/gguf-fuzz-cases.ts';
 import { gaussianMatrix } from '../../../test-fixtures/builders/safetensors.ts';
 import { ScanError } from '../errors.ts';
 import { memorySource, type ByteSource } from './byte-source.ts';
@@ -121,5 +122,48 @@ describe('GGUF header', () => {
     const unknown = Uint8Array.from(bytes, (x, i) => (i === at ? 99 : x));
     const h2 = await readGgufHeader(memorySource('odd.gguf', unknown));
     expect(h2.errors).toEqual([expect.objectContaining({ code: 'UNKNOWN_DTYPE', tensor: 'blk.0.attn_k.weight' })]);
+  });
+});
+
+describe('GGUF tensors the header cannot place', () => {
+  const f32 = (name: string, dims: number[], offset: number): RawTensor => ({ name, dims, typeId: 0, offset, data: new Uint8Array(0) });
+  const padding = (bytes: number): RawTensor => ({ ...f32('padding', [0], 0), data: new Uint8Array(bytes) });
+
+  it('a 2^30 × 2^30 matrix is too large, in one line naming the file, the tensor and the element count', async () => {
+    const bytes = rawGguf({ kvs: [], tensors: [f32('huge.weight', [2 ** 30, 2 ** 30], 0), f32('ok.weight', [8], 0), padding(64)] });
+    const header = await readGgufHeader(memorySource('m.gguf', bytes));
+    expect(header.tensors.map((t) => t.name)).toEqual(['ok.weight', 'padding']);
+    expect(header.errors).toEqual([
+      {
+        code: 'TOO_LARGE',
+        file: 'm.gguf',
+        tensor: 'huge.weight',
+        message: `m.gguf: tensor "huge.weight": dims [1073741824, 1073741824] make ${2n ** 60n} elements, more than any file can hold (at most 2^53)`,
+      },
+    ]);
+  });
+
+  it('a data offset off the file alignment is refused for that tensor, the others are read', async () => {
+    const bytes = rawGguf({
+      kvs: [],
+      tensors: [f32('a.weight', [8], 0), f32('b.weight', [8], 40), f32('c.weight', [8], 96), padding(160)],
+    });
+    const source = memorySource('m.gguf', bytes);
+    const header = await readGgufHeader(source);
+    expect(header.tensors.map((t) => t.name)).toEqual(['a.weight', 'c.weight', 'padding']);
+    expect(header.errors).toEqual([
+      {
+        code: 'OFFSET_MISALIGNED',
+        file: 'm.gguf',
+        tensor: 'b.weight',
+        message: `m.gguf: tensor "b.weight": data offset 40 is not a multiple of the file's alignment (32): not read`,
+      },
+    ]);
+    // with general.alignment 8, the same offset is in place
+    const aligned = rawGguf({
+      kvs: [{ key: 'general.alignment', type: 4, value: Uint8Array.of(8, 0, 0, 0) }],
+      tensors: [f32('a.weight', [8], 0), f32('b.weight', [8], 40), padding(160)],
+    });
+    expect((await readGgufHeader(memorySource('m.gguf', aligned))).errors).toEqual([]);
   });
 });

@@ -240,7 +240,7 @@ export async function readGgufHeader(source: ByteSource): Promise<GgufHeader> {
     throw bad(file, `general.alignment ${String(alignment)} is not a sensible alignment`);
   const dataStart = Math.ceil(c.pos / alignment) * alignment;
 
-  const { tensors, errors } = tensorInfos(file, source.size, dataStart, raw);
+  const { tensors, errors } = tensorInfos(file, source.size, dataStart, alignment, raw);
   const metadata = dataRecord<string>();
   for (const [k, v] of meta) {
     if (typeof v === 'object') metadata[k] = `[${v.array} items]`;
@@ -256,6 +256,7 @@ function tensorInfos(
   file: string,
   fileSize: number,
   dataStart: number,
+  alignment: number,
   raw: { name: string; dims: number[]; type: number; offset: number }[],
 ) {
   const tensors: TensorInfo[] = [];
@@ -274,9 +275,20 @@ function tensorInfos(
       continue;
     }
     const count = r.dims.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(count)) {
+      const exact = r.dims.reduce((a, b) => a * BigInt(b), 1n);
+      fail('TOO_LARGE', `dims [${r.dims.join(', ')}] make ${exact} elements, more than any file can hold (at most 2^53)`);
+      continue;
+    }
     // (a tensor with no dims is one element: whole blocks only for the plain types)
-    if (!Number.isSafeInteger(count) || (r.dims[0] ?? 1) % type.blockSize !== 0) {
+    if ((r.dims[0] ?? 1) % type.blockSize !== 0) {
       fail('SHAPE_INVALID', `dims [${r.dims.join(', ')}] do not hold whole ${type.name} blocks of ${type.blockSize}`);
+      continue;
+    }
+    // llama.cpp refuses a file whose tensor data does not start on the alignment: a writer that
+    // forgot the padding, or a damaged offset, and the bytes there are not (only) this tensor's
+    if (r.offset % alignment !== 0) {
+      fail('OFFSET_MISALIGNED', `data offset ${r.offset} is not a multiple of the file's alignment (${alignment}): not read`);
       continue;
     }
     const byteLength = (count / type.blockSize) * type.blockBytes;

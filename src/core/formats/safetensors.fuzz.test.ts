@@ -103,6 +103,12 @@ describe('sharded checkpoints under fuzzing', () => {
         for (const name of Object.keys(c.weightMap))
           check(listed.has(name) || missing.has(name), () => `${c.note}: ${name} neither read nor listed missing`);
       }
+      // and every missing tensor is explained: an error names it, or its file
+      for (const m of ckpt.missing)
+        check(
+          ckpt.errors.some((e) => e.file === m.file && (e.tensor === undefined || e.tensor === m.name)),
+          () => `${c.note}: ${m.name} listed missing from ${m.file} without an error saying why`,
+        );
       for (const t of ckpt.tensors) {
         check(!missing.has(t.name), () => `${t.name} both read and missing`);
         const source = ckpt.sources.get(t.file);

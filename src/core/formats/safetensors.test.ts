@@ -164,6 +164,29 @@ describe('sharded checkpoints', () => {
     expect(Array.from(await readTensorAsF32(ckpt.sources.get(x2.file)!, x2))).toEqual([20, 21, 22, 23]);
   });
 
+  it('says why each tensor the index places is missing: absent from its shard, or in a file that is not a shard', async () => {
+    const s1 = memorySource('model-00001-of-00002.safetensors', buildSafetensors([t('x.layers.0.weight', 0)]));
+    const idx = index({
+      'x.layers.0.weight': 'model-00001-of-00002.safetensors',
+      'x.layers.1.weight': 'model-00001-of-00002.safetensors',
+      'x.layers.2.weight': 'pytorch_model-00002-of-00002.bin',
+      'x.layers.3.weight': 'pytorch_model-00002-of-00002.bin',
+    });
+    const bin = memorySource('pytorch_model-00002-of-00002.bin', new Uint8Array(64));
+    const ckpt = await openCheckpoint([idx, s1, bin]);
+    expect(ckpt.missing.map((m) => m.name)).toEqual(['x.layers.1.weight', 'x.layers.2.weight', 'x.layers.3.weight']);
+    expect(ckpt.errors.map((e) => [e.code, e.message])).toEqual([
+      [
+        'MISSING_TENSOR',
+        'model-00001-of-00002.safetensors: tensor "x.layers.1.weight": the index places this tensor here but the file does not hold it',
+      ],
+      [
+        'MISSING_SHARD',
+        'pytorch_model-00002-of-00002.bin: named by the index as a shard, but not a .safetensors or .gguf file: 2 tensors not analysed',
+      ],
+    ]);
+  });
+
   it('says when nothing given is a checkpoint', async () => {
     await expect(openCheckpoint([memorySource('notes.txt', new Uint8Array(3))])).rejects.toMatchObject({ code: 'NOT_A_CHECKPOINT' });
   });
