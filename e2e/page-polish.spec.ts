@@ -112,7 +112,7 @@ test.describe('page polish', () => {
       data.items.add(new File(['x'], 'model.safetensors'));
       window.dispatchEvent(new DragEvent('dragenter', { dataTransfer: data, bubbles: true }));
     });
-    const overlay = page.getByTestId('drop-overlay');
+    const overlay = page.locator('.drop-overlay');
     await expect(overlay).toBeVisible();
     const [o, f, h] = [await overlay.boundingBox(), await footer.boundingBox(), await page.locator('header.top').boundingBox()];
     expect(o!.y + o!.height).toBeLessThanOrEqual(f!.y);

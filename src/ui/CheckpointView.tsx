@@ -67,7 +67,8 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     [records, view.mode, view.metric, view.variant, isSelected],
   );
   const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
-  const outside = records.filter((r) => r.layer === null);
+  // by name: the rows stay put whichever matrix was done first
+  const outside = records.filter((r) => r.layer === null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const unfrozen = (r: MatrixRecord) =>
     r.spectrumModule !== null && alwaysUnfrozen(r.spectrumModule)
       ? "yes: always unfrozen by Spectrum's YAML"

@@ -111,7 +111,7 @@ export function DropZone() {
         onChange={(e) => fromInput(e.currentTarget)}
       />
       {dragging && (
-        <div className="drop-overlay" data-testid="drop-overlay">
+        <div className="drop-overlay">
           <span>Drop to analyse: nothing leaves this machine</span>
         </div>
       )}

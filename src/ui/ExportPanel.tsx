@@ -14,10 +14,12 @@ interface Props {
   /** the heatmap as SVG text and as a PNG blob, made on demand */
   heatmapSvg(): string;
   heatmapPng(): Promise<Blob | null>;
+  /** what the heatmap is coloured by, for the pictures' names, where the view's mode and metric do not say it */
+  shown?: string;
 }
 
 /** Downloads: Spectrum's YAML and JSON (the same bytes as the CLI), metrics.json, CSV, the heatmap. */
-export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: Props) {
+export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng, shown }: Props) {
   const busy = checkpoint.status === 'opening' || Object.keys(checkpoint.records).length === 0;
   // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
   const imported = checkpoint.origin === 'import';
@@ -25,7 +27,7 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng }: 
   const result = () => scanResultOf(checkpoint);
   const base = fileNamePart(checkpoint.name);
   // the pictures say what they show: heatmap_<checkpoint>_alpha.svg, heatmap_<checkpoint>_top25pct.png
-  const picture = `heatmap_${base}_${shownFilePart(view, view.percent)}`;
+  const picture = `heatmap_${base}_${shown === undefined ? shownFilePart(view, view.percent) : fileNamePart(shown)}`;
   return (
     <section className="exports" aria-label="Export">
       <h2>Export</h2>
