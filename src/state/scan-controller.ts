@@ -12,6 +12,7 @@ import { scanOnPool } from '../workers/scan-pool.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
 import { EMPTY_DELTA, type AppState, type AppStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
+import { architectureOf } from './plan-membership.ts';
 import { ownValue } from '../core/data-record.ts';
 import { modelName } from '../core/naming/model-name.ts';
 import type { PagePool } from './worker-pool.ts';
@@ -223,6 +224,9 @@ export class ScanController {
     info = { ...info, name, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
     this.infos.set(id, info);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
+    // the plan's jobs say the architecture before any matrix is read: the phase plan takes it or not now
+    const aliases = plan.aliases.map((a) => ({ ...a, layer: null, vector: false }));
+    if (live(task)) this.state.setArchitecture(id, architectureOf([...plan.jobs, ...aliases], 'weights'));
     const engine = await pool.ready;
     update({
       engine: engine.kind,
@@ -357,6 +361,7 @@ export class ScanController {
         totalJobs: records.length,
         fingerprint: `import:${file.name}:${file.size}`,
       });
+      this.state.setArchitecture(id, architectureOf(records, 'spectrum'));
     } catch (e) {
       const failure = `${file.name}: ${message(e)}`.replace(/^(.+?): \1: /, '$1: ');
       this.state.updateCheckpoint(id, { status: 'failed', failure });

@@ -5,6 +5,7 @@ import type { ScanProgress } from '../core/scan/progress.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { defaultPercent } from '../core/selection/phases.ts';
 import type { IgnoredFile } from './group-files.ts';
+import { architectureOf, settleMembership, type Architecture } from './plan-membership.ts';
 import type { CheckpointState, DeltaState, EngineState, PlanStep, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
@@ -43,6 +44,12 @@ interface PlanSlice {
   /** move a step up (−1) or down (+1), or to an index */
   movePlanStep(checkpointId: string, to: number): void;
   setPlan(plan: PlanStep[]): void;
+  /** each checkpoint's architecture once its headers (or its Spectrum JSON) are read: who joins the plan by default */
+  architectures: Record<string, Architecture>;
+  /** steps included or left out by hand: their membership is never settled by architecture again */
+  planChosen: string[];
+  /** a checkpoint's architecture is known: steps nobody chose join the plan when they match its first step */
+  setArchitecture(checkpointId: string, architecture: Architecture): void;
 }
 
 interface ViewSlice {
@@ -109,6 +116,11 @@ const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> =
         order: checkpoints.map((c) => c.id),
         plan,
         view,
+        // a session's plan is as it was saved: nothing in it is settled again
+        architectures: Object.fromEntries(
+          checkpoints.map((c) => [c.id, architectureOf(Object.values(c.records), c.origin === 'import' ? 'spectrum' : 'weights')]),
+        ),
+        planChosen: plan.map((p) => p.checkpointId),
         delta: delta ?? { ...EMPTY_DELTA, metric: s.delta.metric },
         closed: null,
       })),
@@ -157,7 +169,11 @@ const createPlanSlice: StateCreator<AppState, [], [], PlanSlice> = (set) => {
   return {
     plan: [],
     setPlanPercent: (id, percent) => update(id, { percent }),
-    setPlanIncluded: (id, included) => update(id, { included }),
+    setPlanIncluded: (id, included) =>
+      set((s) => ({
+        plan: s.plan.map((p) => (p.checkpointId === id ? { ...p, included } : p)),
+        planChosen: s.planChosen.includes(id) ? s.planChosen : [...s.planChosen, id],
+      })),
     movePlanStep: (id, to) =>
       set((s) => {
         const from = s.plan.findIndex((p) => p.checkpointId === id);
@@ -169,6 +185,13 @@ const createPlanSlice: StateCreator<AppState, [], [], PlanSlice> = (set) => {
         return { plan: next };
       }),
     setPlan: (plan) => set({ plan }),
+    architectures: {},
+    planChosen: [],
+    setArchitecture: (id, architecture) =>
+      set((s) => {
+        const architectures = { ...s.architectures, [id]: architecture };
+        return { architectures, plan: settleMembership(s.plan, architectures, new Set(s.planChosen)) };
+      }),
   };
 };
 
