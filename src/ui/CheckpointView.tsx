@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useRef } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { selectedNames } from '../core/selection/select.ts';
@@ -16,9 +16,11 @@ import {
   selectionYaml,
   spectrumSelection,
 } from '../state/heatmap-data.ts';
+import { ADAPTER_METRICS, adapterMetricValue, adapterOverview, isAdapterAlone, type AdapterMetricId } from '../state/adapter-view.ts';
 import { aggregateExperts, DEFAULT_EXPERT_VIEW, expandedExperts, expertIndices } from '../state/moe-lora-view.ts';
 import { useApp } from '../state/store.ts';
 import type { CheckpointState } from '../state/types.ts';
+import { AdapterSummary, adapterPainter } from './AdapterSummary.tsx';
 import { MatrixDetail } from './detail/MatrixDetail.tsx';
 import { ErrorList } from './ErrorList.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
@@ -40,6 +42,10 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   const setView = useApp((s) => s.setView);
   const canvas = useRef<HTMLCanvasElement>(null);
   const all = useMemo(() => Object.values(checkpoint.records), [checkpoint.records]);
+  // a LoRA adapter alone: its ΔW metrics in place of Spectrum's selection, which means nothing for a rank-r ΔW
+  const adapter = useMemo(() => (isAdapterAlone(all) ? adapterOverview(all) : null), [all]);
+  const [adapterMetric, setAdapterMetric] = useState<AdapterMetricId>('frobenius');
+  const adapterView = adapter !== null && view.mode === 'selection';
   // MoE: one cell per module and layer, over the experts (mean, max or one), as the view says
   const experts = view.experts ?? DEFAULT_EXPERT_VIEW;
   const expertIds = useMemo(() => expertIndices(all), [all]);
@@ -63,10 +69,12 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   const norms = useMemo(() => normRows(all), [all]);
   const isSelected = useCallback((r: MatrixRecord) => recordSelected(r, selected, checkpoint.records), [selected, checkpoint.records]);
   const painter = useMemo(
-    () => makePainter(records, view.mode, view.metric, view.variant, isSelected),
-    [records, view.mode, view.metric, view.variant, isSelected],
+    () => (adapterView ? adapterPainter(records, adapterMetric) : makePainter(records, view.mode, view.metric, view.variant, isSelected)),
+    [adapterView, adapterMetric, records, view.mode, view.metric, view.variant, isSelected],
   );
-  const metricLabel = METRICS.find((m) => m.id === view.metric)?.label ?? view.metric;
+  const metricLabel = adapterView
+    ? ADAPTER_METRICS.find((m) => m.id === adapterMetric)!.label
+    : (METRICS.find((m) => m.id === view.metric)?.label ?? view.metric);
   // by name: the rows stay put whichever matrix was done first
   const outside = records.filter((r) => r.layer === null).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const unfrozen = (r: MatrixRecord) =>
@@ -92,15 +100,26 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           <div className="warn">non-finite ({r.nonFinite} values)</div>
         ) : (
           <>
-            <div>
-              Spectrum SNR {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}
-            </div>
-            {r.spectrum && (
+            {r.lora ? (
+              // a rank-r ΔW: Spectrum's SNR and selection say nothing of it (the adapter's panel says why)
               <div>
-                signal/noise {num(r.spectrum.signal_to_noise)} · σ_max {num(r.spectrum.sigma_max)}
+                LoRA ΔW, rank ≤ {r.lora.rank}
+                {adapterView && ` · ${metricLabel}: ${num(adapterMetricValue(r, adapterMetric))}`}
               </div>
+            ) : (
+              <>
+                <div>
+                  Spectrum SNR{' '}
+                  {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}
+                </div>
+                {r.spectrum && (
+                  <div>
+                    signal/noise {num(r.spectrum.signal_to_noise)} · σ_max {num(r.spectrum.sigma_max)}
+                  </div>
+                )}
+                <div>{isSelected(r) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+              </>
             )}
-            <div>{isSelected(r) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
               <div>
                 {metricLabel}:{' '}
@@ -123,7 +142,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
       grid,
       heatmapLayout(grid, Math.max(600, grid.layers.length * 16 + 140)),
       painter,
-      `${checkpoint.name} · ${view.mode === 'selection' ? `top ${view.percent}% by Spectrum SNR` : metricLabel}`,
+      `${checkpoint.name} · ${view.mode === 'selection' && !adapterView ? `top ${view.percent}% by Spectrum SNR` : metricLabel}`,
     );
   const exportPng = () =>
     new Promise<Blob | null>((resolve) => (canvas.current ? canvas.current.toBlob(resolve, 'image/png') : resolve(null)));
@@ -136,6 +155,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           {checkpoint.failure}
         </p>
       )}
+      {adapter && <AdapterSummary overview={adapter} metric={adapterMetric} onMetric={setAdapterMetric} />}
       {/* the detail sits beside the grid on a wide screen, so that a click shows it without scrolling */}
       <div className={view.selected ? 'workspace with-detail' : 'workspace'}>
         <div className="workspace-main">
@@ -218,7 +238,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
         {view.selected && (
           <MatrixDetail
             record={detailRecord}
-            selected={!!detailRecord && isSelected(detailRecord)}
+            selected={!detailRecord || detailRecord.lora ? null : isSelected(detailRecord)}
             percent={view.percent}
             onClose={() => setView({ selected: null })}
           />
@@ -226,7 +246,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
       </div>
       <div className="export-row">
         <ExportPanel checkpoint={checkpoint} view={view} yaml={() => yaml} heatmapSvg={exportSvg} heatmapPng={exportPng} />
-        {Object.keys(checkpoint.records).length > 0 && (
+        {Object.keys(checkpoint.records).length > 0 && !adapter && (
           <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} />
         )}
       </div>

@@ -1,4 +1,6 @@
 import { useMemo, useState } from 'react';
+import { ownValue } from '../core/data-record.ts';
+import { isAdapterAlone } from '../state/adapter-view.ts';
 import { METRICS } from '../state/heatmap-data.ts';
 import { pageRecords, unavailableMetrics } from '../state/metric-availability.ts';
 import { PERCENT_MAX, PERCENT_MIN, readPercent } from '../state/percent-input.ts';
@@ -18,6 +20,9 @@ export function Toolbar() {
     () => unavailableMetrics(pageRecords(view.page, checkpoints, view.activeId, plan), view.variant),
     [view.page, checkpoints, view.activeId, plan, view.variant],
   );
+  // a LoRA adapter alone shows its ΔW metrics where others show Spectrum's selection, which is off for it (no percent)
+  const active = view.page === 'checkpoint' && view.activeId !== null ? ownValue(checkpoints, view.activeId) : undefined;
+  const adapterAlone = useMemo(() => (active ? isAdapterAlone(Object.values(active.records)) : false), [active]);
   // the field's text while it is not a valid percent: the last valid percent stays in use meanwhile
   const [draft, setDraft] = useState<{ text: string; reason: string } | null>(null);
   const metricRefusal = view.mode === 'metric' ? unavailable.get(view.metric) : undefined;
@@ -26,7 +31,8 @@ export function Toolbar() {
       <fieldset>
         <legend>Colour by</legend>
         <label>
-          <input type="radio" name="mode" checked={view.mode === 'selection'} onChange={() => setView({ mode: 'selection' })} /> Selection
+          <input type="radio" name="mode" checked={view.mode === 'selection'} onChange={() => setView({ mode: 'selection' })} />{' '}
+          {adapterAlone ? 'ΔW of the adapter' : 'Selection'}
         </label>
         <label>
           <input type="radio" name="mode" checked={view.mode === 'metric'} onChange={() => setView({ mode: 'metric' })} /> Metric
@@ -49,7 +55,7 @@ export function Toolbar() {
           </span>
         )}
       </fieldset>
-      {view.page !== 'phases' && (
+      {view.page !== 'phases' && !(adapterAlone && view.mode === 'selection') && (
         <label className="percent">
           Top
           <input

@@ -3,6 +3,7 @@ import { num, shape } from '../format.ts';
 import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
 import { useEscapeToClose } from '../dismiss.ts';
 import { LoraNote } from '../families/LoraNote.tsx';
+import { AdapterNumbers } from '../AdapterSummary.tsx';
 import { DetailFrame } from './DetailFrame.tsx';
 import { EsdPlot } from './EsdPlot.tsx';
 import { Numbers } from './Numbers.tsx';
@@ -28,7 +29,8 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
   }
   // an unchanged ΔW is a zero matrix: its Spectrum score and ESD fits say nothing
   const zeroDelta = record.delta?.unchanged === true;
-  const s = zeroDelta ? null : record.spectrum;
+  // a LoRA ΔW's rank ≤ r leaves Spectrum's threshold among rounding errors: its ΔW figures stand instead
+  const s = zeroDelta || record.lora ? null : record.spectrum;
   // a module of Spectrum's own result file: its stored SNR, and no weights to say anything else from
   const imported = record.importedValue !== undefined;
   const rows: [string, string][] = [
@@ -74,7 +76,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       ]
     : [];
   return (
-    <DetailFrame title={`${record.delta ? 'ΔW · ' : ''}${record.module} · layer ${record.layer ?? '—'}`} onClose={onClose}>
+    <DetailFrame title={`${record.delta || record.lora ? 'ΔW · ' : ''}${record.module} · layer ${record.layer ?? '—'}`} onClose={onClose}>
       {record.status === 'non-finite' ? (
         <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
       ) : (
@@ -87,6 +89,7 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
         </p>
       )}
       <LoraNote record={record} />
+      <AdapterNumbers record={record} />
       <DeltaNumbers record={record} />
       <Numbers rows={rows} />
       {h && (
@@ -102,10 +105,12 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
           </p>
         </>
       )}
-      <p className="note">
-        Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The
-        scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
-      </p>
+      {!record.lora && (
+        <p className="note">
+          Spectrum's value is (Σσ&gt;τ / Σσ≤τ) / σ_max: it scales as 1/‖W‖₂, and τ is not the true Marchenko–Pastur edge (no √n scale). The
+          scale-free signal/noise is shown beside it; Spectrum's value is the one that selects.
+        </p>
+      )}
     </DetailFrame>
   );
 }

@@ -122,7 +122,7 @@ export function PhasesPage() {
                             {num(r.importedValue ?? (r.spectrum && (view.variant === 'legacy' ? r.spectrum.snr_legacy : r.spectrum.snr)))}
                           </div>
                           <div>
-                            {p.phase.selected.has(r.spectrumModule ?? '') ? 'selected' : 'not selected'}
+                            {recordSelected(r, p.phase.selected, p.phase.checkpoint.records) ? 'selected' : 'not selected'}
                             {mark === 'added' ? ' · newly selected' : mark === 'dropped' ? ' · dropped' : ''}
                           </div>
                         </>
