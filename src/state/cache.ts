@@ -9,7 +9,7 @@ import type { ScanResult } from '../core/scan/result.ts';
  * crashed scan all keep what was computed, and a rescan resumes where it stopped.
  */
 const DB_NAME = 'spectral-workbench';
-const DB_VERSION = 2;
+const DB_VERSION = 3;
 
 export interface CachedScan {
   fingerprint: string;
@@ -26,6 +26,8 @@ interface CacheSchema extends DBSchema {
   scans: { key: string; value: CachedScan };
   records: { key: [string, string]; value: { fingerprint: string; record: MatrixRecord }; indexes: { byScan: string } };
   sessions: { key: string; value: SavedSession };
+  /** the page's workspace, for a reload or a new tab (one entry; checked when read, state/workspace-persistence.ts) */
+  workspace: { key: string; value: object };
 }
 
 let dbPromise: Promise<IDBPDatabase<CacheSchema>> | null = null;
@@ -38,6 +40,8 @@ function db(): Promise<IDBPDatabase<CacheSchema>> {
         d.createObjectStore('records', { keyPath: ['fingerprint', 'record.name'] }).createIndex('byScan', 'fingerprint');
       }
       if (oldVersion < 2) d.createObjectStore('sessions', { keyPath: 'name' });
+      // version 3: the workspace beside the scans and sessions, which stay as they are
+      if (oldVersion < 3) d.createObjectStore('workspace');
     },
   });
   return dbPromise;
@@ -113,3 +117,19 @@ export async function listSessions(): Promise<SavedSession[]> {
 export async function deleteSession(name: string): Promise<void> {
   await (await db()).delete('sessions', name);
 }
+
+/** The workspace kept for a reload or a new tab: one entry, read back unchecked (its reader checks it). */
+export interface WorkspaceStorage {
+  load(): Promise<unknown>;
+  save(workspace: object): Promise<void>;
+}
+
+const WORKSPACE_KEY = 'current';
+
+export const indexedDbWorkspaceStorage: WorkspaceStorage =
+  typeof indexedDB === 'undefined'
+    ? { load: () => Promise.resolve(null), save: unavailable }
+    : {
+        load: async () => (await (await db()).get('workspace', WORKSPACE_KEY)) ?? null,
+        save: async (workspace) => void (await (await db()).put('workspace', workspace, WORKSPACE_KEY)),
+      };

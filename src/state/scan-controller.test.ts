@@ -378,6 +378,47 @@ describe('ScanController', () => {
     expect(ids.map((id) => ckpt(store, id).status)).toEqual(['done', 'done', 'done']);
   });
 
+  it('files re-opened for a tab restored without them join that tab (matched by fingerprint) and compute only what it lacks', async () => {
+    // the last visit: the file scanned in full, its records in the cache
+    const first = setup();
+    const { files, matrices } = checkpointFiles('restored');
+    const was = first.controller.addCheckpoint(files);
+    await until(() => ckpt(first.store, was).status === 'done', 'the first scan is done');
+    const { fingerprint, records } = ckpt(first.store, was);
+    // the reload: the tab comes back from the saved workspace with some records, without its files
+    const { controller, store, pool, cache } = setup();
+    const adopted: [string, string][] = [];
+    (controller as unknown as { deps: { onAdopted(from: string, into: string): void } }).deps.onAdopted = (from, into) =>
+      void adopted.push([from, into]);
+    const kept = matrices.slice(0, 3);
+    const restored: CheckpointState = {
+      ...sessionCheckpoint('c7'),
+      name: 'my run',
+      origin: 'user',
+      status: 'cancelled',
+      fingerprint,
+      records: Object.fromEntries(kept.map((n) => [n, records[n]])),
+      totalJobs: matrices.length,
+    };
+    controller.openSession({
+      checkpoints: [restored],
+      plan: [{ checkpointId: 'c7', percent: 25, included: true }],
+      view: store.getState().view,
+    });
+    const again = controller.addCheckpoint(checkpointFiles('restored').files);
+    await until(() => controller.pending === 0 && ckpt(store, 'c7').status === 'done', 'the restored tab is done');
+    expect(store.getState().order).toEqual(['c7']);
+    expect(store.getState().checkpoints[again]).toBeUndefined();
+    expect(store.getState().closed).toBeNull(); // the tab that gave way is no tab the user closed
+    expect(store.getState().view.activeId).toBe('c7');
+    expect(ckpt(store, 'c7').name).toBe('my run');
+    expect(recordNames(ckpt(store, 'c7'))).toEqual([...matrices].sort());
+    expect(pool.started.sort()).toEqual(matrices.filter((m) => !kept.includes(m)).sort());
+    expect(adopted).toEqual([[again, 'c7']]);
+    // the records it had are in the cache now too, for the next reload
+    expect([...cache.records.get(fingerprint!)!.keys()].sort()).toEqual([...matrices].sort());
+  });
+
   it('dispose stops the queue and closes the pool', async () => {
     const { controller, pool } = setup();
     const hold = deferred();

@@ -24,6 +24,8 @@ export interface ScanControllerDeps {
   cache: ScanCache;
   /** when gathered records reach the store: once per animation frame in the page */
   schedule?(flush: () => void): void;
+  /** files opened in a new tab turned out to be those of a tab without files (restored, or from a session): they joined it */
+  onAdopted?(from: string, into: string): void;
 }
 
 /** Whatever is open in the page; a session opened replaces it whole. */
@@ -33,7 +35,7 @@ interface Workspace {
 
 /** One scan waiting or running: a checkpoint's, or the ΔW view's. */
 interface Task {
-  /** a checkpoint id, or DELTA */
+  /** a checkpoint id, or DELTA (a scan whose files join another tab moves to it) */
   owner: string;
   workspace: Workspace;
   abort: AbortController;
@@ -166,9 +168,12 @@ export class ScanController {
 
   /**
    * Add a checkpoint from its files and scan it (after the scans already queued). Returns its id.
-   * `name`: the user's own (it stays); `folder`: where the files came from, for the default name.
+   * `name`: the user's own (it stays); `folder`: where the files came from, for the default name;
+   * `into`: a tab already open without its files (a restored workspace): they join it, its name and records stay.
    */
-  addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string; folder?: string } = {}): string {
+  addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string; folder?: string; into?: string } = {}): string {
+    const into = opts.into === undefined ? undefined : ownValue(this.state.checkpoints, opts.into);
+    if (into) return this.reattach(into, files, opts.folder);
     const id = this.newCheckpointId();
     const placeholder =
       opts.name ??
@@ -187,6 +192,26 @@ export class ScanController {
     return id;
   }
 
+  /** A tab's files are back (dropped again, or read through a handle kept): scan into it, keeping its name and records. */
+  private reattach(tab: CheckpointState, files: File[], folder: string | undefined): string {
+    const { id, name } = tab;
+    this.state.updateCheckpoint(id, { status: 'opening', failure: null, origin: tab.origin === 'session' ? 'user' : tab.origin });
+    this.enqueue(
+      id,
+      (task) => this.scanCheckpoint(task, id, files, { given: name, placeholder: name, folder }, true),
+      (failure) => this.state.updateCheckpoint(id, { status: 'failed', failure }),
+    );
+    return id;
+  }
+
+  /** An open tab of this fingerprint whose files this page does not have (restored, or from a session), other than `id`. */
+  private tabWithoutFiles(id: string, fingerprint: string): CheckpointState | undefined {
+    return Object.values(this.state.checkpoints).find(
+      (c) =>
+        c.id !== id && c.fingerprint === fingerprint && c.origin !== 'import' && !this.infos.has(c.id) && this.tasksOf(c.id).length === 0,
+    );
+  }
+
   /** Rename a checkpoint's tab (its exports take the new name). An empty name is refused. */
   renameCheckpoint(id: string, name: string): void {
     const trimmed = name.trim();
@@ -201,6 +226,7 @@ export class ScanController {
     id: string,
     files: File[],
     naming: { given: string | undefined; placeholder: string; folder: string | undefined },
+    reattached = false,
   ): Promise<void> {
     // Writes reach the store only while the task is live (a session may have reused its id); the
     // cache still gets every finished matrix.
@@ -216,8 +242,25 @@ export class ScanController {
       return;
     }
     if (!live(task)) return;
+    // the files of a tab restored without them: the new tab gives way to it, which resumes where it stood
+    const twin = reattached ? undefined : this.tabWithoutFiles(id, info.fingerprint);
+    if (twin) {
+      const closed = this.state.closed;
+      this.state.removeCheckpoint(id);
+      this.deps.store.setState({ closed }); // not a tab the user closed: nothing to undo
+      void this.pool?.detach(id).catch(() => {});
+      task.owner = twin.id;
+      this.state.updateCheckpoint(twin.id, { status: 'opening', failure: null, origin: twin.origin === 'session' ? 'user' : twin.origin });
+      this.state.setView({ activeId: twin.id, selected: null, focused: null });
+      this.deps.onAdopted?.(id, twin.id);
+      const { name } = twin;
+      return this.scanCheckpoint(task, twin.id, files, { given: name, placeholder: name, folder: naming.folder }, true);
+    }
     // The model's own name (config.json, the Hugging Face cache layout) unless the user gave or typed one.
     const current = ownValue(this.state.checkpoints, id);
+    // what the tab already shows of these very files (restored from the last visit, or a session) is not computed again
+    const kept = current?.fingerprint === info.fingerprint ? Object.values(current.records) : [];
+    const stale = current !== undefined && current.fingerprint !== null && current.fingerprint !== info.fingerprint;
     const renamed = current !== undefined && current.name !== naming.placeholder;
     const name = naming.given ?? (renamed ? current.name : modelName(info.config, naming.folder, naming.placeholder));
     // as the CLI does: pattern keys of adapter_config.json that are not run are said, naming the key
@@ -239,10 +282,12 @@ export class ScanController {
       missing: info.missing,
     });
 
-    const done = new Map<string, MatrixRecord>();
+    const done = new Map<string, MatrixRecord>(kept.map((r) => [r.name, r]));
     const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
     for (const r of cached?.records ?? []) done.set(r.name, r);
-    if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
+    if (done.size > 0 || stale) update({ records: Object.fromEntries(done), fromCache: done.size > 0 });
+    const uncached = kept.filter((r) => !cached?.records.some((c) => c.name === r.name));
+    if (uncached.length > 0) void this.cached(this.deps.cache.saveRecords(info.fingerprint, uncached), undefined);
     const meta: CachedScan = {
       fingerprint: info.fingerprint,
       name: info.name,
@@ -373,14 +418,16 @@ export class ScanController {
    * The embedded demo's checkpoints, fetched one after another by `fetchFile` (the page's own
    * origin); a session opened meanwhile replaces the demo, so what arrives after it is dropped.
    */
-  async loadDemo(fetchFile: (name: string) => Promise<Blob>): Promise<void> {
+  async loadDemo(fetchFile: (name: string) => Promise<Blob>, onAdded?: (id: string, files: File[]) => void): Promise<void> {
     const workspace = this.workspace;
     const phases = ['phase0-base', 'phase1-25pct', 'phase2-20pct', 'phase3-15pct'];
     const config = await fetchFile('config.json');
     for (const phase of phases) {
       const blob = await fetchFile(`${phase}.safetensors`);
       if (workspace.replaced || this.disposed) return;
-      this.addCheckpoint([new File([blob], `${phase}.safetensors`), new File([config], 'config.json')], { origin: 'demo' });
+      const files = [new File([blob], `${phase}.safetensors`), new File([config], 'config.json')];
+      const id = this.addCheckpoint(files, { origin: 'demo' });
+      onAdded?.(id, files);
     }
   }
 
@@ -418,9 +465,10 @@ export class ScanController {
   private async scanDelta(task: Task, fromId: string, toId: string): Promise<void> {
     const [prev, next] = [this.infos.get(fromId), this.infos.get(toId)];
     if (!prev || !next) {
+      const lacking = [fromId, toId].filter((id) => !this.infos.has(id)).map((id) => ownValue(this.state.checkpoints, id)?.name ?? id);
       this.state.setDelta({
         status: 'failed',
-        failure: 'ΔW needs the weights of both checkpoints: one could not be opened, or came from a session or a Spectrum JSON',
+        failure: `ΔW needs the weights of both checkpoints, and this page does not have those of ${lacking.join(' and ')}: re-open the files (a checkpoint restored from your last visit or a session has none, one that could not be opened neither)`,
       });
       return;
     }

@@ -1,16 +1,54 @@
-import { indexedDbScanCache } from './cache.ts';
+import { indexedDbScanCache, indexedDbWorkspaceStorage } from './cache.ts';
 import { ScanController } from './scan-controller.ts';
 import { appStore } from './store.ts';
 import { BrowserScanPool } from './worker-pool.ts';
+import { WorkspacePersistence } from './workspace-persistence.ts';
+
+/** One file of the embedded demo (public/demo), fetched from this page's own origin. */
+async function fetchDemoFile(name: string): Promise<Blob> {
+  const response = await fetch(`${import.meta.env.BASE_URL}demo/${name}`);
+  if (!response.ok) throw new Error(`demo/${name}: HTTP ${response.status}`);
+  return response.blob();
+}
 
 /** The page's one scan controller: the app store, Web Workers, the IndexedDB cache. */
-export const scanner = new ScanController({ store: appStore, makePool: () => new BrowserScanPool(), cache: indexedDbScanCache });
+export const scanner = new ScanController({
+  store: appStore,
+  makePool: () => new BrowserScanPool(),
+  cache: indexedDbScanCache,
+  onAdopted: (from, into) => workspace.adopted(from, into),
+});
 
-/** The embedded demo (public/demo), fetched from this page's own origin. */
+/** The workspace kept in IndexedDB for a reload or a new tab. */
+export const workspace = new WorkspacePersistence({
+  store: appStore,
+  controller: scanner,
+  cache: indexedDbScanCache,
+  storage: indexedDbWorkspaceStorage,
+  fetchDemo: fetchDemoFile,
+});
+
+/** The embedded demo's four checkpoints, each remembered with its files (a reload fetches them again). */
 export function loadDemo(): Promise<void> {
-  return scanner.loadDemo(async (name) => {
-    const response = await fetch(`${import.meta.env.BASE_URL}demo/${name}`);
-    if (!response.ok) throw new Error(`demo/${name}: HTTP ${response.status}`);
-    return response.blob();
+  return scanner.loadDemo(fetchDemoFile, (id, files) =>
+    workspace.remember(id, { origin: 'demo', paths: files.map((f) => f.name), folder: null, handles: [] }),
+  );
+}
+
+/**
+ * Open the page: the workspace of the last visit if there is one, else the demo; from then on
+ * every change to the workspace is saved.
+ */
+export async function startPage(): Promise<void> {
+  const outcome = await workspace.restore().catch((e: unknown) => {
+    const why = e instanceof Error ? e.message : String(e);
+    appStore
+      .getState()
+      .setCache({ problem: `The workspace of your last visit could not be restored (${why}), so the page opens on the demo.` });
+    return 'unreadable' as const;
   });
+  workspace.start();
+  // a tab going away saves what the last few hundred milliseconds changed
+  window.addEventListener('pagehide', () => void workspace.save());
+  if (outcome !== 'restored') await loadDemo();
 }

@@ -354,7 +354,7 @@ describe('session files damaged at random (seeded)', () => {
         set(pick([[], [1], [null], [{}], ['c1']]));
         break;
       case 'object':
-        set(pick([{}, { a: 1 }, { $number: 'NaN' }, { $number: {} as Json }]));
+        set(pick<Json>([{}, { a: 1 }, { $number: 'NaN' }, { $number: {} }]));
         break;
       case 'bool':
         set(random() < 0.5);

@@ -33,6 +33,7 @@ import { LayerProfile } from './heatmap/LayerProfile.tsx';
 import { Legend } from './heatmap/Legend.tsx';
 import { heatmapSvg } from './heatmap/svg.ts';
 import { NormStrip } from './NormStrip.tsx';
+import { ReopenBanner } from './ReopenBanner.tsx';
 import { ScanProgress } from './ScanProgress.tsx';
 import { SelectedLayers } from './SelectedLayers.tsx';
 
@@ -150,6 +151,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   return (
     <div className="checkpoint-view">
       <ScanProgress checkpoint={checkpoint} />
+      <ReopenBanner checkpoint={checkpoint} />
       {checkpoint.failure && (
         <p className="error-line" role="alert">
           {checkpoint.failure}

@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState } from 'react';
 import { groupCheckpoints, ignoredFiles, type PickedFile } from '../state/group-files.ts';
 import { appStore } from '../state/store.ts';
-import { scanner } from '../state/scanner.ts';
+import { scanner, workspace } from '../state/scanner.ts';
+import { checkpointSource, type ReadableHandle } from '../state/workspace-persistence.ts';
 
 /** Files of a dropped folder, walked through the entries API, with their paths inside it. */
 async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFile[]> {
@@ -23,10 +24,14 @@ async function entryFiles(entry: FileSystemEntry, prefix = ''): Promise<PickedFi
 /** Spectrum's own result files (snr_results_<model>.json) open as phases without weights. */
 const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
 
-function open(picked: PickedFile[]): void {
+/** `handles`: the dropped items' File System Access handles by name (Chromium), kept so that a reload can read them again. */
+function open(picked: PickedFile[], handles: ReadonlyMap<string, ReadableHandle> = new Map()): void {
   for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void scanner.importSpectrumJson(p.file);
   const weights = picked.filter((x) => !isSpectrumJson(x.file.name));
-  for (const group of groupCheckpoints(weights)) scanner.addCheckpoint(group.files, group.folder ? { folder: group.folder } : {});
+  for (const group of groupCheckpoints(weights)) {
+    const id = scanner.addCheckpoint(group.files, group.folder ? { folder: group.folder } : {});
+    workspace.remember(id, checkpointSource(group.files, group.folder, picked, handles));
+  }
   // what opened nothing is said, never dropped in silence (a new drop replaces the list)
   appStore.getState().setIgnored(ignoredFiles(weights));
 }
@@ -56,11 +61,15 @@ export function DropZone() {
       setDragging(false);
       const items = [...(e.dataTransfer?.items ?? [])].filter((i) => i.kind === 'file');
       const entries = items.map((i) => i.webkitGetAsEntry?.()).filter((x): x is FileSystemEntry => !!x);
+      const handleOf = (i: DataTransferItem) =>
+        (i as DataTransferItem & { getAsFileSystemHandle?(): Promise<ReadableHandle | null> }).getAsFileSystemHandle?.().catch(() => null);
+      const handles = items.map(handleOf);
       const picked =
         entries.length > 0
           ? (await Promise.all(entries.map((en) => entryFiles(en)))).flat()
           : [...(e.dataTransfer?.files ?? [])].map((file) => ({ file, path: file.name }));
-      open(picked);
+      const kept = (await Promise.all(handles)).filter((h): h is ReadableHandle => !!h);
+      open(picked, new Map(kept.map((h) => [h.name, h])));
     };
     // a folder the browser cannot walk (permissions) leaves its error in the console: there is nothing to scan
     const drop = (e: DragEvent) => void dropped(e);

@@ -76,7 +76,8 @@ export function DeltaPage() {
       </>
     );
 
-  if (candidates.length < 2 || !pair) {
+  // a ΔW result without the checkpoints' weights (a session, a restored workspace) is still shown
+  if ((candidates.length < 2 || !pair) && !computed) {
     return (
       <p className="muted">
         ΔW needs two checkpoints with their weights (files or folders opened in this page; a session or a Spectrum JSON has none).
@@ -94,7 +95,11 @@ export function DeltaPage() {
         {/* a new start resets the end to the checkpoint after it: consecutive pairs by default */}
         <label>
           From
-          <select aria-label="Earlier checkpoint" value={pair.fromId} onChange={(e) => setDelta({ fromId: e.target.value, toId: null })}>
+          <select
+            aria-label="Earlier checkpoint"
+            value={pair?.fromId ?? ''}
+            onChange={(e) => setDelta({ fromId: e.target.value, toId: null })}
+          >
             {candidates.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
@@ -104,9 +109,9 @@ export function DeltaPage() {
         </label>
         <label>
           to
-          <select aria-label="Later checkpoint" value={pair.toId} onChange={(e) => setDelta({ toId: e.target.value })}>
+          <select aria-label="Later checkpoint" value={pair?.toId ?? ''} onChange={(e) => setDelta({ toId: e.target.value })}>
             {candidates
-              .filter((c) => c.id !== pair.fromId)
+              .filter((c) => c.id !== pair?.fromId)
               .map((c) => (
                 <option key={c.id} value={c.id}>
                   {c.name}
@@ -115,8 +120,9 @@ export function DeltaPage() {
           </select>
         </label>
         <button
-          onClick={() => scanner.computeDelta(pair.fromId, pair.toId)}
-          disabled={!stale && (delta.status === 'scanning' || delta.status === 'queued')}
+          onClick={() => pair && scanner.computeDelta(pair.fromId, pair.toId)}
+          disabled={!pair || (!stale && (delta.status === 'scanning' || delta.status === 'queued'))}
+          title={pair ? undefined : 'ΔW needs two checkpoints with their weights: re-open their files'}
         >
           Compute ΔW
         </button>
@@ -131,7 +137,7 @@ export function DeltaPage() {
           </select>
         </label>
       </div>
-      {pair.backwards && (
+      {pair?.backwards && (
         <p className="note">
           {nameOf(pair.toId)} comes before {nameOf(pair.fromId)} in the phase plan: this ΔW runs backwards, from the later weights to the
           earlier ones.
