@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -130,6 +130,56 @@ describe('spectral-workbench timeline: runs named by step, and orders given', ()
       [200, 'checkpoint-200'],
       [25, 'checkpoint-25'],
     ]);
+  }, 120_000);
+
+  it('goes on around a checkpoint that cannot be read, and says so (exit 2)', async () => {
+    const run = tmp();
+    for (const step of [50, 100]) {
+      mkdirSync(join(run, `checkpoint-${step}`));
+      copyFileSync(weights(step), join(run, `checkpoint-${step}`, 'model.safetensors'));
+    }
+    mkdirSync(join(run, 'checkpoint-75'));
+    writeFileSync(join(run, 'checkpoint-75', 'model.safetensors'), Buffer.from([1, 2, 3]));
+    const out = tmp();
+    const r = await cli(['timeline', run, '--out', out, ...only]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('error: checkpoint-75: not read (1 error, in timeline.json)');
+    const t = JSON.parse(readFileSync(join(out, 'timeline.json'), 'utf8')) as TimelineFile;
+    expect(t.checkpoints.map((c) => [c.step, c.scanned, c.errors > 0])).toEqual([
+      [50, true, false],
+      [75, false, true],
+      [100, true, false],
+    ]);
+    expect(t.matrices[0].stable_rank.map((v) => v === null)).toEqual([false, true, false]);
+    const errors = (t as unknown as { errors: { message: string }[] }).errors;
+    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^checkpoint-75: model\.safetensors: /)]);
+  }, 120_000);
+
+  it('writes what is scanned when Ctrl-C stops it, marked incomplete (exit 130)', async () => {
+    const out = tmp();
+    const child = spawn(process.execPath, [bin, 'timeline', demoRun, '--out', out, '--engine', 'cpu', '--threads', '1'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    // the newest checkpoint is scanned first; once the oldest starts, the newest is done
+    const started = new Promise<void>((resolve) =>
+      child.stderr.on('data', (chunk: string) => {
+        stderr += chunk;
+        if (/checkpoint-0: \d+ matrices to analyse/.test(stderr)) resolve();
+      }),
+    );
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await started;
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const t = JSON.parse(readFileSync(join(out, 'timeline.json'), 'utf8')) as TimelineFile & { complete: boolean; not_analysed: string[] };
+    expect(t.complete).toBe(false);
+    expect(t.checkpoints[9]).toMatchObject({ label: 'checkpoint-1500', scanned: true });
+    const unscanned = t.checkpoints.filter((c) => !c.scanned).map((c) => c.label);
+    expect(unscanned).toContain('checkpoint-25');
+    expect(t.not_analysed).toEqual(unscanned);
   }, 120_000);
 
   it('says in one line when there is nothing to follow (exit 1)', async () => {

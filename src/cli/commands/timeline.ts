@@ -13,6 +13,8 @@ import { cliScanPool } from '../pool.ts';
 import type { ScanStop } from '../signals.ts';
 import { scanCheckpoint, scanSettings } from './scan.ts';
 
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** A trainer_state.json larger than this is not read (its history is left out, with an error): a log of every step of a long run fits. */
 const MAX_TRAINER_STATE_BYTES = 256 * 1024 * 1024;
 
@@ -120,11 +122,18 @@ export async function timelineCommand(args: ParsedArgs, stop: ScanStop): Promise
         errorsOf[i].push(error);
         continue;
       }
-      errorsOf[i].push(...result.errors);
+      // a scan names the file by its name (model.safetensors): the checkpoint says which one it is
+      errorsOf[i].push(...result.errors.map((e) => ({ ...e, message: oneLineText(`${c.label}: ${e.message}`) })));
       if (result.cancelled) {
         cancelled = true; // a checkpoint scanned in part is not used: its column would mix steps' worth of matrices
         break;
       }
+      // nothing analysed, for errors (a file that cannot be read): not scanned, its errors say why
+      if (result.records.length === 0 && result.errors.length > 0) {
+        process.stderr.write(`error: ${c.label}: not read (${count(errorsOf[i].length, 'error')}, in timeline.json)\n`);
+        continue;
+      }
+      if (result.errors.length > 0) process.stderr.write(`${c.label}: ${count(result.errors.length, 'error')} (in timeline.json)\n`);
       // the timeline reads the metrics only: a run of many large checkpoints does not hold every spectrum
       records[i] = result.records.map((r) => ({ ...r, singularValues: null }));
     }
