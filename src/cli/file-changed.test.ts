@@ -4,7 +4,7 @@
  * FILE_CHANGED naming the file and the tensor, and the exit code says so; no matrix mixes the two.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,21 @@ describe('fileSource', () => {
         new RegExp(`^direct\\.safetensors: tensor "${t.name.replace(/\./g, '\\.')}": changed on disk during the scan \\(`),
       );
     }
+    await expect(source.checkUnchanged()).rejects.toMatchObject({ code: 'FILE_CHANGED', file: 'direct.safetensors' });
     await source.close?.();
+  });
+
+  it('says whether the file at its path is still the one it opened: untouched, replaced, removed', async () => {
+    const path = join(tmp, 'replaced.safetensors');
+    const bytes = build(model(0.05, 9));
+    writeFileSync(path, bytes);
+    const source = await fileSource(path);
+    await expect(source.checkUnchanged()).resolves.toBeUndefined();
+    // another file with the same bytes renamed over it (as a writer that saves to a temporary file does)
+    writeFileSync(`${path}.new`, bytes);
+    renameSync(`${path}.new`, path);
+    await expect(source.checkUnchanged()).rejects.toMatchObject({ code: 'FILE_CHANGED', file: 'replaced.safetensors' });
+    rmSync(path);
+    await expect(source.checkUnchanged()).rejects.toMatchObject({ code: 'FILE_CHANGED', file: 'replaced.safetensors' });
   });
 });

@@ -6,15 +6,22 @@ import type { ByteSource } from '../core/formats/byte-source.ts';
 
 /** What says a file is still the one that was opened: a file rewritten in place changes its size or its modified time. */
 interface FileState {
+  ino: bigint;
   size: bigint;
   mtimeNs: bigint;
 }
 
-const stateOf = (s: BigIntStats): FileState => ({ size: s.size, mtimeNs: s.mtimeNs });
-const sameState = (a: FileState, b: FileState) => a.size === b.size && a.mtimeNs === b.mtimeNs;
+const stateOf = (s: BigIntStats): FileState => ({ ino: s.ino, size: s.size, mtimeNs: s.mtimeNs });
+const sameState = (a: FileState, b: FileState) => a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
 function describe(s: FileState): string {
   return `${s.size} bytes, modified ${new Date(Number(s.mtimeNs / 1_000_000n)).toISOString()}`;
+}
+
+/** A file on disk as a ByteSource, that can say whether the file at its path is still the one it opened. */
+export interface FileByteSource extends ByteSource {
+  /** rejects with FILE_CHANGED when the file at the path was rewritten, replaced or removed since this source was made */
+  checkUnchanged(): Promise<void>;
 }
 
 /**
@@ -23,13 +30,13 @@ function describe(s: FileState): string {
  * was made: a file rewritten in place during a scan (a trainer saving over its checkpoint) fails the
  * read with FILE_CHANGED instead of handing on a mix of two files' bytes.
  */
-export async function fileSource(path: string): Promise<ByteSource> {
+export async function fileSource(path: string): Promise<FileByteSource> {
   const name = basename(path);
   const opened = stateOf(await stat(path, { bigint: true }));
   const size = Number(opened.size);
   let handle: FileHandle | undefined;
-  const checkUnchanged = async (h: FileHandle) => {
-    const now = stateOf(await h.stat({ bigint: true }));
+  const checkUnchanged = async (h?: FileHandle) => {
+    const now = stateOf(await (h ? h.stat({ bigint: true }) : stat(path, { bigint: true })));
     if (!sameState(opened, now)) {
       throw new ScanError(
         'FILE_CHANGED',
@@ -60,6 +67,17 @@ export async function fileSource(path: string): Promise<ByteSource> {
       }
       await checkUnchanged(h);
       return out;
+    },
+    async checkUnchanged() {
+      await checkUnchanged().catch((e: unknown) => {
+        if (e instanceof ScanError) throw e;
+        throw new ScanError(
+          'FILE_CHANGED',
+          name,
+          undefined,
+          `is gone since the scan opened it (${e instanceof Error ? e.message : String(e)})`,
+        );
+      });
     },
     async close() {
       await handle?.close();
