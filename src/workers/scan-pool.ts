@@ -217,6 +217,8 @@ export interface PoolScanOptions {
   onProgress?(progress: ScanProgress): void;
   /** the pool's engine changed mid-scan: a lost GPU device, after which its worker goes on on the CPU */
   onEngineChange?(status: EngineStatus): void;
+  /** false: records without their singular values (runScan's keepSingularValues), where nothing draws them */
+  keepSingularValues?: boolean;
 }
 
 /**
@@ -253,6 +255,7 @@ export async function scanOnPool(
       concurrency: pool.size,
       signal: opts.signal,
       done: opts.done,
+      ...(opts.keepSingularValues !== undefined ? { keepSingularValues: opts.keepSingularValues } : {}),
       run: async (job, onBytes) => {
         pool.onBytes = onBytes; // the same counter for every job of this scan
         const outcome = await pool.run(job, opts.refOf(job.tensor.file), opts.mode);

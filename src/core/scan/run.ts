@@ -1,6 +1,6 @@
 import type { ErrorRecord } from '../errors.ts';
 import type { CheckpointInfo } from '../formats/checkpoint.ts';
-import type { MatrixJob, ScanPlan } from './plan.ts';
+import type { AliasJob, MatrixJob, ScanPlan } from './plan.ts';
 import { ProgressTracker, type ScanProgress } from './progress.ts';
 import type { EngineKind, JobOutcome, MatrixRecord, ScanMode } from './record.ts';
 import { aliasRecord, type ScanResult } from './result.ts';
@@ -19,6 +19,12 @@ export interface RunScanOptions {
   onProgress?(progress: ScanProgress): void;
   /** records already computed (a resumed scan): their jobs are not run again */
   done?: ReadonlyMap<string, MatrixRecord>;
+  /**
+   * false: records are kept and handed on without their singular values (`singularValues: null`), for
+   * a caller that only writes metrics (the CLI): 8·min(rows, cols) bytes and an array per record less,
+   * for the whole scan. Default true (the page's detail views draw them).
+   */
+  keepSingularValues?: boolean;
 }
 
 export interface RunScanResult extends ScanResult {
@@ -40,8 +46,10 @@ export async function runScan(
   const pending = plan.jobs.filter((j) => !records.has(j.name));
   const tracker = new ProgressTracker(pending);
   let next = 0;
+  const aliasesOf = new Map<string, AliasJob[]>();
+  for (const a of plan.aliases) aliasesOf.set(a.of, [...(aliasesOf.get(a.of) ?? []), a]);
   const emitAlias = (record: MatrixRecord) => {
-    for (const alias of plan.aliases.filter((a) => a.of === record.name)) {
+    for (const alias of aliasesOf.get(record.name) ?? []) {
       const r = aliasRecord(alias, record);
       records.set(r.name, r);
       opts.onRecord?.(r);
@@ -54,9 +62,10 @@ export async function runScan(
       const job = pending[next++];
       const outcome = await opts.run(job, (n) => opts.onProgress?.(tracker.bytes(n)));
       if (outcome.ok) {
-        records.set(job.name, outcome.record);
-        opts.onRecord?.(outcome.record);
-        emitAlias(outcome.record);
+        const record = opts.keepSingularValues === false ? { ...outcome.record, singularValues: null } : outcome.record;
+        records.set(job.name, record);
+        opts.onRecord?.(record);
+        emitAlias(record);
       } else if (outcome.error.code !== 'ABORTED') {
         errors.push(outcome.error);
         opts.onError?.(outcome.error);
