@@ -4,7 +4,7 @@ import type { ViewState } from '../state/types.ts';
  * A run of anything but letters, digits, `_`, `.` and `-` (spaces, slashes, `:`, `*`, `?`, quotes, control characters),
  * with the dashes beside it: it becomes one `-` (`run 3: "final"-v2` → `run-3-final-v2`).
  */
-const UNSAFE = /-*[^\p{L}\p{N}_.-]+-*/gu;
+const UNSAFE = /-*(?:[^\p{L}\p{N}_.-]+-*)+/gu;
 
 /**
  * Save text or a blob as a file the user downloads (nothing leaves the machine). The name is made safe on every file
