@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildSafetensors, gaussianMatrix } from '../../test-fixtures/builders/safetensors.ts';
 import { openCheckpoint } from '../core/formats/checkpoint.ts';
 import { readTensorAsF32 } from '../core/formats/read-tensor.ts';
-import { fileSource } from './file-source.ts';
+import { fileSource, fileSourceOfRef } from './file-source.ts';
 
 const root = join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/spectral-workbench.js');
@@ -121,5 +121,25 @@ describe('fileSource', () => {
     await expect(source.checkUnchanged()).rejects.toMatchObject({ code: 'FILE_CHANGED', file: 'replaced.safetensors' });
     rmSync(path);
     await expect(source.checkUnchanged()).rejects.toMatchObject({ code: 'FILE_CHANGED', file: 'replaced.safetensors' });
+  });
+
+  it('a worker that opens the file after it was rewritten (between the header read and its first read) fails with FILE_CHANGED', async () => {
+    const path = join(tmp, 'before-open.safetensors');
+    writeFileSync(path, build(model(0.05, 11)));
+    const header = await fileSource(path);
+    const [t] = (await openCheckpoint([header])).tensors;
+    // the same layout with other values, written before any worker opened the file
+    writeFileSync(path, build(model(0.5, 111)));
+    utimesSync(path, new Date(), new Date(Date.now() + 5000));
+    const worker = await fileSourceOfRef(header.ref);
+    await expect(readTensorAsF32(worker, t)).rejects.toMatchObject({
+      code: 'FILE_CHANGED',
+      file: 'before-open.safetensors',
+      tensor: t.name,
+    });
+    // a ref of the file as it is now reads it
+    const now = await fileSourceOfRef((await fileSource(path)).ref);
+    expect((await readTensorAsF32(now, t)).length).toBe(SIZE * SIZE);
+    await Promise.all([header, worker, now].map((x) => x.close?.()));
   });
 });

@@ -20,6 +20,8 @@ function describe(s: FileState): string {
 
 /** A file on disk as a ByteSource, that can say whether the file at its path is still the one it opened. */
 export interface FileByteSource extends ByteSource {
+  /** what a worker opens to read this very file: its path and the state it had here (see fileSourceOfRef) */
+  readonly ref: string;
   /** rejects with FILE_CHANGED when the file at the path was rewritten, replaced or removed since this source was made */
   checkUnchanged(): Promise<void>;
 }
@@ -30,9 +32,10 @@ export interface FileByteSource extends ByteSource {
  * was made: a file rewritten in place during a scan (a trainer saving over its checkpoint) fails the
  * read with FILE_CHANGED instead of handing on a mix of two files' bytes.
  */
-export async function fileSource(path: string): Promise<FileByteSource> {
+export async function fileSource(path: string, expected?: FileState): Promise<FileByteSource> {
   const name = basename(path);
-  const opened = stateOf(await stat(path, { bigint: true }));
+  // a worker compares against the state the header was read from, not the one it finds when it opens
+  const opened = expected ?? stateOf(await stat(path, { bigint: true }));
   const size = Number(opened.size);
   let handle: FileHandle | undefined;
   const checkUnchanged = async (h?: FileHandle) => {
@@ -49,6 +52,7 @@ export async function fileSource(path: string): Promise<FileByteSource> {
   return {
     name,
     size,
+    ref: `${path}\0${opened.ino}:${opened.size}:${opened.mtimeNs}`,
     async read(offset, length) {
       if (offset < 0 || length < 0 || offset + length > size) {
         throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end of ${name} (${size} bytes)`);
@@ -84,4 +88,19 @@ export async function fileSource(path: string): Promise<FileByteSource> {
       handle = undefined;
     },
   };
+}
+
+/**
+ * The source a worker opens for a ref made by `fileSource(...).ref`: a file rewritten between the
+ * header's read and the worker's first read fails that read with FILE_CHANGED, as one rewritten later
+ * does. A bare path (no state) is opened as it is now.
+ */
+export function fileSourceOfRef(ref: string): Promise<FileByteSource> {
+  const cut = ref.indexOf('\0');
+  if (cut < 0) return fileSource(ref);
+  const [ino, size, mtimeNs] = ref
+    .slice(cut + 1)
+    .split(':')
+    .map((x) => BigInt(x));
+  return fileSource(ref.slice(0, cut), { ino, size, mtimeNs });
 }

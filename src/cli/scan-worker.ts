@@ -8,7 +8,7 @@ import { AutoEngine, parsePreference } from '../engine/webgpu/auto-engine.ts';
 import { gpuDevicePresent, nodeGpu } from '../engine/webgpu/node-gpu.ts';
 import { nodeShaders } from '../engine/webgpu/shaders-node.ts';
 import { createAnalyzer } from '../workers/analyzer.ts';
-import { fileSource } from './file-source.ts';
+import { fileSourceOfRef } from './file-source.ts';
 
 if (!parentPort) throw new Error('scan-worker must run in a worker thread');
 // --engine, passed by the pool: the CPU engine, or WebGPU through Dawn when it finds an adapter.
@@ -18,6 +18,6 @@ const engine =
     ? new CpuEngine()
     : new AutoEngine({ preference, gpu: nodeGpu, hardwarePresent: gpuDevicePresent, shaders: () => nodeShaders() });
 expose(
-  createAnalyzer((path: string) => fileSource(path), engine),
+  createAnalyzer((ref: string) => fileSourceOfRef(ref), engine),
   nodeEndpoint(parentPort),
 );

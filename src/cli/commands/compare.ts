@@ -7,7 +7,7 @@ import { fileSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
 import { prepareOutputFolder, markIncomplete } from '../output.ts';
 import type { ScanStop } from '../signals.ts';
-import { runPlan, scanSettings, writeRunFiles, type CliScanResult } from './scan.ts';
+import { fileRefs, runPlan, scanSettings, writeRunFiles, type CliScanResult } from './scan.ts';
 
 /**
  * `compare A B --out DIR`: ΔW = W_B − W_A for every matrix the two checkpoints share (each a file or a
@@ -27,9 +27,10 @@ export async function compareCommand(args: ParsedArgs, stop: ScanStop): Promise<
       return { ...c, name: modelName(c.config, side.folder, side.name) };
     });
     // Operands name their files by path: the two sides may share file names (model.safetensors).
+    const [refsA, refsB] = [fileRefs(a.paths, sourcesA), fileRefs(b.paths, sourcesB)];
     const plan = planDelta(
-      { ckpt: prev, refOf: (f) => a.paths.get(f) ?? f },
-      { ckpt: next, refOf: (f) => b.paths.get(f) ?? f },
+      { ckpt: prev, refOf: (f) => refsA.get(f) ?? f },
+      { ckpt: next, refOf: (f) => refsB.get(f) ?? f },
       settings.only ? { only: settings.only } : {},
     );
     const label = {
@@ -37,7 +38,7 @@ export async function compareCommand(args: ParsedArgs, stop: ScanStop): Promise<
       errors: [...a.errors, ...prev.errors, ...b.errors, ...next.errors],
       missing: [...prev.missing, ...next.missing],
     };
-    const result = await runPlan(label, plan, (file) => b.paths.get(file)!, settings, stop);
+    const result = await runPlan(label, plan, (file) => refsB.get(file)!, settings, stop);
     const delta = writeDeltaJson(result, { from: prev.name, to: next.name });
     const files = [
       { name: 'delta.json', text: result.cancelled ? markIncomplete(delta, result.notAnalysed) : delta },

@@ -13,7 +13,7 @@ import type { EngineKind, MatrixRecord, ScanMode } from '../../core/scan/record.
 import { spectrumModules } from '../../core/scan/result.ts';
 import { selectTopPercent } from '../../core/selection/select.ts';
 import { choice, option, percents, threads, UsageError, type ParsedArgs } from '../args.ts';
-import { fileSource } from '../file-source.ts';
+import { fileSource, type FileByteSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
 import { ensureFolder, markIncomplete, resultFolder, writeFilesAtomically } from '../output.ts';
 import { cliScanPool, type CliScanPool } from '../pool.ts';
@@ -72,6 +72,11 @@ export interface CliScanResult extends RunScanResult {
   notAnalysed: string[];
 }
 
+/** Each file's ref for the workers (its path and the state its header was read from), by file name. */
+export function fileRefs(paths: ReadonlyMap<string, string>, sources: readonly FileByteSource[]): Map<string, string> {
+  return new Map([...paths.keys()].map((file, i) => [file, sources[i].ref]));
+}
+
 /** Scan one checkpoint (its files are written by writeResults). */
 export async function scanCheckpoint(inputs: string[], s: ScanSettings, stop?: ScanStop, sharedPool?: CliScanPool): Promise<CliScanResult> {
   const input = await resolveCheckpoint(inputs);
@@ -84,9 +89,10 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, stop?: S
       name: s.modelName ?? modelName(opened.config, input.folder, input.name),
       errors: [...input.errors, ...opened.errors, ...adapterConfigErrors(opened.adapterConfig)],
     };
-    // derived matrices (fused splits, LoRA) name their operands' files by the path a worker opens
-    const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => input.paths.get(file) ?? file });
-    return await runPlan(ckpt, plan, (file) => input.paths.get(file)!, s, stop, sharedPool);
+    // derived matrices (fused splits, LoRA) name their operands' files by what a worker opens
+    const refs = fileRefs(input.paths, sources);
+    const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => refs.get(file) ?? file });
+    return await runPlan(ckpt, plan, (file) => refs.get(file)!, s, stop, sharedPool);
   } finally {
     await Promise.all(sources.map((x) => x.close?.()));
   }
