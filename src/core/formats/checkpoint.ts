@@ -3,6 +3,7 @@ import { errorRecord, ScanError, toErrorRecord, type ErrorRecord } from '../erro
 import type { ByteSource } from './byte-source.ts';
 import { readGgufHeader } from './gguf.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
+import { contentDigest } from './content-sample.ts';
 import { fnv1a } from './hash.ts';
 import type { TensorInfo } from './tensor-info.ts';
 
@@ -13,7 +14,7 @@ const MAX_SIDE_FILE_BYTES = 16 * 1024 * 1024;
 export interface CheckpointInfo {
   /** a name for the whole checkpoint: the folder, or the file without its extension */
   name: string;
-  /** names, sizes and header bytes of its files, hashed: the same files give the same fingerprint */
+  /** names, sizes, header bytes and sampled data of its files, hashed: the same files give the same fingerprint */
   fingerprint: string;
   tensors: TensorInfo[];
   /** config.json beside the weights, if given */
@@ -122,7 +123,7 @@ export async function openCheckpoint(sources: ByteSource[], name?: string): Prom
       const header = /\.gguf$/i.test(file) ? await readGgufHeader(source) : await readSafetensorsHeader(source);
       // a GGUF carries what config.json would say (heads, hidden size) in its own metadata
       if ('config' in header) ggufConfig ??= header.config;
-      fingerprintParts.push(`${file}:${source.size}:${header.headerHash}`);
+      fingerprintParts.push(`${file}:${source.size}:${header.headerHash}:${await contentDigest(source, header.tensors)}`);
       readable.set(file, source);
       Object.assign(metadata, header.metadata);
       errors.push(...header.errors);
