@@ -26,7 +26,7 @@ export function ReopenBanner({ checkpoint }: { checkpoint: CheckpointState }) {
           </>
         ) : (
           <>
-            Re-open {files} {gives}: drop {source && source.paths.length > 1 ? 'them' : 'it'} on the page, or use <em>Open files…</em>.
+            Re-open {files} {gives} (drop {source && source.paths.length > 1 ? 'them' : 'it'} on the page, or use <em>Open files…</em>)
           </>
         )}
       </p>
