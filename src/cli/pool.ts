@@ -42,6 +42,8 @@ export function cliScanPool(engine: EnginePreference, threads = availableParalle
     cpuWorkers: Math.max(1, threads),
     gpuJobs: GPU_JOBS,
     memoryBudget,
+    // no CLI command draws a spectrum: records keep their metrics only
+    keepSingularValues: false,
     ...(noGpu ? { noGpu } : {}),
     spawn: (preference, onBytes) => {
       const thread = spawnScanThread({ engine: preference });

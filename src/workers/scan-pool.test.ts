@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MatrixJob } from '../core/scan/plan.ts';
-import type { JobOutcome } from '../core/scan/record.ts';
+import type { JobOutcome, MatrixRecord } from '../core/scan/record.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
 import { jobMemoryBytes } from '../core/scan/job-memory.ts';
@@ -205,6 +205,34 @@ describe('ScanPool memory budget', () => {
     expect(at.now).toBe(3);
     await release();
     await Promise.all(runs);
+  });
+
+  it('keepSingularValues false: outcomes come without the singular values, by default with them', async () => {
+    const make = (keepSingularValues?: boolean) =>
+      new ScanPool<ScanWorkerApi>({
+        engine: 'cpu',
+        cpuWorkers: 1,
+        gpuJobs: 2,
+        ...(keepSingularValues !== undefined ? { keepSingularValues } : {}),
+        spawn: () => ({
+          api: {
+            analyze: async (j: MatrixJob): Promise<JobOutcome> => ({
+              ok: true,
+              record: { name: j.name, singularValues: Float64Array.of(2, 1) } as MatrixRecord,
+            }),
+            engineStatus: () => Promise.resolve(cpu),
+            cancel: () => {},
+            dispose: async () => {},
+          },
+          terminate: () => {},
+        }),
+      });
+    const sv = async (p: ScanPool<ScanWorkerApi>) => {
+      const out = await p.run(job('a'), 'f', 'exact');
+      return out.ok ? out.record.singularValues : 'failed';
+    };
+    expect(await sv(make(false))).toBeNull();
+    expect(Array.from((await sv(make())) as Float64Array)).toEqual([2, 1]);
   });
 
   it('defaults to three quarters of the machine, or 4 GiB when the browser does not say', () => {

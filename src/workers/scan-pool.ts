@@ -45,6 +45,12 @@ export interface ScanPoolOptions<Api extends ScanWorkerApi> {
    * runs alone. Default: no limit (the CLI and the page pass one from the machine's memory).
    */
   memoryBudget?: number;
+  /**
+   * false: outcomes come without the records' singular values (`singularValues: null`), where nothing
+   * draws them (the CLI writes metrics only): 8·min(rows, cols) bytes and an array less per record
+   * kept for the whole scan. Default true (the page's detail views draw them).
+   */
+  keepSingularValues?: boolean;
 }
 
 /** The share of the machine's memory that the jobs of one pool may hold together by default. */
@@ -160,7 +166,9 @@ export class ScanPool<Api extends ScanWorkerApi> {
       this.startWaiting();
     });
     try {
-      return await slot.worker.api.analyze(job, ref, mode);
+      const outcome = await slot.worker.api.analyze(job, ref, mode);
+      if (outcome.ok && this.opts.keepSingularValues === false) outcome.record.singularValues = null;
+      return outcome;
     } catch (e) {
       // a worker that failed outside a job's own error handling: this job fails, the scan goes on
       return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
@@ -217,8 +225,6 @@ export interface PoolScanOptions {
   onProgress?(progress: ScanProgress): void;
   /** the pool's engine changed mid-scan: a lost GPU device, after which its worker goes on on the CPU */
   onEngineChange?(status: EngineStatus): void;
-  /** false: records without their singular values (runScan's keepSingularValues), where nothing draws them */
-  keepSingularValues?: boolean;
 }
 
 /**
@@ -255,7 +261,6 @@ export async function scanOnPool(
       concurrency: pool.size,
       signal: opts.signal,
       done: opts.done,
-      ...(opts.keepSingularValues !== undefined ? { keepSingularValues: opts.keepSingularValues } : {}),
       run: async (job, onBytes) => {
         pool.onBytes = onBytes; // the same counter for every job of this scan
         const outcome = await pool.run(job, opts.refOf(job.tensor.file), opts.mode);
