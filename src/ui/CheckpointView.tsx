@@ -247,7 +247,15 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
         )}
       </div>
       <div className="export-row">
-        <ExportPanel checkpoint={checkpoint} view={view} yaml={() => yaml} heatmapSvg={exportSvg} heatmapPng={exportPng} />
+        <ExportPanel
+          checkpoint={checkpoint}
+          view={view}
+          yaml={() => yaml}
+          heatmapSvg={exportSvg}
+          heatmapPng={exportPng}
+          // an adapter's own ΔW metric, apart from the weights' metric of the same name (frobenius)
+          shown={adapterView ? `delta_${adapterMetric}` : undefined}
+        />
         {Object.keys(checkpoint.records).length > 0 && !adapter && (
           <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} />
         )}
