@@ -1,4 +1,6 @@
-import { toErrorRecord, type ErrorRecord } from '../core/errors.ts';
+import { errorRecord, toErrorRecord, type ErrorRecord } from '../core/errors.ts';
+import { discoverRun, orderedRun, scanOrder } from '../core/timeline/run.ts';
+import { parseTrainerState } from '../core/timeline/trainer-state.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
 import { planDelta } from '../core/scan/plan-delta.ts';
@@ -11,7 +13,7 @@ import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { scanOnPool } from '../workers/scan-pool.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
 import { EMPTY_DELTA, type AppState, type AppStore } from './store.ts';
-import type { CheckpointState } from './types.ts';
+import type { CheckpointState, RunCheckpointState, RunState } from './types.ts';
 import { architectureOf } from './plan-membership.ts';
 import { ownValue } from '../core/data-record.ts';
 import { modelName } from '../core/naming/model-name.ts';
@@ -48,6 +50,15 @@ interface Task {
 const DELTA = 'ΔW';
 
 const live = (task: Task) => !task.stale && !task.workspace.replaced;
+
+/** A training run to open: its checkpoints (a folder or file each, as named inside the run), and how to order them. */
+export interface RunSpec {
+  name: string;
+  origin: RunState['origin'];
+  /** 'steps': by trainer_state.json's global_step or the step in the name; 'given': as listed */
+  order: RunState['order'];
+  checkpoints: { path: string; files: File[]; trainerState: Blob | null }[];
+}
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -547,6 +558,144 @@ class RecordBatcher {
   private records: MatrixRecord[] = [];
   private errors: ErrorRecord[] = [];
   lastProgress: ScanProgress | null = null;
+  // ---- a training run (the Run page) ----
+
+  private runSerial = 0;
+
+  /** every scan of the run's checkpoints, waiting or running */
+  private runTasks(): Task[] {
+    const keys = new Set(this.state.run?.checkpoints.map((c) => c.key) ?? []);
+    return this.tasks.filter((t) => keys.has(t.owner));
+  }
+
+  /**
+   * Open a training run in place of the one open. Each checkpoint's trainer_state.json gives its step and history;
+   * the checkpoints are ordered by step (`order: 'steps'`) or kept as given; then each is scanned on the pool after
+   * the scans already queued, newest and oldest first, as a tab's checkpoint is (a checkpoint in the scan cache is
+   * not computed again). The run keeps records only: each checkpoint's files leave the workers once it is scanned.
+   */
+  async openRun(spec: RunSpec): Promise<void> {
+    const errors: ErrorRecord[] = [];
+    const states = await Promise.all(
+      spec.checkpoints.map(async (c) => {
+        if (!c.trainerState) return null;
+        try {
+          return parseTrainerState(await c.trainerState.text());
+        } catch (e) {
+          errors.push(errorRecord('READ_FAILED', `${c.path}/trainer_state.json`, undefined, `left out: ${message(e)}`));
+          return null;
+        }
+      }),
+    );
+    const candidates = spec.checkpoints.map((c, i) => ({ path: c.path, globalStep: states[i]?.globalStep ?? null }));
+    const found = spec.order === 'steps' ? discoverRun(candidates) : orderedRun(candidates);
+    this.closeRun();
+    const serial = ++this.runSerial;
+    const checkpoints = found.checkpoints.map((c, i): RunCheckpointState & { files: File[] } => {
+      const at = spec.checkpoints.findIndex((s) => s.path === c.path);
+      return {
+        key: `run${serial}-${i}`,
+        path: c.path,
+        label: c.label,
+        step: c.step,
+        stepSource: c.stepSource,
+        fingerprint: null,
+        status: 'opening',
+        failure: null,
+        progress: null,
+        records: {},
+        errors: [],
+        totalJobs: 0,
+        fromCache: false,
+        history: states[at]?.history ?? [],
+        files: spec.checkpoints[at].files,
+      };
+    });
+    this.state.setRun({
+      name: spec.name,
+      origin: spec.origin,
+      order: spec.order,
+      checkpoints: checkpoints.map(({ files: _files, ...c }) => c),
+      left: found.left,
+      notes: found.notes,
+      errors,
+      view: { metric: 'stable_rank', transform: 'value', profileModule: null, selected: null, focused: null },
+    });
+    for (const i of scanOrder(checkpoints.length)) {
+      const { key, files, label } = checkpoints[i];
+      this.enqueue(
+        key,
+        (task) => this.scanRunCheckpoint(task, key, files, label),
+        (failure) => this.state.updateRunCheckpoint(key, { status: 'failed', failure }),
+      );
+    }
+  }
+
+  private async scanRunCheckpoint(task: Task, key: string, files: File[], label: string): Promise<void> {
+    const update = (patch: Partial<RunCheckpointState>) => live(task) && this.state.updateRunCheckpoint(key, patch);
+    const pool = this.getPool();
+    await pool.attach(key, files);
+    try {
+      let info: CheckpointInfo;
+      try {
+        info = await pool.open(key, label);
+      } catch (e) {
+        const err = toErrorRecord(e, files.map((f) => f.name).join(', '));
+        update({ status: 'failed', failure: err.message, errors: [err] });
+        return;
+      }
+      info = { ...info, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
+      const plan = planScan(info, { refOf: (file) => `${key}/${file}` });
+      update({ fingerprint: info.fingerprint, status: 'scanning', totalJobs: plan.jobs.length + plan.aliases.length });
+      const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
+      const done = new Map((cached?.records ?? []).map((r) => [r.name, r]));
+      if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
+      const meta: CachedScan = {
+        fingerprint: info.fingerprint,
+        name: info.name,
+        complete: false,
+        errors: info.errors,
+        skipped: plan.skipped,
+        unmapped: plan.unmapped,
+        missing: info.missing,
+        savedAt: Date.now(),
+      };
+      void this.cached(this.deps.cache.saveScanMeta(meta), undefined);
+      const batch = new RecordBatcher(this.deps.schedule, {
+        records: (rs) => {
+          if (live(task)) this.state.addRunRecords(key, rs);
+          void this.cached(this.deps.cache.saveRecords(info.fingerprint, rs), undefined);
+        },
+        errors: (es) => live(task) && this.state.addRunErrors(key, es),
+        progress: (pr) => live(task) && this.state.updateRunCheckpoint(key, { progress: pr }),
+      });
+      const result = await this.runPlan(pool, info, plan, task, batch, { checkpointId: key, done });
+      update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
+      await this.cached(
+        this.deps.cache.saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }),
+        undefined,
+      );
+      void this.refreshCacheUsage();
+    } finally {
+      void pool.detach(key).catch(() => {});
+    }
+  }
+
+  /** Cancel the run's scans: the checkpoints done stay, one in progress keeps its finished matrices (in the cache too). */
+  cancelRun(): void {
+    for (const task of this.runTasks()) {
+      const started = task === this.running;
+      this.stop(task, false);
+      if (!started) this.state.updateRunCheckpoint(task.owner, { status: 'cancelled' });
+    }
+  }
+
+  /** Close the run: its scans stop and write nothing more; the cache keeps what they computed. */
+  closeRun(): void {
+    for (const task of this.runTasks()) this.stop(task, true);
+    this.state.setRun(null);
+  }
+
   private scheduled = false;
 
   constructor(

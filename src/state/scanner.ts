@@ -36,6 +36,31 @@ export function loadDemo(): Promise<void> {
 }
 
 /**
+/** The demo training run (public/demo/timeline): its manifest lists the checkpoints and their files, since a page cannot list a folder. */
+const DEMO_RUN = 'timeline';
+
+function demoRunManifest(text: string): { checkpoints: string[]; files: string[] } {
+  const m: unknown = JSON.parse(text);
+  const strings = (v: unknown) => Array.isArray(v) && v.every((x) => typeof x === 'string' && /^[\w.-]+$/.test(x));
+  if (typeof m !== 'object' || m === null || !('checkpoints' in m) || !('files' in m) || !strings(m.checkpoints) || !strings(m.files))
+    throw new Error(`${DEMO_RUN}/manifest.json: expected lists of checkpoint folders and file names`);
+  return { checkpoints: m.checkpoints as string[], files: m.files as string[] };
+}
+
+/** Open the demo training run on the Run page: every file fetched from this page's own origin, then scanned newest and oldest first. */
+export async function loadDemoRun(): Promise<void> {
+  const manifest = demoRunManifest(await (await fetchDemoFile(`${DEMO_RUN}/manifest.json`)).text());
+  const checkpoints = await Promise.all(
+    manifest.checkpoints.map(async (folder) => {
+      const path = `${DEMO_RUN}/${folder}`;
+      const files = await Promise.all(manifest.files.map(async (name) => new File([await fetchDemoFile(`${path}/${name}`)], name)));
+      const trainerState = files.find((f) => f.name === 'trainer_state.json') ?? null;
+      return { path, files: files.filter((f) => f !== trainerState), trainerState };
+    }),
+  );
+  await scanner.openRun({ name: DEMO_RUN, origin: 'demo', order: 'steps', checkpoints });
+}
+
  * Open the page: the workspace of the last visit if there is one, else the demo; from then on
  * every change to the workspace is saved.
  */

@@ -6,7 +6,7 @@ import type { MatrixRecord } from '../core/scan/record.ts';
 import { defaultPercent } from '../core/selection/phases.ts';
 import type { IgnoredFile } from './group-files.ts';
 import { architectureOf, settleMembership, type Architecture } from './plan-membership.ts';
-import type { CheckpointState, DeltaState, EngineState, PlanStep, ViewState } from './types.ts';
+import type { CheckpointState, DeltaState, EngineState, PlanStep, RunCheckpointState, RunState, RunViewState, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
   checkpoints: Record<string, CheckpointState>;
@@ -82,7 +82,19 @@ interface DeltaSlice {
   addDeltaErrors(errors: ErrorRecord[]): void;
 }
 
-export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & CacheSlice & DeltaSlice;
+/** The Run page: one training run, its checkpoints' records (never their weights) and how they are shown. */
+interface RunSlice {
+  run: RunState | null;
+  setRun(run: RunState | null): void;
+  updateRunCheckpoint(key: string, patch: Partial<RunCheckpointState>): void;
+  addRunRecords(key: string, records: MatrixRecord[]): void;
+  addRunErrors(key: string, errors: ErrorRecord[]): void;
+  /** move a checkpoint to an index: the run is then in the order given */
+  moveRunCheckpoint(key: string, to: number): void;
+  setRunView(patch: Partial<RunViewState>): void;
+}
+
+export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & CacheSlice & DeltaSlice & RunSlice;
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
@@ -248,6 +260,41 @@ const createDeltaSlice: StateCreator<AppState, [], [], DeltaSlice> = (set) => ({
   addDeltaErrors: (errors) => set((s) => ({ delta: { ...s.delta, errors: [...s.delta.errors, ...errors] } })),
 });
 
+const createRunSlice: StateCreator<AppState, [], [], RunSlice> = (set) => {
+  const patch = (key: string, f: (c: RunCheckpointState) => Partial<RunCheckpointState>) =>
+    set((s) =>
+      s.run && s.run.checkpoints.some((c) => c.key === key)
+        ? { run: { ...s.run, checkpoints: s.run.checkpoints.map((c) => (c.key === key ? { ...c, ...f(c) } : c)) } }
+        : s,
+    );
+  return {
+    run: null,
+    setRun: (run) => set({ run }),
+    updateRunCheckpoint: (key, p) => patch(key, () => p),
+    addRunRecords: (key, records) =>
+      patch(key, (c) => ({ records: { ...c.records, ...Object.fromEntries(records.map((r) => [r.name, r])) } })),
+    addRunErrors: (key, errors) => patch(key, (c) => ({ errors: [...c.errors, ...errors] })),
+    moveRunCheckpoint: (key, to) =>
+      set((s) => {
+        const from = s.run?.checkpoints.findIndex((c) => c.key === key) ?? -1;
+        if (!s.run || from < 0) return s;
+        const next = [...s.run.checkpoints];
+        const [moved] = next.splice(from, 1);
+        next.splice(Math.max(0, Math.min(next.length, to)), 0, moved);
+        // the open matrix stays at its checkpoint, which may have moved
+        const at = (i: number) => next.indexOf(s.run!.checkpoints[i]);
+        const { selected, focused } = s.run.view;
+        const view = {
+          ...s.run.view,
+          selected: selected && { ...selected, checkpoint: at(selected.checkpoint) },
+          focused: focused && { ...focused, checkpoint: at(focused.checkpoint) },
+        };
+        return { run: { ...s.run, checkpoints: next, order: 'given', view } };
+      }),
+    setRunView: (p) => set((s) => (s.run ? { run: { ...s.run, view: { ...s.run.view, ...p } } } : s)),
+  };
+};
+
 /** A store of the page's state: vanilla zustand, so that tests make their own without React. */
 export function createAppStore() {
   return createStore<AppState>()((...a) => ({
@@ -257,6 +304,7 @@ export function createAppStore() {
     ...createEngineSlice(...a),
     ...createCacheSlice(...a),
     ...createDeltaSlice(...a),
+    ...createRunSlice(...a),
   }));
 }
 

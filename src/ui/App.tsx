@@ -7,6 +7,7 @@ import { CheckpointView } from './CheckpointView.tsx';
 import { DeltaPage } from './delta/DeltaPage.tsx';
 import { DropZone } from './DropZone.tsx';
 import { PhasesPage } from './phases/PhasesPage.tsx';
+import { RunPage } from './run/RunPage.tsx';
 import { SessionMenu } from './SessionMenu.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import { ViewBoundary } from './ViewBoundary.tsx';
@@ -26,6 +27,7 @@ export function App() {
     { id: 'checkpoint', label: 'Checkpoint' },
     { id: 'phases', label: 'Phases' },
     { id: 'delta', label: 'ΔW' },
+    { id: 'run', label: 'Run' },
   ];
 
   useEffect(() => {
@@ -100,10 +102,14 @@ export function App() {
             <CheckpointTabs />
           </ViewBoundary>
         )}
-        {page !== 'delta' && <Toolbar />}
+        {page !== 'delta' && page !== 'run' && <Toolbar />}
         {page === 'phases' ? (
           <ViewBoundary name="The phases view">
             <PhasesPage />
+          </ViewBoundary>
+        ) : page === 'run' ? (
+          <ViewBoundary name="The Run page">
+            <RunPage />
           </ViewBoundary>
         ) : page === 'delta' ? (
           <ViewBoundary name="The ΔW view">

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'react';
-import { groupCheckpoints, ignoredFiles, type PickedFile } from '../state/group-files.ts';
+import { groupCheckpoints, ignoredFiles, runOfDrop, type PickedFile } from '../state/group-files.ts';
 import { appStore } from '../state/store.ts';
 import { scanner, workspace } from '../state/scanner.ts';
 import { checkpointSource, type ReadableHandle } from '../state/workspace-persistence.ts';
@@ -28,6 +28,13 @@ const isSpectrumJson = (name: string) => /^snr_results_.*\.json$/i.test(name);
 function open(picked: PickedFile[], handles: ReadonlyMap<string, ReadableHandle> = new Map()): void {
   for (const p of picked.filter((x) => isSpectrumJson(x.file.name))) void scanner.importSpectrumJson(p.file);
   const weights = picked.filter((x) => !isSpectrumJson(x.file.name));
+  // a training run's output folder (checkpoint-<step>/ …) opens on the Run page, its checkpoints scanned as one run
+  const run = runOfDrop(weights);
+  if (run) {
+    void scanner.openRun({ ...run, origin: 'user', order: 'steps' });
+    appStore.getState().setView({ page: 'run' });
+    return;
+  }
   for (const group of groupCheckpoints(weights)) {
     const id = scanner.addCheckpoint(group.files, group.folder ? { folder: group.folder } : {});
     workspace.remember(id, checkpointSource(group.files, group.folder, picked, handles));

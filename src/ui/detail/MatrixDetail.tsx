@@ -15,10 +15,12 @@ interface Props {
   selected: boolean | null;
   percent: number;
   onClose(): void;
+  /** where the matrix is, beyond its module and layer (the Run page: its step) */
+  context?: string;
 }
 
 /** One matrix: its singular values with Spectrum's threshold, and the numbers beside. */
-export function MatrixDetail({ record, selected, percent, onClose }: Props) {
+export function MatrixDetail({ record, selected, percent, onClose, context }: Props) {
   useEscapeToClose(true, onClose);
   if (!record) {
     return (
@@ -76,7 +78,10 @@ export function MatrixDetail({ record, selected, percent, onClose }: Props) {
       ]
     : [];
   return (
-    <DetailFrame title={`${record.delta || record.lora ? 'ΔW · ' : ''}${record.module} · layer ${record.layer ?? '—'}`} onClose={onClose}>
+    <DetailFrame
+      title={`${record.delta || record.lora ? 'ΔW · ' : ''}${record.module} · layer ${record.layer ?? '—'}${context ? ` · ${context}` : ''}`}
+      onClose={onClose}
+    >
       {record.status === 'non-finite' ? (
         <p className="warn">Non-finite weights ({record.nonFinite} values are NaN or ±Infinity): this matrix is not analysed.</p>
       ) : (

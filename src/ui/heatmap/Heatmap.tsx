@@ -5,7 +5,7 @@ import { cellKey, type HeatmapGrid } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
 import type { Painter } from './colors.ts';
 import { drawHeatmap } from './draw.ts';
-import { heatmapLayout, hitTest, type HeatmapLayout } from './layout.ts';
+import { heatmapLayout, hitTest, type AxisNames, type HeatmapLayout } from './layout.ts';
 
 interface Props {
   grid: HeatmapGrid;
@@ -19,6 +19,8 @@ interface Props {
   /** fixed width (phase views side by side); default: the container's */
   width?: number;
   rowLabels?: boolean;
+  /** axis titles of a grid whose rows are not module types nor its columns layers (default: module, layer) */
+  axisNames?: AxisNames;
   canvasRef?: React.RefObject<HTMLCanvasElement | null>;
   /** drawn under the grid, aligned with its columns */
   below?(layout: HeatmapLayout): React.ReactNode;
@@ -44,6 +46,7 @@ export function Heatmap({
   renderTip,
   width,
   rowLabels,
+  axisNames,
   canvasRef,
   below,
 }: Props) {
@@ -87,7 +90,10 @@ export function Heatmap({
 
   // The same layout object while the grid and width stand, so that hovering does not redraw the canvas.
   const layoutWidth = width ?? containerWidth;
-  const layout: HeatmapLayout = useMemo(() => heatmapLayout(grid, layoutWidth, { rowLabels }), [grid, layoutWidth, rowLabels]);
+  const layout: HeatmapLayout = useMemo(
+    () => heatmapLayout(grid, layoutWidth, { rowLabels, axisNames }),
+    [grid, layoutWidth, rowLabels, axisNames],
+  );
 
   useLayoutEffect(() => {
     const c = canvas.current;
@@ -143,7 +149,7 @@ export function Heatmap({
         ref={canvas}
         tabIndex={0}
         role="grid"
-        aria-label={`${label}: ${grid.modules.length} module types × ${grid.layers.length} layers. Arrow keys move between cells, Enter opens one.`}
+        aria-label={`${label}: ${grid.modules.length} ${axisNames ? `${axisNames.module}s` : 'module types'} × ${grid.layers.length} ${axisNames?.layer ?? 'layer'}s. Arrow keys move between cells, Enter opens one.`}
         onKeyDown={onKeyDown}
         onMouseMove={(e) => {
           if (keyboardTip && e.movementX === 0 && e.movementY === 0) return;

@@ -26,15 +26,16 @@ export function drawHeatmap(
   });
   if (l.axisTitles) {
     const { layer, module } = l.axisTitles;
+    const names = l.axisTitles.names ?? AXIS_TITLES;
     ctx.save();
     ctx.font = 'italic 11px system-ui, sans-serif';
     ctx.fillStyle = '#868e96';
     ctx.textAlign = 'right';
-    ctx.fillText(AXIS_TITLES.layer, layer.x, layer.y);
+    ctx.fillText(names.layer, layer.x, layer.y);
     ctx.translate(module.x, module.y);
     ctx.rotate(-Math.PI / 2);
     ctx.textAlign = 'center';
-    ctx.fillText(AXIS_TITLES.module, 0, 0);
+    ctx.fillText(names.module, 0, 0);
     ctx.restore();
   }
   const hatch = hatchPattern(ctx);

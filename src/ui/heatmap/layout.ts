@@ -15,16 +15,26 @@ export interface HeatmapLayout {
    * ends just left of the layer numbers, "module" runs up the left edge beside the rows. Null without
    * row labels (a phase panel after the first), where the margin is too narrow.
    */
-  axisTitles: { layer: { x: number; y: number }; module: { x: number; y: number } } | null;
+  axisTitles: { layer: { x: number; y: number }; module: { x: number; y: number }; names?: AxisNames } | null;
 }
 
 export const AXIS_TITLES = { layer: 'layer', module: 'module' } as const;
+
+/** The axis titles of a grid whose columns are not layers (the Run page: columns are steps, rows layers). */
+export interface AxisNames {
+  layer: string;
+  module: string;
+}
 
 /** Cell widths a grid is drawn at: narrower cannot be hit with a mouse, wider wastes the page. */
 export const MIN_CELL_WIDTH = 6;
 export const MAX_CELL_WIDTH = 34;
 
-export function heatmapLayout(grid: HeatmapGrid, availableWidth: number, opts: { rowLabels?: boolean } = {}): HeatmapLayout {
+export function heatmapLayout(
+  grid: HeatmapGrid,
+  availableWidth: number,
+  opts: { rowLabels?: boolean; axisNames?: AxisNames } = {},
+): HeatmapLayout {
   const left = opts.rowLabels === false ? 4 : 132;
   const top = 22;
   const cols = Math.max(1, grid.layers.length);
@@ -39,7 +49,10 @@ export function heatmapLayout(grid: HeatmapGrid, availableWidth: number, opts: {
     width: left + cols * cellW + 8,
     height: top + rows * cellH + 4,
     labelEvery: Math.max(1, Math.ceil(22 / cellW)),
-    axisTitles: opts.rowLabels === false ? null : { layer: { x: left - 6, y: top / 2 }, module: { x: 10, y: top + (rows * cellH) / 2 } },
+    axisTitles:
+      opts.rowLabels === false
+        ? null
+        : { layer: { x: left - 6, y: top / 2 }, module: { x: 10, y: top + (rows * cellH) / 2 }, names: opts.axisNames },
   };
 }
 

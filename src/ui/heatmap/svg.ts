@@ -52,9 +52,10 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
   });
   if (l.axisTitles) {
     const { layer, module } = l.axisTitles;
+    const names = l.axisTitles.names ?? AXIS_TITLES;
     parts.push(
-      `<text x="${layer.x}" y="${layer.y}" text-anchor="end" dominant-baseline="middle" font-style="italic" fill="#868e96">${AXIS_TITLES.layer}</text>`,
-      `<text transform="translate(${module.x},${module.y}) rotate(-90)" text-anchor="middle" dominant-baseline="middle" font-style="italic" fill="#868e96">${AXIS_TITLES.module}</text>`,
+      `<text x="${layer.x}" y="${layer.y}" text-anchor="end" dominant-baseline="middle" font-style="italic" fill="#868e96">${xmlText(names.layer)}</text>`,
+      `<text transform="translate(${module.x},${module.y}) rotate(-90)" text-anchor="middle" dominant-baseline="middle" font-style="italic" fill="#868e96">${xmlText(names.module)}</text>`,
     );
   }
   grid.layers.forEach((layer, col) => {
