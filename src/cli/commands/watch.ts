@@ -3,20 +3,19 @@ import { basename, join } from 'node:path';
 import { ScanError } from '../../core/errors.ts';
 import { writeMetricsCsv } from '../../core/exports/csv.ts';
 import { writeMetricsJson } from '../../core/exports/metrics-json.ts';
+import { isWeightFile } from '../../core/formats/checkpoint.ts';
 import { MAX_HEADER_BYTES } from '../../core/formats/safetensors.ts';
 import { formatBytes } from '../../core/scan/progress.ts';
 import { seconds, UsageError, type ParsedArgs } from '../args.ts';
-import { markIncomplete, prepareOutputFolder } from '../output.ts';
+import { markIncomplete, prepareOutputFolder, writeFilesAtomically } from '../output.ts';
 import { whenAborted, type ScanStop } from '../signals.ts';
+import { checkpointOutcome, runFolderEntries, runOfFolder, timelineFiles, type RunFolderEntry } from './timeline.ts';
 import { scanCheckpoint, scanSettings, writeResults, writeRunFiles, type CliScanResult, type ScanSettings } from './scan.ts';
 
-/** A checkpoint in a training run's output folder: a sub-folder with weights, or a weight file. */
-interface Candidate {
-  name: string;
-  path: string;
-  /** its weight files and index (for a folder, by name) */
+/** A checkpoint in a training run's output folder (as `timeline` lists it), with the files that say whether it is complete. */
+interface Candidate extends RunFolderEntry {
+  /** its weight files, index and the trainer's marker (for a folder, by name) */
   files: string[];
-  folder: boolean;
 }
 
 const INDEX = /\.safetensors\.index\.json$/;
@@ -25,15 +24,14 @@ const TRAINER_MARKER = 'trainer_state.json';
 
 async function candidates(dir: string): Promise<Candidate[]> {
   const out: Candidate[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isFile() && entry.name.endsWith('.safetensors')) {
-      out.push({ name: entry.name.replace(/\.safetensors$/, ''), path, files: [entry.name], folder: false });
-    } else if (entry.isDirectory()) {
-      const files = await readdir(path).catch(() => [] as string[]); // removed since (a trainer's save_total_limit)
-      const weights = files.filter((f) => f.endsWith('.safetensors') || INDEX.test(f) || f === TRAINER_MARKER);
-      if (weights.some((f) => f !== TRAINER_MARKER)) out.push({ name: entry.name, path, files: weights.sort(), folder: true });
+  for (const entry of await runFolderEntries(dir)) {
+    if (!entry.folder) {
+      out.push({ ...entry, name: entry.name.replace(/\.(safetensors|gguf)$/i, ''), files: [entry.name] });
+      continue;
     }
+    const files = await readdir(entry.path).catch(() => [] as string[]); // removed since (a trainer's save_total_limit)
+    const weights = files.filter((f) => isWeightFile(f) || INDEX.test(f) || f === TRAINER_MARKER);
+    if (weights.some((f) => f !== TRAINER_MARKER)) out.push({ ...entry, files: weights.sort() });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
 }
@@ -92,7 +90,7 @@ async function safetensorsShortfall(path: string): Promise<string | null> {
  * else every weight file complete: the shards its index names, or those its names promise ("-00002-of-00004").
  */
 async function shortfall(c: Candidate): Promise<string | null> {
-  if (!c.folder) return safetensorsShortfall(c.path);
+  if (!c.folder) return /\.safetensors$/i.test(c.path) ? safetensorsShortfall(c.path) : null;
   if (/^checkpoint-\d+$/.test(c.name) && c.files.includes(TRAINER_MARKER)) return null;
   const index = c.files.find((f) => INDEX.test(f));
   let shards = c.files.filter((f) => f.endsWith('.safetensors'));
@@ -138,6 +136,8 @@ export async function watchCommand(args: ParsedArgs, stop: ScanStop): Promise<nu
   const scanned = new Map<string, string>();
   const lastLook = new Map<string, string>();
   const waitingSaid = new Map<string, string>();
+  /** each checkpoint's last complete scan (its metrics only), or why it could not be opened: the timeline's columns */
+  const scans = new Map<string, ScannedCheckpoint>();
   let errors = 0;
   process.stderr.write(`watching ${dir} for new checkpoints (every ${interval / 1000}s; Ctrl-C to stop)\n`);
   while (!stop.signal.aborted) {
@@ -166,6 +166,8 @@ export async function watchCommand(args: ParsedArgs, stop: ScanStop): Promise<nu
         process.stderr.write(`error: ${e.message}\n`);
         errors++;
         scanned.set(c.path, before); // broken as it stands: looked at again when it changes
+        scans.set(c.path, e.message);
+        await writeTimeline(dir, scans, settings);
         continue;
       }
       if (result.cancelled || result.notAnalysed.length > 0) {
@@ -184,11 +186,36 @@ export async function watchCommand(args: ParsedArgs, stop: ScanStop): Promise<nu
       errors += result.errors.length;
       scanned.set(c.path, before);
       process.stderr.write(`${c.name}: next phase's YAML written to ${written}\n`);
+      scans.set(c.path, { records: result.records.map((r) => ({ ...r, singularValues: null })), errors: result.errors });
+      await writeTimeline(dir, scans, settings);
     }
     if (once || stop.signal.aborted) break;
     await sleep(interval, stop.signal);
   }
   return errors > 0 ? 2 : 0;
+}
+
+/** A checkpoint's last complete scan as the timeline needs it (no singular values), or why it could not be opened. */
+type ScannedCheckpoint = Pick<CliScanResult, 'records' | 'errors'> | string;
+
+/**
+ * OUT's timeline.json, timeline.csv and timeline.md from every checkpoint scanned so far: what `timeline DIR`
+ * writes for those checkpoints, byte for byte. A checkpoint deleted since its scan (a trainer's save_total_limit)
+ * keeps its column.
+ */
+async function writeTimeline(dir: string, scans: ReadonlyMap<string, ScannedCheckpoint>, s: ScanSettings): Promise<void> {
+  const run = await runOfFolder(dir, [...scans.keys()].sort(), true);
+  const { checkpoints } = run.discovery;
+  if (checkpoints.length === 0) return; // none with a step yet: no axis to put them on
+  const outcomes = checkpoints.map((c) => {
+    const scan = scans.get(c.path);
+    return scan === undefined ? null : checkpointOutcome(c, scan);
+  });
+  const { files, scanned } = timelineFiles(run, outcomes, s, false);
+  await writeFilesAtomically(s.out, files);
+  process.stderr.write(
+    `timeline of ${scanned} of ${checkpoints.length} checkpoints written to ${join(s.out, 'timeline.json')} (.csv, .md)\n`,
+  );
 }
 
 /**
