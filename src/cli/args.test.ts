@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { choice, option, parseArgs, percents, seconds, threads, UsageError } from './args.ts';
+import { choice, memoryBudget, option, parseArgs, percents, seconds, threads, UsageError } from './args.ts';
 
 const usage = (argv: string[]) => {
   try {
@@ -75,6 +75,15 @@ describe('parseArgs', () => {
     for (const v of ['0', '-1', '', 'inf', 'Infinity', 'NaN', '1e3', '86401', '10s'])
       expect(() => seconds(given('interval', v), 'interval', 10), v).toThrow(
         `--interval must be a number of seconds above 0 and at most 86400 (a day) (got "${v}")`,
+      );
+
+    expect(memoryBudget(parseArgs(['scan']))).toBeUndefined();
+    expect(memoryBudget(given('memory-budget', '8G'))).toBe(8 * 2 ** 30);
+    expect(memoryBudget(given('memory-budget', '512MiB'))).toBe(512 * 2 ** 20);
+    expect(memoryBudget(given('memory-budget', '1.5g'))).toBe(1.5 * 2 ** 30);
+    for (const v of ['', '0', '-1G', 'lots', '8 GB of RAM', '1e9'])
+      expect(() => memoryBudget(given('memory-budget', v)), v).toThrow(
+        `--memory-budget must be a size such as 512M, 8G or 8GiB (got "${v}")`,
       );
   });
 });

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs as parseNodeArgs, type ParseArgsConfig } from 'node:util';
+import { parseMemoryBudget } from './memory.ts';
 
 /** The command line: the command (first argument), its positional arguments, and its options' values. */
 export interface ParsedArgs {
@@ -30,6 +31,7 @@ const OPTIONS = {
   only: { type: 'string' },
   'model-name': { type: 'string' },
   threads: { type: 'string' },
+  'memory-budget': { type: 'string' },
   interval: { type: 'string' },
   csv: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -129,6 +131,15 @@ export function threads(args: ParsedArgs, cores = availableParallelism()): numbe
   if (!(n >= 1 && n <= limit))
     throw new UsageError(`--threads must be a whole number from 1 to ${limit} (4 per core, ${cores} cores) (got "${v}")`);
   return n;
+}
+
+/** `--memory-budget 8G`: the bytes the jobs running at once may hold (see cliScanPool), or undefined when not given. */
+export function memoryBudget(args: ParsedArgs): number | undefined {
+  const v = option(args, 'memory-budget');
+  if (v === undefined) return undefined;
+  const bytes = parseMemoryBudget(v);
+  if (bytes === null) throw new UsageError(`--memory-budget must be a size such as 512M, 8G or 8GiB (got "${v}")`);
+  return bytes;
 }
 
 /** A day: well within what a timer can wait (past 2^31 − 1 ms, about 24.8 days, setTimeout fires at once). */

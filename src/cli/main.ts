@@ -23,6 +23,7 @@ Usage:
       --only REGEX                analyse only tensors whose name matches
       --model-name NAME           name used in Spectrum's file names (default: file or folder name)
       --threads N                 worker threads (default: one per core; at most 4 per core)
+      --memory-budget SIZE        memory the matrices analysed at once may hold, e.g. 8G (default: 3/4 of the machine's)
       --force                     a scan stopped early replaces a complete result in DIR (else: DIR/partial-<time>/)
       --csv                       also write metrics.csv (one row per matrix)
       --report-memory             print the peak resident memory at the end (worker threads included)

@@ -23,7 +23,7 @@ export async function phasesCommand(args: ParsedArgs, stop: ScanStop): Promise<{
   const given = percents(args, []);
   await prepareOutputFolder(settings.out);
   const plan = args.positional.map((path, i) => ({ path, percent: given[i] ?? given[given.length - 1] ?? defaultPercent(i) }));
-  const pool = cliScanPool(settings.engine, settings.threads);
+  const pool = cliScanPool(settings.engine, settings.threads, settings.memoryBudget);
   const phases: { name: string; percent: number; records: Parameters<typeof spectrumModules>[0]; broken?: string }[] = [];
   const vectorTypes = new Set<string>();
   let errors = 0;

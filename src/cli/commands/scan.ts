@@ -12,7 +12,7 @@ import { planResult, type RunScanResult } from '../../core/scan/run.ts';
 import type { EngineKind, MatrixRecord, ScanMode } from '../../core/scan/record.ts';
 import { spectrumModules } from '../../core/scan/result.ts';
 import { selectTopPercent } from '../../core/selection/select.ts';
-import { choice, option, percents, threads, UsageError, type ParsedArgs } from '../args.ts';
+import { choice, memoryBudget, option, percents, threads, UsageError, type ParsedArgs } from '../args.ts';
 import { fileSource, type FileByteSource } from '../file-source.ts';
 import { resolveCheckpoint } from '../inputs.ts';
 import { ensureFolder, markIncomplete, resultFolder, writeFilesAtomically } from '../output.ts';
@@ -30,6 +30,8 @@ export interface ScanSettings {
   only?: RegExp;
   modelName?: string;
   threads?: number;
+  /** bytes the jobs running at once may hold (default: cliScanPool's) */
+  memoryBudget?: number;
   quiet: boolean;
   /** also write metrics.csv, one row per matrix */
   csv: boolean;
@@ -42,6 +44,7 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
   if (!out) throw new UsageError(`${args.command ?? 'scan'} needs --out DIR`);
   const only = option(args, 'only');
   const threadCount = threads(args);
+  const budget = memoryBudget(args);
   const modelName = option(args, 'model-name');
   return {
     out,
@@ -52,6 +55,7 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
     ...(only !== undefined ? { only: onlyPattern(only) } : {}),
     ...(modelName ? { modelName } : {}),
     ...(threadCount !== undefined ? { threads: threadCount } : {}),
+    ...(budget !== undefined ? { memoryBudget: budget } : {}),
     quiet: args.options.has('quiet'),
     csv: args.options.has('csv'),
     force: args.options.has('force'),
@@ -112,7 +116,7 @@ export async function runPlan(
   stop?: ScanStop,
   sharedPool?: CliScanPool,
 ): Promise<CliScanResult> {
-  const pool = sharedPool ?? cliScanPool(s.engine, s.threads);
+  const pool = sharedPool ?? cliScanPool(s.engine, s.threads, s.memoryBudget);
   const progress = progressPrinter();
   // what is done so far, for a stop at once
   const records = new Map<string, MatrixRecord>();
