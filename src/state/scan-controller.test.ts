@@ -7,7 +7,7 @@ import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { createBrowserWorkerApi } from '../workers/browser-worker-api.ts';
 import { llamaLike } from '../../test-fixtures/builders/families.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
-import { ScanController } from './scan-controller.ts';
+import { ScanController, type ScanControllerDeps } from './scan-controller.ts';
 import { createAppStore, type AppStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
 import type { PagePool } from './worker-pool.ts';
@@ -378,45 +378,78 @@ describe('ScanController', () => {
     expect(ids.map((id) => ckpt(store, id).status)).toEqual(['done', 'done', 'done']);
   });
 
-  it('files re-opened for a tab restored without them join that tab (matched by fingerprint) and compute only what it lacks', async () => {
-    // the last visit: the file scanned in full, its records in the cache
+  /** The last visit scanned the file in full; the reload brings its tab back from the saved workspace without its files. */
+  async function restoredTab(keep: number, fingerprintOf: (fp: string) => string = (fp) => fp) {
     const first = setup();
     const { files, matrices } = checkpointFiles('restored');
     const was = first.controller.addCheckpoint(files);
     await until(() => ckpt(first.store, was).status === 'done', 'the first scan is done');
     const { fingerprint, records } = ckpt(first.store, was);
-    // the reload: the tab comes back from the saved workspace with some records, without its files
-    const { controller, store, pool, cache } = setup();
-    const adopted: [string, string][] = [];
-    (controller as unknown as { deps: { onAdopted(from: string, into: string): void } }).deps.onAdopted = (from, into) =>
-      void adopted.push([from, into]);
-    const kept = matrices.slice(0, 3);
+    const parts = setup();
+    const events: string[] = [];
+    const deps = (parts.controller as unknown as { deps: ScanControllerDeps }).deps;
+    deps.onAdopted = (from, into) => void events.push(`adopted ${from} → ${into}`);
+    deps.onAttached = (id) => void events.push(`attached ${id}`);
+    const kept = matrices.slice(0, keep);
     const restored: CheckpointState = {
       ...sessionCheckpoint('c7'),
       name: 'my run',
       origin: 'user',
       status: 'cancelled',
-      fingerprint,
+      fingerprint: fingerprintOf(fingerprint!),
       records: Object.fromEntries(kept.map((n) => [n, records[n]])),
       totalJobs: matrices.length,
     };
-    controller.openSession({
+    parts.controller.openSession({
       checkpoints: [restored],
       plan: [{ checkpointId: 'c7', percent: 25, included: true }],
-      view: store.getState().view,
+      view: parts.store.getState().view,
     });
+    // the most tabs the page ever shows from here on
+    let most = 0;
+    parts.store.subscribe((st) => (most = Math.max(most, st.order.length)));
+    return { ...parts, events, kept, matrices, fingerprint: fingerprint!, most: () => most };
+  }
+
+  it('files re-opened for a restored tab (the names its records came from) go straight into it and compute only what it lacks', async () => {
+    const { controller, store, pool, cache, events, kept, matrices, fingerprint, most } = await restoredTab(3);
+    expect(controller.addCheckpoint(checkpointFiles('restored').files)).toBe('c7');
+    await until(() => controller.pending === 0 && ckpt(store, 'c7').status === 'done', 'the restored tab is done');
+    expect(most()).toBe(1); // never a second tab, not even for a moment
+    expect(store.getState().view.activeId).toBe('c7');
+    expect(ckpt(store, 'c7').name).toBe('my run');
+    expect(recordNames(ckpt(store, 'c7'))).toEqual([...matrices].sort());
+    expect(pool.started.sort()).toEqual(matrices.filter((m) => !kept.includes(m)).sort());
+    expect(events).toEqual(['attached c7']);
+    // the records it had are in the cache now too, for the next reload
+    expect([...cache.records.get(fingerprint)!.keys()].sort()).toEqual([...matrices].sort());
+  });
+
+  it('a restored tab with no records left (the cache cleared) is found by fingerprint: the new tab gives way to it', async () => {
+    const { controller, store, pool, events, matrices } = await restoredTab(0);
     const again = controller.addCheckpoint(checkpointFiles('restored').files);
+    expect(again).not.toBe('c7');
     await until(() => controller.pending === 0 && ckpt(store, 'c7').status === 'done', 'the restored tab is done');
     expect(store.getState().order).toEqual(['c7']);
     expect(store.getState().checkpoints[again]).toBeUndefined();
     expect(store.getState().closed).toBeNull(); // the tab that gave way is no tab the user closed
     expect(store.getState().view.activeId).toBe('c7');
-    expect(ckpt(store, 'c7').name).toBe('my run');
     expect(recordNames(ckpt(store, 'c7'))).toEqual([...matrices].sort());
-    expect(pool.started.sort()).toEqual(matrices.filter((m) => !kept.includes(m)).sort());
-    expect(adopted).toEqual([[again, 'c7']]);
-    // the records it had are in the cache now too, for the next reload
-    expect([...cache.records.get(fingerprint!)!.keys()].sort()).toEqual([...matrices].sort());
+    expect(pool.started.sort()).toEqual([...matrices].sort());
+    expect(events).toEqual([`adopted ${again} → c7`, 'attached c7']);
+  });
+
+  it('files of the same names but another checkpoint (another fingerprint) get a tab of their own; the restored tab stays as it was', async () => {
+    const { controller, store, events, kept, matrices } = await restoredTab(3, () => 'an older version of the file');
+    expect(controller.addCheckpoint(checkpointFiles('restored').files)).toBe('c7');
+    await until(() => controller.pending === 0 && store.getState().order.length === 2, 'a second tab is scanned');
+    const other = store.getState().order[1];
+    await until(() => ckpt(store, other).status === 'done', 'the new tab is done');
+    expect(recordNames(ckpt(store, other))).toEqual([...matrices].sort());
+    expect(ckpt(store, 'c7').status).toBe('cancelled');
+    expect(ckpt(store, 'c7').origin).toBe('user');
+    expect(recordNames(ckpt(store, 'c7'))).toEqual([...kept].sort());
+    expect(events).toEqual([`adopted c7 → ${other}`, `attached ${other}`]);
   });
 
   it('dispose stops the queue and closes the pool', async () => {

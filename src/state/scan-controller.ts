@@ -28,6 +28,8 @@ export interface ScanControllerDeps {
   schedule?(flush: () => void): void;
   /** files opened in a new tab turned out to be those of a tab without files (restored, or from a session): they joined it */
   onAdopted?(from: string, into: string): void;
+  /** a tab's files are attached to the workers and its headers read: what it shows can be computed again */
+  onAttached?(id: string): void;
 }
 
 /** Whatever is open in the page; a session opened replaces it whole. */
@@ -49,8 +51,6 @@ interface Task {
 
 const DELTA = 'ΔW';
 
-const live = (task: Task) => !task.stale && !task.workspace.replaced;
-
 /** A training run to open: its checkpoints (a folder or file each, as named inside the run), and how to order them. */
 export interface RunSpec {
   name: string;
@@ -59,6 +59,8 @@ export interface RunSpec {
   order: RunState['order'];
   checkpoints: { path: string; files: File[]; trainerState: Blob | null }[];
 }
+
+const live = (task: Task) => !task.stale && !task.workspace.replaced;
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -185,6 +187,16 @@ export class ScanController {
   addCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string; folder?: string; into?: string } = {}): string {
     const into = opts.into === undefined ? undefined : ownValue(this.state.checkpoints, opts.into);
     if (into) return this.reattach(into, files, opts.folder);
+    // files named as a restored tab's records were: straight into it (no second tab); its headers confirm it, or a tab of their own opens
+    const guess = opts.origin === 'demo' ? undefined : this.tabOfFileNames(files);
+    if (guess) {
+      this.state.setView({ activeId: guess.id, selected: null });
+      return this.reattach(guess, files, opts.folder, () => this.addNewCheckpoint(files, opts));
+    }
+    return this.addNewCheckpoint(files, opts);
+  }
+
+  private addNewCheckpoint(files: File[], opts: { origin?: CheckpointState['origin']; name?: string; folder?: string }): string {
     const id = this.newCheckpointId();
     const placeholder =
       opts.name ??
@@ -204,15 +216,31 @@ export class ScanController {
   }
 
   /** A tab's files are back (dropped again, or read through a handle kept): scan into it, keeping its name and records. */
-  private reattach(tab: CheckpointState, files: File[], folder: string | undefined): string {
-    const { id, name } = tab;
+  private reattach(tab: CheckpointState, files: File[], folder: string | undefined, otherwise?: () => string): string {
+    const { id, name, status, origin } = tab;
     this.state.updateCheckpoint(id, { status: 'opening', failure: null, origin: tab.origin === 'session' ? 'user' : tab.origin });
     this.enqueue(
       id,
-      (task) => this.scanCheckpoint(task, id, files, { given: name, placeholder: name, folder }, true),
+      (task) => this.scanCheckpoint(task, id, files, { given: name, placeholder: name, folder }, { status, origin, otherwise }),
       (failure) => this.state.updateCheckpoint(id, { status: 'failed', failure }),
     );
     return id;
+  }
+
+  /** A tab without files whose records all came from files of these names (a guess that the headers confirm or not). */
+  private tabOfFileNames(files: readonly File[]): CheckpointState | undefined {
+    const names = new Set(files.map((f) => f.name));
+    return Object.values(this.state.checkpoints).find((c) => {
+      const records = Object.values(c.records);
+      return (
+        (c.origin === 'user' || c.origin === 'session') &&
+        c.fingerprint !== null &&
+        records.length > 0 &&
+        records.every((r) => names.has(r.file)) &&
+        !this.infos.has(c.id) &&
+        this.tasksOf(c.id).length === 0
+      );
+    });
   }
 
   /** An open tab of this fingerprint whose files this page does not have (restored, or from a session), other than `id`. */
@@ -237,7 +265,12 @@ export class ScanController {
     id: string,
     files: File[],
     naming: { given: string | undefined; placeholder: string; folder: string | undefined },
-    reattached = false,
+    /** files put into a tab that had none: its status before, and what to do if they turn out to be another checkpoint's */
+    reattached: {
+      status: CheckpointState['status'];
+      origin: CheckpointState['origin'];
+      otherwise: (() => string) | undefined;
+    } | null = null,
   ): Promise<void> {
     // Writes reach the store only while the task is live (a session may have reused its id); the
     // cache still gets every finished matrix.
@@ -254,6 +287,14 @@ export class ScanController {
     }
     if (!live(task)) return;
     // the files of a tab restored without them: the new tab gives way to it, which resumes where it stood
+    const before = ownValue(this.state.checkpoints, id);
+    if (reattached?.otherwise && before && before.fingerprint !== info.fingerprint) {
+      // not the restored tab's checkpoint after all: it stays as it was, and the files get a tab of their own
+      this.state.updateCheckpoint(id, { status: reattached.status, origin: reattached.origin });
+      void this.pool?.detach(id).catch(() => {});
+      this.deps.onAdopted?.(id, reattached.otherwise());
+      return;
+    }
     const twin = reattached ? undefined : this.tabWithoutFiles(id, info.fingerprint);
     if (twin) {
       const closed = this.state.closed;
@@ -265,7 +306,13 @@ export class ScanController {
       this.state.setView({ activeId: twin.id, selected: null, focused: null });
       this.deps.onAdopted?.(id, twin.id);
       const { name } = twin;
-      return this.scanCheckpoint(task, twin.id, files, { given: name, placeholder: name, folder: naming.folder }, true);
+      return this.scanCheckpoint(
+        task,
+        twin.id,
+        files,
+        { given: name, placeholder: name, folder: naming.folder },
+        { status: twin.status, origin: twin.origin, otherwise: undefined },
+      );
     }
     // The model's own name (config.json, the Hugging Face cache layout) unless the user gave or typed one.
     const current = ownValue(this.state.checkpoints, id);
@@ -277,6 +324,7 @@ export class ScanController {
     // as the CLI does: pattern keys of adapter_config.json that are not run are said, naming the key
     info = { ...info, name, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
     this.infos.set(id, info);
+    this.deps.onAttached?.(id);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
     // the plan's jobs say the architecture before any matrix is read: the phase plan takes it or not now
     const aliases = plan.aliases.map((a) => ({ ...a, layer: null, vector: false }));
@@ -510,54 +558,6 @@ export class ScanController {
     }
   }
 
-  // ---- the cache ----
-
-  /** A cache call whose failure is said on the page (once per kind of failure) and otherwise ignored. */
-  private cached<T, F>(call: Promise<T>, fallback: F): Promise<T | F> {
-    return call.catch((e: unknown) => {
-      const problem = `Finished matrices are not cached (${message(e)}): a reload computes them again.`;
-      if (this.state.cache.problem !== problem) this.state.setCache({ problem });
-      return fallback;
-    });
-  }
-
-  /** Measure what the cache holds (shown beside the control that empties it). */
-  async refreshCacheUsage(): Promise<void> {
-    const usage = await this.cached(this.deps.cache.usage(), null);
-    if (usage) this.state.setCache({ usage });
-  }
-
-  /** Empty the scan cache; what is open stays open. */
-  async clearCache(): Promise<void> {
-    await this.cached(this.deps.cache.clear(), undefined);
-    await this.refreshCacheUsage();
-  }
-
-  /** Stop everything and end the workers (a page being left, a test ending). */
-  async dispose(): Promise<void> {
-    this.disposed = true;
-    this.workspace.replaced = true;
-    for (const task of this.tasks) this.stop(task, true);
-    await this.pool?.close();
-    this.pool = null;
-  }
-}
-
-/** Where a scan's records, errors and progress go (a checkpoint, or the ΔW view). */
-interface BatchSink {
-  records(records: MatrixRecord[]): void;
-  errors(errors: ErrorRecord[]): void;
-  progress(progress: ScanProgress): void;
-}
-
-const nextFrame = (flush: () => void) =>
-  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : setTimeout(flush, 16);
-
-/** Records arrive faster than React should render: gather them and hand them on once per frame. */
-class RecordBatcher {
-  private records: MatrixRecord[] = [];
-  private errors: ErrorRecord[] = [];
-  lastProgress: ScanProgress | null = null;
   // ---- a training run (the Run page) ----
 
   private runSerial = 0;
@@ -696,6 +696,54 @@ class RecordBatcher {
     this.state.setRun(null);
   }
 
+  // ---- the cache ----
+
+  /** A cache call whose failure is said on the page (once per kind of failure) and otherwise ignored. */
+  private cached<T, F>(call: Promise<T>, fallback: F): Promise<T | F> {
+    return call.catch((e: unknown) => {
+      const problem = `Finished matrices are not cached (${message(e)}): a reload computes them again.`;
+      if (this.state.cache.problem !== problem) this.state.setCache({ problem });
+      return fallback;
+    });
+  }
+
+  /** Measure what the cache holds (shown beside the control that empties it). */
+  async refreshCacheUsage(): Promise<void> {
+    const usage = await this.cached(this.deps.cache.usage(), null);
+    if (usage) this.state.setCache({ usage });
+  }
+
+  /** Empty the scan cache; what is open stays open. */
+  async clearCache(): Promise<void> {
+    await this.cached(this.deps.cache.clear(), undefined);
+    await this.refreshCacheUsage();
+  }
+
+  /** Stop everything and end the workers (a page being left, a test ending). */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    this.workspace.replaced = true;
+    for (const task of this.tasks) this.stop(task, true);
+    await this.pool?.close();
+    this.pool = null;
+  }
+}
+
+/** Where a scan's records, errors and progress go (a checkpoint, or the ΔW view). */
+interface BatchSink {
+  records(records: MatrixRecord[]): void;
+  errors(errors: ErrorRecord[]): void;
+  progress(progress: ScanProgress): void;
+}
+
+const nextFrame = (flush: () => void) =>
+  typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : setTimeout(flush, 16);
+
+/** Records arrive faster than React should render: gather them and hand them on once per frame. */
+class RecordBatcher {
+  private records: MatrixRecord[] = [];
+  private errors: ErrorRecord[] = [];
+  lastProgress: ScanProgress | null = null;
   private scheduled = false;
 
   constructor(

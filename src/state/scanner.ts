@@ -17,6 +17,7 @@ export const scanner = new ScanController({
   makePool: () => new BrowserScanPool(),
   cache: indexedDbScanCache,
   onAdopted: (from, into) => workspace.adopted(from, into),
+  onAttached: (id) => workspace.attached(id),
 });
 
 /** The workspace kept in IndexedDB for a reload or a new tab. */
@@ -35,7 +36,6 @@ export function loadDemo(): Promise<void> {
   );
 }
 
-/**
 /** The demo training run (public/demo/timeline): its manifest lists the checkpoints and their files, since a page cannot list a folder. */
 const DEMO_RUN = 'timeline';
 
@@ -61,6 +61,7 @@ export async function loadDemoRun(): Promise<void> {
   await scanner.openRun({ name: DEMO_RUN, origin: 'demo', order: 'steps', checkpoints });
 }
 
+/**
  * Open the page: the workspace of the last visit if there is one, else the demo; from then on
  * every change to the workspace is saved.
  */

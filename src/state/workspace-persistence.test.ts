@@ -41,17 +41,23 @@ function memoryCache(byFingerprint: Map<string, MatrixRecord[]>) {
   };
 }
 
-/** The scan controller's two calls the workspace makes, on a real store; files re-attached are recorded. */
+/**
+ * The scan controller's two calls the workspace makes, on a real store; files re-attached are
+ * recorded, and reported as read (as the controller's onAttached does once their headers are).
+ */
 function fakeController(store: AppStore) {
   const attached: { files: File[]; into: string | undefined }[] = [];
-  return {
+  const controller = {
     attached,
+    onAttached: (_id: string) => {},
     openSession: (s: Parameters<AppState['loadSession']>[0]) => store.getState().loadSession(s),
     addCheckpoint: (files: File[], opts: { into?: string } = {}) => {
       attached.push({ files, into: opts.into });
+      if (opts.into) controller.onAttached(opts.into);
       return opts.into ?? 'new';
     },
   };
+  return controller;
 }
 
 function checkpoint(
@@ -96,7 +102,7 @@ function persistence(
   fetchDemo?: (n: string) => Promise<Blob>,
 ) {
   const controller = fakeController(store);
-  const p = new WorkspacePersistence({
+  const p: WorkspacePersistence = new WorkspacePersistence({
     store,
     controller,
     cache: memoryCache(cache),
@@ -104,6 +110,7 @@ function persistence(
     delayMs: 1,
     ...(fetchDemo ? { fetchDemo } : {}),
   });
+  controller.onAttached = (id) => p.attached(id);
   return { p, controller };
 }
 
@@ -327,11 +334,13 @@ describe('handles kept for a restored tab (File System Access)', () => {
     expect((await filesFromHandles([folder])).map((f) => f.name)).toEqual(['model.safetensors', 'notes.txt', 'config.json']);
   });
 
-  it('files re-opened by hand into a restored tab (matched by fingerprint) move its source there', async () => {
+  it('files re-opened by hand for a restored tab (matched by fingerprint) move their source there; the tab has files once they are read', async () => {
     const { p } = await savedWith([]);
     await p.restore();
     p.remember('c9', { origin: 'user', paths: ['model.safetensors'], folder: null, handles: [] });
     p.adopted('c9', 'c1');
+    expect(p.reopen.getState().detached.c1).toEqual({ problem: null }); // until the controller has read the files
+    p.attached('c1');
     expect(p.reopen.getState().detached.c1).toBeUndefined();
     expect(p.reopen.getState().sources.c1?.paths).toEqual(['model.safetensors']);
     expect(p.reopen.getState().sources.c9).toBeUndefined();

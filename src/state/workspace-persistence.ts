@@ -150,25 +150,29 @@ export class WorkspacePersistence {
     return this.deps.store.getState();
   }
 
-  /** Files opened into a tab: kept with the workspace (and the tab has its files now). */
+  /** Files opened into a tab: kept with the workspace. */
   remember(id: string, source: CheckpointSource): void {
+    this.reopen.setState((s) => ({ sources: Object.assign(dataRecord<CheckpointSource>(), s.sources, { [id]: source }) }));
+  }
+
+  /** The scan controller read a tab's files: it is no longer without them. */
+  attached(id: string): void {
+    if (!ownValue(this.reopen.getState().detached, id)) return;
     this.reopen.setState((s) => {
-      const detached = { ...s.detached };
+      const detached = Object.assign(dataRecord<Detached>(), s.detached);
       delete detached[id];
-      return { sources: { ...s.sources, [id]: source }, detached: Object.assign(dataRecord<Detached>(), detached) };
+      return { detached };
     });
   }
 
-  /** The scan controller found that a new tab's files are those of a restored tab: they joined it. */
+  /** The files remembered for tab `from` are another tab's (`into`): the scan controller matched them by fingerprint. */
   adopted(from: string, into: string): void {
     const source = ownValue(this.reopen.getState().sources, from);
     this.reopen.setState((s) => {
       const sources = Object.assign(dataRecord<CheckpointSource>(), s.sources);
-      const detached = Object.assign(dataRecord<Detached>(), s.detached);
       delete sources[from];
-      delete detached[into];
       if (source) sources[into] = source;
-      return { sources, detached };
+      return { sources };
     });
   }
 
