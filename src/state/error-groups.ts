@@ -1,0 +1,47 @@
+import type { ErrorRecord } from '../core/errors.ts';
+
+/**
+ * Errors grouped for reading: a checkpoint whose every tensor fails (a dtype the page cannot read, a
+ * file cut short) gives hundreds of lines that differ only in the tensor's name and its byte offsets.
+ * One group per code and detail, numbers aside; each error stays in its group, named by file and tensor.
+ */
+export interface ErrorGroup {
+  code: string;
+  /** what went wrong, without the file and the tensor (the first error's words when the numbers differ) */
+  detail: string;
+  /** the details differ in their numbers only (offsets, sizes) */
+  numbersVary: boolean;
+  /** in natural order of file, then tensor: layer 2 before layer 10 */
+  errors: ErrorRecord[];
+}
+
+const natural = new Intl.Collator('en', { numeric: true });
+
+/** Compare names as a person reads them: model.layers.2 before model.layers.10. */
+export function naturalCompare(a: string, b: string): number {
+  return natural.compare(a, b);
+}
+
+/** The message without its leading "file: tensor "name": ", as errorRecord wrote it. */
+export function errorDetail(e: ErrorRecord): string {
+  const where = e.tensor === undefined ? `${e.file}: ` : `${e.file}: tensor "${e.tensor}": `;
+  return e.message.startsWith(where) ? e.message.slice(where.length) : e.message;
+}
+
+/** Groups, the largest first; within a group the errors in natural order of file and tensor. */
+export function groupErrors(errors: readonly ErrorRecord[]): ErrorGroup[] {
+  const groups = new Map<string, ErrorGroup>();
+  for (const e of errors) {
+    const detail = errorDetail(e);
+    const key = `${e.code}\u0000${detail.replace(/\d+(\.\d+)?/g, '#')}`;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { code: e.code, detail, numbersVary: false, errors: [e] });
+    else {
+      g.errors.push(e);
+      if (detail !== g.detail) g.numbersVary = true;
+    }
+  }
+  const out = [...groups.values()];
+  for (const g of out) g.errors.sort((a, b) => naturalCompare(a.file, b.file) || naturalCompare(a.tensor ?? '', b.tensor ?? ''));
+  return out.sort((a, b) => b.errors.length - a.errors.length || naturalCompare(a.code, b.code));
+}
