@@ -1,6 +1,8 @@
+import { useMemo } from 'react';
 import { writeMetricsCsv } from '../core/exports/csv.ts';
 import { writeMetricsJson } from '../core/exports/metrics-json.ts';
 import { spectrumFiles } from '../core/exports/spectrum-bundle.ts';
+import { isAdapterAlone } from '../state/adapter-view.ts';
 import { scanResultOf } from '../state/heatmap-data.ts';
 import type { CheckpointState, ViewState } from '../state/types.ts';
 import { CopyButton } from './CopyButton.tsx';
@@ -24,6 +26,10 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng, sh
   // A Spectrum JSON holds one number per module and no spectra: only Spectrum's own files and the pictures make sense.
   const imported = checkpoint.origin === 'import';
   const noSpectra = imported ? 'An imported Spectrum JSON has no singular values: only its SNRs' : undefined;
+  // An adapter alone is shown on its ΔW metrics: Spectrum's SNR of a rank-r ΔW measures rounding, and its YAML would
+  // hold only the lines Spectrum always unfreezes. Its metrics and pictures still make sense.
+  const adapterAlone = useMemo(() => isAdapterAlone(Object.values(checkpoint.records)), [checkpoint.records]);
+  const noSpectrum = adapterAlone ? 'A LoRA adapter alone has no Spectrum selection: open it with its base model' : undefined;
   const result = () => scanResultOf(checkpoint);
   const base = fileNamePart(checkpoint.name);
   // the pictures say what they show: heatmap_<checkpoint>_alpha.svg, heatmap_<checkpoint>_top25pct.png
@@ -32,9 +38,16 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng, sh
     <section className="exports" aria-label="Export">
       <h2>Export</h2>
       {checkpoint.status === 'scanning' && <p className="note">The scan is still running: exports hold the matrices done so far.</p>}
+      {adapterAlone && (
+        <p className="note">
+          Spectrum's YAML and JSON are off for a LoRA adapter alone: the SNR of its rank-r ΔW measures rounding. Open it with its base model
+          to select layers.
+        </p>
+      )}
       <div className="buttons">
         <button
-          disabled={busy}
+          disabled={busy || adapterAlone}
+          title={noSpectrum}
           onClick={() => {
             const f = yaml();
             download(f.name, f.text, 'application/yaml');
@@ -42,9 +55,10 @@ export function ExportPanel({ checkpoint, view, yaml, heatmapSvg, heatmapPng, sh
         >
           YAML ({view.percent}%)
         </button>
-        <CopyButton label="Copy YAML" disabled={busy} text={() => yaml().text} />
+        <CopyButton label="Copy YAML" disabled={busy || adapterAlone} title={noSpectrum} text={() => yaml().text} />
         <button
-          disabled={busy}
+          disabled={busy || adapterAlone}
+          title={noSpectrum}
           onClick={() => {
             const [json] = spectrumFiles(result(), [], view.variant);
             download(json.name, json.text, 'application/json');

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { heatmapGrid, METRICS, phaseViews, recordSelected, sharedGridShape, type HeatmapGrid } from '../../state/heatmap-data.ts';
+import { transitionPending } from '../../state/phase-pending.ts';
 import { useApp } from '../../state/store.ts';
 import { download } from '../download.ts';
 import { num, shape } from '../format.ts';
@@ -100,7 +101,10 @@ export function PhasesPage() {
                   data-testid="phase-grid"
                   style={{ maxWidth: panelWidths[i] + PANEL_CHROME }}
                 >
-                  <h3 title={p.title}>{p.title}</h3>
+                  {/* the checkpoint's name stays whole (phase1-25pct, never "phase1-" / "25pct") */}
+                  <h3 title={p.title}>
+                    Phase {i + 1} trains the top {p.phase.step.percent}% of <span className="name-unbroken">{p.phase.checkpoint.name}</span>
+                  </h3>
                   <Heatmap
                     grid={p.grid}
                     painter={p.painter}
@@ -198,6 +202,7 @@ export function PhasesPage() {
                 from={phases[i].checkpoint.name}
                 to={p.checkpoint.name}
                 hiddenTypes={vectorTypes}
+                pending={transitionPending(phases, i + 1)}
               />
             ))}
             {phases.length < 2 && <p className="muted">A transition needs two phases.</p>}

@@ -7,12 +7,26 @@ export function TransitionTable({
   from,
   to,
   hiddenTypes,
+  pending,
 }: {
   transition: PhaseTransition;
   from: string;
   to: string;
   hiddenTypes: ReadonlySet<string>;
+  /** why the transition cannot be read yet (a phase still scanning): its counts would be of part of a phase */
+  pending: string | null;
 }) {
+  const names = (
+    <>
+      <span className="name-unbroken">{from}</span> → <span className="name-unbroken">{to}</span>
+    </>
+  );
+  if (pending)
+    return (
+      <p className="transition-pending" role="note" aria-label={`Transition ${from} → ${to}`}>
+        {names}: waiting — {pending}
+      </p>
+    );
   const layers = (names: string[]) =>
     names
       .map((n) => /\.(\d+)\./.exec(n)?.[1] ?? n)
@@ -21,7 +35,7 @@ export function TransitionTable({
   return (
     <table className="transition" aria-label={`Transition ${from} → ${to}`}>
       <caption>
-        {from} → {to}: {transition.kept} kept, {transition.added} newly selected, {transition.dropped} dropped · Jaccard{' '}
+        {names}: {transition.kept} kept, {transition.added} newly selected, {transition.dropped} dropped · Jaccard{' '}
         {num(transition.jaccard, 3)}
       </caption>
       <thead>
