@@ -1,7 +1,7 @@
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { cellKey } from '../state/heatmap-data.ts';
 import { NO_VALUE, NOT_SELECTED, SELECTED } from './heatmap/colors.ts';
-import type { HeatmapLayout } from './heatmap/layout.ts';
+import { shortModule, type HeatmapLayout } from './heatmap/layout.ts';
 
 interface Props {
   /** the 1-D weights inside the blocks, one row per module type (normRows) */
@@ -13,12 +13,6 @@ interface Props {
 }
 
 const ROW_HEIGHT = 12;
-/** a label that fits the grid's row-label column: post_attention_layernorm → post_attn_norm (the full name is its title) */
-const shortNorm = (m: string) =>
-  m
-    .replace('attention', 'attn')
-    .replace('feedforward', 'ffn')
-    .replace(/layernorm$/, 'norm');
 
 /**
  * The norms under the grid, aligned with its columns: the heatmap draws matrices only, but Spectrum
@@ -45,7 +39,7 @@ export function NormStrip({ rows, layers, layout, isSelected, percent }: Props) 
             <g key={module} data-module={module}>
               <text x={layout.left - 6} y={y + ROW_HEIGHT / 2} textAnchor="end" dominantBaseline="middle" fontSize={10} fill="#495057">
                 <title>{module}</title>
-                {shortNorm(module)}
+                {shortModule(module)}
               </text>
               {layers.map((layer, col) => {
                 const r = rows.cells.get(cellKey(module, layer));

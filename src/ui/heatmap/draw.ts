@@ -2,9 +2,9 @@ import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
-import { AXIS_TITLES, type HeatmapLayout } from './layout.ts';
+import { AXIS_TITLE_COLOR, AXIS_TITLES, shortModule, type HeatmapLayout } from './layout.ts';
 
-export const shortModule = (m: string) => m.replace(/^self_attn\./, 'attn.').replace(/_proj$/, '');
+export { shortModule };
 
 /** Paint the grid on a canvas (device pixels scaled by the caller's transform). */
 export function drawHeatmap(
@@ -29,7 +29,7 @@ export function drawHeatmap(
     const names = l.axisTitles.names ?? AXIS_TITLES;
     ctx.save();
     ctx.font = 'italic 11px system-ui, sans-serif';
-    ctx.fillStyle = '#868e96';
+    ctx.fillStyle = AXIS_TITLE_COLOR;
     ctx.textAlign = 'right';
     ctx.fillText(names.layer, layer.x, layer.y);
     ctx.translate(module.x, module.y);

@@ -19,11 +19,33 @@ export interface HeatmapLayout {
 }
 
 export const AXIS_TITLES = { layer: 'layer', module: 'module' } as const;
+/** The page's --muted: 4.5:1 on white, where the lighter grey read at 3.3:1 */
+export const AXIS_TITLE_COLOR = '#5f6870';
 
 /** The axis titles of a grid whose columns are not layers (the Run page: columns are steps, rows layers). */
 export interface AxisNames {
   layer: string;
   module: string;
+}
+
+/**
+ * A module type as a row label: self_attn.q_proj → attn.q, post_attention_layernorm → post_attn_norm.
+ * The one shortening of the grids, the norm strip, the ΔW and Run pages; tips and titles keep the full name.
+ */
+export const shortModule = (m: string) =>
+  m
+    .replace(/^self_attn\./, 'attn.')
+    .replace(/_proj$/, '')
+    .replace('attention', 'attn')
+    .replace('feedforward', 'ffn')
+    .replace(/layernorm$/, 'norm');
+
+/** Row labels are 11 px text: no glyph of it is wider than this on average over a label (upper bound, "m" and "w" included). */
+const LABEL_CHAR_WIDTH = 6.6;
+/** The margin left of the grid: the usual 132 px, wider when a shortened label would not fit beside the "module" title. */
+export function rowLabelMargin(modules: readonly string[]): number {
+  const longest = Math.max(0, ...modules.map((m) => shortModule(m).length));
+  return Math.max(132, 24 + Math.ceil(longest * LABEL_CHAR_WIDTH));
 }
 
 /** Cell widths a grid is drawn at: narrower cannot be hit with a mouse, wider wastes the page. */
@@ -35,7 +57,7 @@ export function heatmapLayout(
   availableWidth: number,
   opts: { rowLabels?: boolean; axisNames?: AxisNames } = {},
 ): HeatmapLayout {
-  const left = opts.rowLabels === false ? 4 : 132;
+  const left = opts.rowLabels === false ? 4 : rowLabelMargin(grid.modules);
   const top = 22;
   const cols = Math.max(1, grid.layers.length);
   const cellW = Math.max(MIN_CELL_WIDTH, Math.min(MAX_CELL_WIDTH, Math.floor((availableWidth - left - 8) / cols)));

@@ -1,8 +1,7 @@
 import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
 import { FAILED, PENDING, type Painter } from './colors.ts';
-import { AXIS_TITLES, type HeatmapLayout } from './layout.ts';
-import { shortModule } from './draw.ts';
+import { AXIS_TITLE_COLOR, AXIS_TITLES, shortModule, type HeatmapLayout } from './layout.ts';
 
 /** Text as SVG text: names come from files and are never markup. */
 export function xmlText(s: string): string {
@@ -54,8 +53,8 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
     const { layer, module } = l.axisTitles;
     const names = l.axisTitles.names ?? AXIS_TITLES;
     parts.push(
-      `<text x="${layer.x}" y="${layer.y}" text-anchor="end" dominant-baseline="middle" font-style="italic" fill="#868e96">${xmlText(names.layer)}</text>`,
-      `<text transform="translate(${module.x},${module.y}) rotate(-90)" text-anchor="middle" dominant-baseline="middle" font-style="italic" fill="#868e96">${xmlText(names.module)}</text>`,
+      `<text x="${layer.x}" y="${layer.y}" text-anchor="end" dominant-baseline="middle" font-style="italic" fill="${AXIS_TITLE_COLOR}">${xmlText(names.layer)}</text>`,
+      `<text transform="translate(${module.x},${module.y}) rotate(-90)" text-anchor="middle" dominant-baseline="middle" font-style="italic" fill="${AXIS_TITLE_COLOR}">${xmlText(names.module)}</text>`,
     );
   }
   grid.layers.forEach((layer, col) => {
