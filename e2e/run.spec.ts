@@ -54,7 +54,7 @@ async function expectRunScanned(page: Page) {
   await expect(page.getByTestId('run-progress').locator('strong')).toHaveText('Scanned');
 }
 
-test('the demo training run: every view, a click into a matrix at a step, the CLI’s timeline.json and CSV', async ({ page }) => {
+test('the demo training run: every view, a click into a matrix at a step, the CLI’s timeline.json and CSV, a reload', async ({ page }) => {
   test.setTimeout(240_000);
   const cli = cliTimeline(); // in parallel with the page's scans
   await page.goto('/?engine=cpu');
@@ -122,4 +122,22 @@ test('the demo training run: every view, a click into a matrix at a step, the CL
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('Enter');
   await expect(detail.getByRole('heading', { level: 2 })).toHaveText('self_attn.q_proj · layer 3 · step 500 (checkpoint-500)');
+
+  // a reload keeps the run: its checkpoints, every cell (records from the scan cache) and the matrix open
+  await page.getByLabel('Metric').selectOption('alpha');
+  // the workspace is saved a moment after each change; a reload right away may come before it
+  await page.waitForTimeout(1000);
+  await page.reload();
+  await expectRunScanned(page);
+  await expect(page.locator('.run-name')).toHaveText('timeline');
+  await expect(page.getByLabel('Metric')).toHaveValue('alpha');
+  for (const module of MODULES) {
+    await expect(page.locator(`.run-heatmap[data-module="${module}"] canvas[role="grid"]`)).toHaveAttribute('data-cells', '160');
+  }
+  await expect(page.getByTestId('depth-profiles')).toHaveAttribute('data-lines', '10');
+  await expect(detail.getByRole('heading', { level: 2 })).toHaveText('self_attn.q_proj · layer 3 · step 500 (checkpoint-500)');
+  await expect(page.getByRole('button', { name: 'timeline.json', exact: true })).toBeVisible();
+  expect(JSON.stringify(roundAlpha(JSON.parse(await download(page, 'timeline.json'))), null, 2)).toBe(
+    JSON.stringify(roundAlpha(JSON.parse(expected.json)), null, 2),
+  );
 });

@@ -204,7 +204,7 @@ const storedCheckpoint = object<StoredCheckpoint>({
 
 const viewState = object<ViewState>(
   {
-    page: oneOf('checkpoint', 'phases', 'delta'),
+    page: oneOf('checkpoint', 'phases', 'delta', 'run'),
     mode: oneOf('selection', 'metric'),
     metric: oneOf('snr', 'signal_to_noise', 'sigma_max', 'frobenius', 'alpha', 'alpha_weighted', 'stable_rank', 'entropy', 'num_spikes'),
     percent: num,

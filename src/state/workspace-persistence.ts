@@ -3,6 +3,7 @@ import { dataRecord, ownValue } from '../core/data-record.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import type { ScanCache, WorkspaceStorage } from './cache.ts';
 import type { ScanController } from './scan-controller.ts';
+import { restoreRun, storedRun, storedRunShape, type StoredRun } from './run-persistence.ts';
 import { arrayOf, nullable, num, object, oneOf, recordOf, SchemaError, str, type Check } from './session-schema.ts';
 import { parseSession, serializeSession, SessionError, type SessionContents } from './session.ts';
 import type { AppState, AppStore } from './store.ts';
@@ -45,6 +46,8 @@ export interface StoredWorkspace {
   /** checkpoints saved without records: theirs are in the scan cache under their fingerprint */
   fromScanCache: string[];
   sources: Record<string, CheckpointSource>;
+  /** the Run page's run, without its records (the scan cache holds them); absent in workspaces saved before it */
+  run?: StoredRun | null;
 }
 
 /** A restored tab without its files: what the page says on it, and a problem reading them again. */
@@ -63,18 +66,27 @@ const handleShape: Check<ReadableHandle> = (v, path) => {
   return h as ReadableHandle;
 };
 
-const storedWorkspace = object<StoredWorkspace>({
-  version: (v, path) => {
-    if (v !== 1) throw new SchemaError(path, 'version 1');
-    return 1;
+const storedWorkspace = object<StoredWorkspace>(
+  {
+    version: (v, path) => {
+      if (v !== 1) throw new SchemaError(path, 'version 1');
+      return 1;
+    },
+    savedAt: num,
+    session: str,
+    fromScanCache: arrayOf(str),
+    sources: recordOf(
+      object<CheckpointSource>({
+        origin: oneOf('demo', 'user'),
+        paths: arrayOf(str),
+        folder: nullable(str),
+        handles: arrayOf(handleShape),
+      }),
+    ),
+    run: nullable(storedRunShape),
   },
-  savedAt: num,
-  session: str,
-  fromScanCache: arrayOf(str),
-  sources: recordOf(
-    object<CheckpointSource>({ origin: oneOf('demo', 'user'), paths: arrayOf(str), folder: nullable(str), handles: arrayOf(handleShape) }),
-  ),
-});
+  ['run'],
+);
 
 export type RestoreOutcome = 'restored' | 'none' | 'unreadable';
 
@@ -203,6 +215,7 @@ export class WorkspacePersistence {
     this.saving = this.saving.then(async () => {
       try {
         await this.deps.storage.save(this.snapshot());
+      run: s.run ? storedRun(s.run) : null,
       } catch (e) {
         const problem = `The workspace is not kept for a reload (${message(e)}).`;
         if (this.state.cache.problem === null) this.state.setCache({ problem });
@@ -223,7 +236,7 @@ export class WorkspacePersistence {
   /** Save on every change from now on; returns the function that stops it (saving what is pending). */
   start(): () => void {
     this.started = true;
-    const watched = (s: AppState) => [s.checkpoints, s.order, s.plan, s.view, s.delta] as const;
+    const watched = (s: AppState) => [s.checkpoints, s.order, s.plan, s.view, s.delta, s.run] as const;
     let last = watched(this.state);
     const unsubscribe = this.deps.store.subscribe((s) => {
       const now = watched(s);
@@ -289,6 +302,8 @@ export class WorkspacePersistence {
       if (!inCache.has(c.id) || !source) continue;
       if (source.origin === 'demo') void this.refetchDemo(c.id, source);
       else if (source.handles.length > 0) void this.reconnect(c.id, { prompt: false });
+    // the run's records are the scan cache's too (a run is never opened by a session, so it is set after one)
+    if (stored.run) this.state.setRun(await restoreRun(stored.run, (f) => this.deps.cache.loadScan(f)));
     }
     return 'restored';
   }

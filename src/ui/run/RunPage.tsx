@@ -47,9 +47,10 @@ function useWidth(): [React.RefObject<HTMLDivElement | null>, number] {
 }
 
 /** A figure's two downloads: its SVG, and a PNG rendered from it. */
-function FigureExports({ name, svg }: { name: string; svg(): string }) {
+function FigureExports({ name, svg, label }: { name: string; svg(): string; label?: string }) {
   return (
-    <span className="figure-exports">
+    <span className="figure-exports" aria-label={label ? `Download ${label}` : undefined}>
+      {label && <span className="muted">{label}</span>}
       <button onClick={() => download(`${name}.svg`, svg(), 'image/svg+xml')}>SVG</button>
       <button
         onClick={() => {
@@ -112,7 +113,8 @@ function RunView({ run }: { run: RunState }) {
   // panels side by side: as many of ~380 px as the width takes
   const perRow = Math.max(1, Math.floor((mainWidth + 12) / 392));
   const panelWidth = Math.floor((mainWidth - 12 * (perRow - 1)) / perRow) - 18;
-  const half = mainWidth >= 760 ? Math.floor((mainWidth - 12) / 2) : mainWidth;
+  // two charts side by side, each with its 1 px border, on a wide page
+  const half = mainWidth >= 760 ? Math.floor((mainWidth - 12) / 2) - 2 : mainWidth - 2;
   const stepsOnAxis =
     positions.length > 0 ? ([Math.min(...positions), Math.max(...positions)] as [number, number]) : ([0, 1] as [number, number]);
   const historyDomain: [number, number] = [
@@ -228,8 +230,12 @@ function RunView({ run }: { run: RunState }) {
           <section className="run-figure" aria-label="Training history">
             <div className="run-figure-head">
               <h3>History</h3>
-              <FigureExports name={`${run.name}_loss`} svg={() => chartSvg(charts.loss.current, 'loss')} />
-              <FigureExports name={`${run.name}_learning_rate`} svg={() => chartSvg(charts.lr.current, 'learning rate')} />
+              <FigureExports name={`${run.name}_loss`} svg={() => chartSvg(charts.loss.current, 'loss')} label="loss" />
+              <FigureExports
+                name={`${run.name}_learning_rate`}
+                svg={() => chartSvg(charts.lr.current, 'learning rate')}
+                label="learning rate"
+              />
             </div>
             {history.length === 0 ? (
               <p className="muted">No trainer_state.json with a log_history: no loss or learning rate to draw.</p>
@@ -295,7 +301,7 @@ function RunView({ run }: { run: RunState }) {
                 lines={lines}
                 positions={positions}
                 metricLabel={label}
-                width={mainWidth}
+                width={mainWidth - 2}
               />
             )}
             <p className="muted run-peaks" data-testid="peak-layers">
@@ -306,8 +312,8 @@ function RunView({ run }: { run: RunState }) {
           <section className="run-figure" aria-label="Q/K against V/O">
             <div className="run-figure-head">
               <h3>Q/K vs V/O: depth dependence of {metricLabel(metric)} over steps</h3>
-              <FigureExports name={`${run.name}_qk_vo_cv_${metric}`} svg={() => chartSvg(charts.cv.current, 'cv')} />
-              <FigureExports name={`${run.name}_qk_vo_rho_${metric}`} svg={() => chartSvg(charts.rho.current, 'rho')} />
+              <FigureExports name={`${run.name}_qk_vo_cv_${metric}`} svg={() => chartSvg(charts.cv.current, 'cv')} label="CV" />
+              <FigureExports name={`${run.name}_qk_vo_rho_${metric}`} svg={() => chartSvg(charts.rho.current, 'rho')} label="ρ" />
             </div>
             {curves.length === 0 ? (
               <p className="muted">No attention projections (q/k/v/o) in this run.</p>
