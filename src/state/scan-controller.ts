@@ -30,6 +30,8 @@ export interface ScanControllerDeps {
   onAdopted?(from: string, into: string): void;
   /** a tab's files are attached to the workers and its headers read: what it shows can be computed again */
   onAttached?(id: string): void;
+  /** a session (or the restored workspace) replaced every tab */
+  onReplaced?(): void;
 }
 
 /** Whatever is open in the page; a session opened replaces it whole. */
@@ -499,6 +501,7 @@ export class ScanController {
     this.workspace = { replaced: false };
     for (const task of this.tasks) this.stop(task, true);
     for (const id of [...this.infos.keys()]) this.forget(id);
+    this.deps.onReplaced?.();
     this.state.loadSession(session);
   }
 

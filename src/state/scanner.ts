@@ -18,6 +18,7 @@ export const scanner = new ScanController({
   cache: indexedDbScanCache,
   onAdopted: (from, into) => workspace.adopted(from, into),
   onAttached: (id) => workspace.attached(id),
+  onReplaced: () => workspace.replaced(),
 });
 
 /** The workspace kept in IndexedDB for a reload or a new tab. */

@@ -244,6 +244,31 @@ describe('the workspace across a reload', () => {
     expect(controller.attached[0].files.map((f) => f.name)).toEqual(['phase0-base.safetensors', 'config.json']);
     expect(again.reopen.getState().detached.c1).toBeUndefined();
   });
+
+  it("a session opened while a demo tab's files are still coming drops them: its tabs (whatever their ids) say nothing of the last visit", async () => {
+    const storage = new MemoryStorage();
+    const before = createAppStore();
+    const { p } = persistence(before, storage, new Map([['fp-demo', scanned]]));
+    before.getState().addCheckpoint(checkpoint('c1', 'demo', scanned, 'fp-demo'));
+    p.remember('c1', { origin: 'demo', paths: ['phase0-base.safetensors'], folder: null, handles: [] });
+    await p.save();
+    let release = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    const after = createAppStore();
+    const { p: again, controller } = persistence(after, storage, new Map([['fp-demo', scanned]]), async (name) => {
+      await held;
+      return new Blob([name]);
+    });
+    await again.restore();
+    // what the scan controller does when a session is opened: the tabs are replaced, c1 is the session's now
+    again.replaced();
+    after.getState().loadSession({ checkpoints: [checkpoint('c1', 'session', [], null)], plan: [], view: after.getState().view });
+    release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(controller.attached).toEqual([]);
+    expect(again.reopen.getState().detached.c1).toBeUndefined();
+    expect(again.reopen.getState().sources.c1).toBeUndefined();
+  });
 });
 
 /** A file handle as Chromium gives one, with a permission that a click may grant. */

@@ -153,6 +153,8 @@ export async function filesFromHandles(handles: readonly ReadableHandle[], only:
 export class WorkspacePersistence {
   readonly reopen = createStore<ReopenState>()(() => ({ sources: dataRecord<CheckpointSource>(), detached: dataRecord<Detached>() }));
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** bumped when the tabs are replaced: files still being fetched or read for the tabs before are dropped */
+  private generation = 0;
   private saving: Promise<void> = Promise.resolve();
   private started = false;
 
@@ -165,6 +167,12 @@ export class WorkspacePersistence {
   /** Files opened into a tab: kept with the workspace. */
   remember(id: string, source: CheckpointSource): void {
     this.reopen.setState((s) => ({ sources: Object.assign(dataRecord<CheckpointSource>(), s.sources, { [id]: source }) }));
+  }
+
+  /** A session replaced every tab: what was known of the tabs before goes (their ids may be the session's). */
+  replaced(): void {
+    this.generation++;
+    this.reopen.setState({ sources: dataRecord<CheckpointSource>(), detached: dataRecord<Detached>() });
   }
 
   /** The scan controller read a tab's files: it is no longer without them. */
@@ -207,6 +215,7 @@ export class WorkspacePersistence {
       session: serializeSession(checkpoints, s.plan, s.view, s.delta, new Set(fromScanCache)),
       fromScanCache,
       sources,
+      run: s.run ? storedRun(s.run) : null,
     };
   }
 
@@ -215,7 +224,6 @@ export class WorkspacePersistence {
     this.saving = this.saving.then(async () => {
       try {
         await this.deps.storage.save(this.snapshot());
-      run: s.run ? storedRun(s.run) : null,
       } catch (e) {
         const problem = `The workspace is not kept for a reload (${message(e)}).`;
         if (this.state.cache.problem === null) this.state.setCache({ problem });
@@ -294,6 +302,8 @@ export class WorkspacePersistence {
       }),
     );
     this.deps.controller.openSession({ ...contents, checkpoints });
+    // the run's records are the scan cache's too (a run is never opened by a session, so it is set after one)
+    if (stored.run) this.state.setRun(await restoreRun(stored.run, (f) => this.deps.cache.loadScan(f)));
     const detached = dataRecord<Detached>();
     for (const c of checkpoints) if (inCache.has(c.id)) detached[c.id] = { problem: null };
     this.reopen.setState({ sources: Object.assign(dataRecord<CheckpointSource>(), stored.sources), detached });
@@ -302,8 +312,6 @@ export class WorkspacePersistence {
       if (!inCache.has(c.id) || !source) continue;
       if (source.origin === 'demo') void this.refetchDemo(c.id, source);
       else if (source.handles.length > 0) void this.reconnect(c.id, { prompt: false });
-    // the run's records are the scan cache's too (a run is never opened by a session, so it is set after one)
-    if (stored.run) this.state.setRun(await restoreRun(stored.run, (f) => this.deps.cache.loadScan(f)));
     }
     return 'restored';
   }
@@ -312,9 +320,10 @@ export class WorkspacePersistence {
   private async refetchDemo(id: string, source: CheckpointSource): Promise<void> {
     const fetchDemo = this.deps.fetchDemo;
     if (!fetchDemo) return;
+    const generation = this.generation;
     try {
       const files = await Promise.all(source.paths.map(async (p) => new File([await fetchDemo(p)], p)));
-      this.attach(id, files, source);
+      if (generation === this.generation) this.attach(id, files, source);
     } catch (e) {
       this.setProblem(id, `The demo's files could not be fetched again (${message(e)}).`);
     }
@@ -327,6 +336,7 @@ export class WorkspacePersistence {
   async reconnect(id: string, { prompt }: { prompt: boolean }): Promise<boolean> {
     const source = ownValue(this.reopen.getState().sources, id);
     if (!source || source.handles.length === 0) return false;
+    const generation = this.generation;
     try {
       for (const h of source.handles) {
         const descriptor = { mode: 'read' } as const;
@@ -339,6 +349,7 @@ export class WorkspacePersistence {
       }
       const files = await filesFromHandles(source.handles, source.paths);
       if (files.length === 0) throw new Error('none of its files is there any more');
+      if (generation !== this.generation) return false;
       this.attach(id, files, source);
       return true;
     } catch (e) {
