@@ -1,5 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import type { MatrixRecord, ScanMode } from '../core/scan/record.ts';
@@ -8,6 +11,8 @@ import { createBrowserWorkerApi } from '../workers/browser-worker-api.ts';
 import { llamaLike } from '../../test-fixtures/builders/families.ts';
 import type { CachedScan, ScanCache } from './cache.ts';
 import { ScanController, type ScanControllerDeps } from './scan-controller.ts';
+import { runReport, runTimeline } from './run-view.ts';
+import { timelineJson } from '../core/timeline/export.ts';
 import { createAppStore, type AppStore } from './store.ts';
 import type { CheckpointState } from './types.ts';
 import type { PagePool } from './worker-pool.ts';
@@ -486,3 +491,55 @@ function sessionCheckpoint(id: string): CheckpointState {
     fromCache: false,
   };
 }
+
+describe('a training run', () => {
+  it('scans newest and oldest first, writes the CLI’s timeline.json for the same files, and reopens from the cache alone', async () => {
+    // three checkpoints of the demo run, given out of order, in a run folder the CLI reads too
+    const dir = mkdtempSync(join(tmpdir(), 'sw-run-'));
+    const steps = [500, 0, 1500];
+    const checkpoints = steps.map((step) => {
+      const from = join(root, 'public/demo/timeline', `checkpoint-${step}`);
+      const to = join(dir, 'run3', `checkpoint-${step}`);
+      mkdirSync(to, { recursive: true });
+      for (const f of ['model.safetensors', 'config.json', 'trainer_state.json']) copyFileSync(join(from, f), join(to, f));
+      const file = (name: string) => new File([readFileSync(join(to, name))], name);
+      return {
+        path: `run3/checkpoint-${step}`,
+        files: [file('model.safetensors'), file('config.json')],
+        trainerState: file('trainer_state.json'),
+      };
+    });
+    const cli = promisify(execFile)(
+      process.execPath,
+      [join(root, 'bin/spectral-workbench.js'), 'timeline', 'run3', '--engine', 'cpu', '--out', join(dir, 'out'), '--quiet'],
+      { cwd: dir },
+    );
+    const { controller, store, pool } = setup();
+    // one job at a time in this one in-process engine, as each of the page's CPU workers runs
+    const runJob = pool.run.bind(pool);
+    let last: Promise<unknown> = Promise.resolve();
+    pool.run = (job, ref, mode) => {
+      const next = last.then(() => runJob(job, ref, mode));
+      last = next.catch(() => {});
+      return next;
+    };
+    await controller.openRun({ name: 'run3', origin: 'user', order: 'steps', checkpoints });
+    const run = () => store.getState().run!;
+    expect(run().checkpoints.map((c) => c.step)).toEqual([0, 500, 1500]);
+    await until(() => run().checkpoints.every((c) => c.status === 'done'), 'the run is scanned');
+    // the newest (1500), then the oldest (0), then the one between; each checkpoint's files leave the workers once scanned
+    const keys = run().checkpoints.map((c) => c.key);
+    expect(pool.detached).toEqual([keys[2], keys[0], keys[1]]);
+    await cli;
+    const json = timelineJson(runReport(run(), runTimeline(run(), 'current'), 'current'));
+    expect(json).toBe(readFileSync(join(dir, 'out', 'timeline.json'), 'utf8'));
+
+    // opened again: every checkpoint from the cache, no matrix computed
+    const computed = pool.started.length;
+    await controller.openRun({ name: 'run3', origin: 'user', order: 'steps', checkpoints });
+    await until(() => run().checkpoints.every((c) => c.status === 'done'), 'the run is reopened');
+    expect(run().checkpoints.every((c) => c.fromCache)).toBe(true);
+    expect(pool.started.length).toBe(computed);
+    expect(timelineJson(runReport(run(), runTimeline(run(), 'current'), 'current'))).toBe(json);
+  }, 120_000);
+});
