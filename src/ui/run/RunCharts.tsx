@@ -111,11 +111,11 @@ export const RoleChart = forwardRef<SVGSVGElement, RoleProps>(function RoleChart
     dash: c.module === null ? undefined : '4 3',
     points: positions.map((x, i) => ({ x, y: c[stat][i] })),
   }));
-  const what = stat === 'cv' ? 'spread across layers (CV)' : 'rank correlation with depth (ρ)';
+  const what = stat === 'cv' ? 'spread across layers (CV)' : 'correlation with depth (ρ)';
   return (
     <LineChart
       ref={ref}
-      title={`${metricLabel}: ${what} — Q/K orange, V/O blue (thick: the group's mean)`}
+      title={`${metricLabel}: ${what}, Q/K orange, V/O blue, thick: mean`}
       xLabel="step"
       yLabel={stat === 'cv' ? 'CV' : 'Spearman ρ'}
       series={series}
