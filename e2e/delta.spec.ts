@@ -77,4 +77,36 @@ test.describe('the ΔW view', () => {
     for (const [module, layers] of Object.entries(phase3))
       await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
   });
+
+  test('a saved session carries the ΔW result: opened after a reload, the ΔW page shows it without computing', async ({ page }) => {
+    await page.goto('/');
+    await waitForScan(page, 'phase3-15pct');
+    await page.getByRole('button', { name: 'ΔW' }).click();
+    await page.getByRole('button', { name: 'Compute ΔW' }).click();
+    await expect(page.getByTestId('delta-progress').locator('strong')).toHaveText('Done', { timeout: 60_000 });
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save as file' }).click()]);
+    const path = await download.path();
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { delta?: { records: { name: string }[] } | null };
+    expect(saved.delta?.records.length).toBe(147);
+
+    // a fresh browser profile: no workspace, no cache to bring the result back
+    await page.evaluate(
+      () =>
+        new Promise((done) => {
+          const request = indexedDB.deleteDatabase('spectral-workbench');
+          request.onsuccess = request.onerror = request.onblocked = () => done(null);
+        }),
+    );
+    await page.reload();
+    await page.getByRole('button', { name: 'Session ▾' }).click();
+    await page.getByTestId('session-input').setInputFiles(path);
+    await expect(page.getByRole('status')).toContainText('Opened');
+    // the session was saved on the ΔW page: it opens there
+    await expect(page.getByRole('button', { name: 'ΔW', exact: true })).toHaveAttribute('aria-pressed', 'true');
+    const table = page.getByRole('table', { name: 'Changed layers per module type' });
+    for (const [module, layers] of Object.entries(log.phase1.selected)) {
+      await expect(table.locator(`[data-module="${module}"]`), module).toHaveText(layers.join(', '));
+    }
+  });
 });

@@ -13,6 +13,7 @@ function currentSessionText(): string {
     s.order.flatMap((id) => ownValue(s.checkpoints, id) ?? []),
     s.plan,
     s.view,
+    s.delta,
   );
 }
 
