@@ -193,6 +193,22 @@ describe('CpuEngine errors and helpers', () => {
     await expect(byDefault.singularValues(Float32Array.of(2), 1, 1)).rejects.toMatchObject({ code: 'ENGINE_FAILED' });
   });
 
+  it('two matrices asked for at once on one engine (a worker holding two jobs) each get their own singular values', async () => {
+    // big enough that each yields to the event loop (every 50 ms) while the other is in flight
+    const shapes: [number, number][] = [
+      [700, 500],
+      [520, 640],
+    ];
+    const matrices = shapes.map(([r, c], i) => gaussian(r * c, 900 + i));
+    const shared = new CpuEngine({ kernels: wasmKernels! });
+    const together = await Promise.all(matrices.map((m, i) => shared.singularValues(m, shapes[i][0], shapes[i][1])));
+    shared.dispose();
+    for (const [i, m] of matrices.entries()) {
+      const alone = singularValuesSync(m, shapes[i][0], shapes[i][1], tsKernels);
+      expect(maxRelError(together[i], alone), `matrix ${i}`).toBeLessThan(1e-12);
+    }
+  });
+
   it('falls back to the TypeScript kernels when memory for the others runs out', () => {
     const refusing: Kernels = {
       ...wasmKernels!,

@@ -154,7 +154,27 @@ export class CpuEngine implements SpectralEngine {
     this.kernels = opts.kernels;
   }
 
-  async singularValues(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
+  /**
+   * Calls run one after another: the WebAssembly kernels' arrays are views into one memory, which a
+   * second matrix's workspace would take over while the first yields to the event loop (every 50 ms),
+   * and a worker may hold two jobs (the WebGPU worker hands some matrices to its CPU engine).
+   */
+  singularValues(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
+    return this.oneAtATime(() => this.wholeMatrix(m, rows, cols, opts));
+  }
+
+  private queue: Promise<void> = Promise.resolve();
+
+  private oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async wholeMatrix(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions): Promise<Float64Array> {
     const { signal } = opts;
     const check = (): void => {
       if (signal?.aborted) throw abortError();
@@ -172,19 +192,11 @@ export class CpuEngine implements SpectralEngine {
   /**
    * The same singular values as singularValues of the whole matrix (the same Gram, to the bit, when
    * the slices follow SlicedMatrix's rule), holding only the Gram's workspace and the slice at hand.
-   * Calls run one after another: the WebAssembly kernels' arrays are views into one memory, which a
-   * second matrix's workspace would take over while this one waits for its next slice.
+   * One after another with every other call, as singularValues.
    */
   singularValuesOfSlices(m: SlicedMatrix, opts: SingularValueOptions = {}): Promise<Float64Array> {
-    const run = this.slicedQueue.then(() => this.sumSlices(m, opts));
-    this.slicedQueue = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
+    return this.oneAtATime(() => this.sumSlices(m, opts));
   }
-
-  private slicedQueue: Promise<void> = Promise.resolve();
 
   private async sumSlices(m: SlicedMatrix, opts: SingularValueOptions): Promise<Float64Array> {
     const { signal } = opts;
