@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { errorRecord } from '../core/errors.ts';
-import { groupErrors } from './error-groups.ts';
+import { groupErrors, whatFailed } from './error-groups.ts';
 
 describe('groupErrors', () => {
   it('puts errors that share a code and a detail (numbers aside) in one group, tensors in natural order', () => {
@@ -35,5 +35,16 @@ describe('groupErrors', () => {
     ]);
     expect(groups).toHaveLength(4);
     expect(groups.find((g) => g.code === 'MISSING_SHARD')?.detail).toBe('the shard is absent');
+  });
+});
+
+describe('whatFailed', () => {
+  it('says tensors failed, or that the file itself could not be read', () => {
+    const tensor = (t: string) => errorRecord('TRUNCATED', 'm.safetensors', t, 'cut short');
+    expect(whatFailed([tensor('a'), tensor('b')])).toBe('all 2 tensors failed');
+    expect(whatFailed([tensor('a')])).toBe('its one tensor failed');
+    expect(whatFailed([errorRecord('HEADER_TOO_SHORT', 'empty.safetensors', undefined, 'file is 0 bytes')])).toBe(
+      'the file could not be read',
+    );
   });
 });

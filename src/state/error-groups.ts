@@ -45,3 +45,12 @@ export function groupErrors(errors: readonly ErrorRecord[]): ErrorGroup[] {
   for (const g of out) g.errors.sort((a, b) => naturalCompare(a.file, b.file) || naturalCompare(a.tensor ?? '', b.tensor ?? ''));
   return out.sort((a, b) => b.errors.length - a.errors.length || naturalCompare(a.code, b.code));
 }
+
+/** What failed, for a checkpoint of which nothing could be analysed: its tensors, or the file itself. */
+export function whatFailed(errors: readonly ErrorRecord[]): string {
+  const tensors = errors.filter((e) => e.tensor !== undefined).length;
+  const files = new Set(errors.filter((e) => e.tensor === undefined).map((e) => e.file)).size;
+  const tensorPart = tensors === 0 ? '' : tensors === 1 ? 'its one tensor failed' : `all ${tensors} tensors failed`;
+  const filePart = files === 0 ? '' : files === 1 ? 'the file could not be read' : `${files} files could not be read`;
+  return [tensorPart, filePart].filter(Boolean).join(' and ');
+}

@@ -1,6 +1,6 @@
 import { useMemo } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
-import { errorDetail, groupErrors, naturalCompare, type ErrorGroup } from '../state/error-groups.ts';
+import { errorDetail, groupErrors, naturalCompare, whatFailed, type ErrorGroup } from '../state/error-groups.ts';
 import type { CheckpointState } from '../state/types.ts';
 
 /** Tensors named in a group's summary line before "…": the rest are behind "show all". */
@@ -56,7 +56,7 @@ export function ErrorList({ checkpoint }: { checkpoint: CheckpointState }) {
             {checkpoint.status === 'failed'
               ? 'The file could not be opened'
               : nothingAnalysed
-                ? `Nothing could be analysed: ${errors.length === 1 ? 'its one tensor' : `all ${errors.length} tensors`} failed`
+                ? `Nothing could be analysed: ${whatFailed(errors)}`
                 : `${errors.length} error${errors.length === 1 ? '' : 's'} (every other tensor is analysed)`}
           </h3>
           {nothingAnalysed && checkpoint.status !== 'failed' && groups.length > 0 && (

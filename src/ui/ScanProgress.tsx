@@ -1,7 +1,7 @@
 import { ownValue } from '../core/data-record.ts';
 import { formatBytes, formatDuration } from '../core/scan/progress.ts';
 import { scanner } from '../state/scanner.ts';
-import { groupErrors } from '../state/error-groups.ts';
+import { groupErrors, whatFailed } from '../state/error-groups.ts';
 import type { CheckpointState } from '../state/types.ts';
 
 /** Why a checkpoint that opened gave no matrix: the commonest error, or that it holds none. */
@@ -9,11 +9,14 @@ function nothingReason(c: CheckpointState): string {
   if (c.errors.length > 0) {
     const [common] = groupErrors(c.errors);
     const all = common.errors.length === c.errors.length;
-    const tensors = c.errors.length === 1 ? 'its one tensor failed' : `all ${c.errors.length} tensors failed`;
-    return `${tensors}: ${common.detail}${all ? '' : ` (${common.errors.length} of them; the others below)`}`;
+    return `${whatFailed(c.errors)}: ${common.detail}${all ? '' : ` (${common.errors.length} of them; the others below)`}`;
   }
   if (c.status === 'cancelled') return 'cancelled before the first matrix was done';
-  if (c.skipped.length > 0) return `the file holds no weight matrix: its ${c.skipped.length} tensors are skipped (below)`;
+  if (c.skipped.length > 0) {
+    const [first] = c.skipped;
+    const all = c.skipped.every((s) => s.reason === first.reason);
+    return `the file holds no weight matrix: its ${c.skipped.length} tensors are skipped (${all ? first.reason : 'below'})`;
+  }
   return 'the file holds no weight matrix (its header lists no tensor to analyse)';
 }
 

@@ -56,6 +56,8 @@ export function Heatmap({
   const [containerWidth, setContainerWidth] = useState(width ?? 800);
   const [hover, setHover] = useState<{ cell: Cell; x: number; y: number } | null>(null);
   const [keyboardTip, setKeyboardTip] = useState(false);
+  // The focused cell's box is drawn only while this grid has the keyboard focus (the phases share one focused cell).
+  const [hasFocus, setHasFocus] = useState(false);
   const hovering = hover !== null;
 
   // The keyboard's tip goes once the mouse really moves, here or over another grid (the phases side by side).
@@ -105,8 +107,8 @@ export function Heatmap({
     c.style.width = `${layout.width}px`;
     c.style.height = `${layout.height}px`;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    drawHeatmap(ctx, grid, layout, painter, { focused, selected });
-  }, [grid, painter, layout, focused, selected, canvas]);
+    drawHeatmap(ctx, grid, layout, painter, { focused: hasFocus ? focused : null, selected });
+  }, [grid, painter, layout, focused, hasFocus, selected, canvas]);
 
   const cellAt = (e: React.MouseEvent) => {
     const rect = (e.target as HTMLCanvasElement).getBoundingClientRect();
@@ -158,7 +160,16 @@ export function Heatmap({
         }}
         onMouseLeave={() => setHover(null)}
         onMouseDown={() => setKeyboardTip(false)}
-        onBlur={() => setKeyboardTip(false)}
+        onFocus={() => {
+          setHasFocus(true);
+          // the cursor starts on the last cell used, else the first, so that Enter opens one at once
+          const inGrid = focused && grid.modules.includes(focused.module) && grid.layers.includes(focused.layer);
+          if (!inGrid && grid.modules.length > 0 && grid.layers.length > 0) onFocus({ module: grid.modules[0], layer: grid.layers[0] });
+        }}
+        onBlur={() => {
+          setKeyboardTip(false);
+          setHasFocus(false);
+        }}
         onClick={(e) => {
           const cell = cellAt(e);
           if (cell) {
