@@ -7,7 +7,7 @@ import type { ErrorRecord } from '../core/errors.ts';
  */
 export interface ErrorGroup {
   code: string;
-  /** what went wrong, without the file and the tensor (the first error's words when the numbers differ) */
+  /** what went wrong, without the file and the tensor; a number that differs between the errors shows as "…" */
   detail: string;
   /** the details differ in their numbers only (offsets, sizes) */
   numbersVary: boolean;
@@ -42,6 +42,7 @@ export function groupErrors(errors: readonly ErrorRecord[]): ErrorGroup[] {
     }
   }
   const out = [...groups.values()];
+  for (const g of out) if (g.numbersVary) g.detail = sharedNumbers(g.errors.map(errorDetail));
   for (const g of out) g.errors.sort((a, b) => naturalCompare(a.file, b.file) || naturalCompare(a.tensor ?? '', b.tensor ?? ''));
   return out.sort((a, b) => b.errors.length - a.errors.length || naturalCompare(a.code, b.code));
 }
@@ -53,4 +54,16 @@ export function whatFailed(errors: readonly ErrorRecord[]): string {
   const tensorPart = tensors === 0 ? '' : tensors === 1 ? 'its one tensor failed' : `all ${tensors} tensors failed`;
   const filePart = files === 0 ? '' : files === 1 ? 'the file could not be read' : `${files} files could not be read`;
   return [tensorPart, filePart].filter(Boolean).join(' and ');
+}
+
+const NUMBER = /\d+(\.\d+)?/g;
+
+/** Details that differ in their numbers only, as one: the numbers they share kept, the others "…". */
+function sharedNumbers(details: readonly string[]): string {
+  const numbers = details.map((d) => d.match(NUMBER) ?? []);
+  let i = 0;
+  return details[0].replace(NUMBER, (n) => {
+    const at = i++;
+    return numbers.every((ns) => ns[at] === n) ? n : '…';
+  });
 }

@@ -24,8 +24,7 @@ function ErrorGroupItem({ group }: { group: ErrorGroup }) {
       <details>
         <summary>
           <code>{group.code}</code> {group.errors.length} {group.errors[0].tensor === undefined ? 'files' : 'tensors'}
-          {files.size === 1 && group.errors[0].tensor !== undefined ? ` of ${first.file}` : ''}: {group.detail}
-          {group.numbersVary ? ' (the numbers differ)' : ''} — {named.join(', ')}
+          {files.size === 1 && group.errors[0].tensor !== undefined ? ` of ${first.file}` : ''}: {group.detail} — {named.join(', ')}
           {group.errors.length > NAMED_IN_SUMMARY ? ', …' : ''} <span className="show-all">(show all)</span>
         </summary>
         <ul>
@@ -59,14 +58,6 @@ export function ErrorList({ checkpoint }: { checkpoint: CheckpointState }) {
                 ? `Nothing could be analysed: ${whatFailed(errors)}`
                 : `${errors.length} error${errors.length === 1 ? '' : 's'} (every other tensor is analysed)`}
           </h3>
-          {nothingAnalysed && checkpoint.status !== 'failed' && groups.length > 0 && (
-            <p className="error-line" data-testid="common-reason">
-              {groups[0].errors.length === errors.length
-                ? 'The reason'
-                : `The most common reason (${groups[0].errors.length} of ${errors.length})`}
-              : {groups[0].detail}
-            </p>
-          )}
           <ul className="errors">
             {groups.map((g) => (
               <ErrorGroupItem key={`${g.code} ${g.detail}`} group={g} />
