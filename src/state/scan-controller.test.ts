@@ -514,15 +514,8 @@ describe('a training run', () => {
       [join(root, 'bin/spectral-workbench.js'), 'timeline', 'run3', '--engine', 'cpu', '--out', join(dir, 'out'), '--quiet'],
       { cwd: dir },
     );
+    // every job in flight at once on one in-process engine (its calls take turns)
     const { controller, store, pool } = setup();
-    // one job at a time in this one in-process engine, as each of the page's CPU workers runs
-    const runJob = pool.run.bind(pool);
-    let last: Promise<unknown> = Promise.resolve();
-    pool.run = (job, ref, mode) => {
-      const next = last.then(() => runJob(job, ref, mode));
-      last = next.catch(() => {});
-      return next;
-    };
     await controller.openRun({ name: 'run3', origin: 'user', order: 'steps', checkpoints });
     const run = () => store.getState().run!;
     expect(run().checkpoints.map((c) => c.step)).toEqual([0, 500, 1500]);
@@ -542,4 +535,25 @@ describe('a training run', () => {
     expect(pool.started.length).toBe(computed);
     expect(timelineJson(runReport(run(), runTimeline(run(), 'current'), 'current'))).toBe(json);
   }, 120_000);
+
+  it('a session opened while the run scans leaves no run checkpoint scanning: the unfinished ones are cancelled', async () => {
+    const { controller, store, pool } = setup();
+    const hold = deferred();
+    let finished = 0;
+    pool.gate = () => (finished++ < 2 ? Promise.resolve() : hold.promise);
+    const file = (step: number, name: string) =>
+      new File([readFileSync(join(root, 'public/demo/timeline', `checkpoint-${step}`, name))], name);
+    const checkpoints = [0, 100, 1500].map((step) => ({
+      path: `run/checkpoint-${step}`,
+      files: [file(step, 'model.safetensors'), file(step, 'config.json')],
+      trainerState: file(step, 'trainer_state.json'),
+    }));
+    await controller.openRun({ name: 'run', origin: 'user', order: 'steps', checkpoints });
+    const run = () => store.getState().run!;
+    await until(() => run().checkpoints.some((c) => Object.keys(c.records).length === 2), 'two records arrived');
+    controller.openSession({ checkpoints: [], plan: [], view: store.getState().view });
+    hold.resolve();
+    await until(() => controller.pending === 0, 'the queue is empty');
+    expect(run().checkpoints.map((c) => c.status)).toEqual(['cancelled', 'cancelled', 'cancelled']);
+  });
 });
