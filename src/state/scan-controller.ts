@@ -503,8 +503,7 @@ export class ScanController {
     for (const id of [...this.infos.keys()]) this.forget(id);
     // the run stays open (a session does not hold one); its scans stopped with the rest, silently
     for (const c of this.state.run?.checkpoints ?? []) {
-      if (c.status === 'opening' || c.status === 'queued' || c.status === 'scanning')
-        this.state.updateRunCheckpoint(c.key, { status: 'cancelled' });
+      if (c.status === 'opening' || c.status === 'scanning') this.state.updateRunCheckpoint(c.key, { status: 'cancelled' });
     }
     this.deps.onReplaced?.();
     this.state.loadSession(session);
