@@ -128,6 +128,7 @@ async function pageBench(): Promise<void> {
     for (let pass = 0; pass < passes; pass++) {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } }); // its own, empty, IndexedDB
       const page = await context.newPage();
+      page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
       await page.goto(url);
       await demoDone(page);
       cold.push((await openDemoRun(page)).ms);
