@@ -343,10 +343,34 @@ export class ScanController {
       missing: info.missing,
     });
 
+    await this.scanThroughCache(task, pool, id, info, plan, kept, {
+      restored: (done) => (done.size > 0 || stale) && update({ records: Object.fromEntries(done), fromCache: done.size > 0 }),
+      records: (rs) => live(task) && this.state.addRecords(id, rs),
+      errors: (es) => live(task) && this.state.addErrors(id, es),
+      progress: (pr) => live(task) && this.state.setProgress(id, pr),
+      finished: (result, progress) => update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress }),
+    });
+  }
+
+  /**
+   * Scan an opened checkpoint through the cache, for a tab and a run's checkpoint alike: what the
+   * cache holds (and `kept`, what the tab already shows of these files) is not computed again, each
+   * finished matrix goes to the cache at once, and the cache's entry says at the end whether the scan
+   * completed. `sink` writes to the store (it checks that the task is live).
+   */
+  private async scanThroughCache(
+    task: Task,
+    pool: PagePool,
+    id: string,
+    info: CheckpointInfo,
+    plan: ScanPlan,
+    kept: readonly MatrixRecord[],
+    sink: ScanSink,
+  ): Promise<void> {
     const done = new Map<string, MatrixRecord>(kept.map((r) => [r.name, r]));
     const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
     for (const r of cached?.records ?? []) done.set(r.name, r);
-    if (done.size > 0 || stale) update({ records: Object.fromEntries(done), fromCache: done.size > 0 });
+    sink.restored(done);
     const uncached = kept.filter((r) => !cached?.records.some((c) => c.name === r.name));
     if (uncached.length > 0) void this.cached(this.deps.cache.saveRecords(info.fingerprint, uncached), undefined);
     const meta: CachedScan = {
@@ -363,14 +387,14 @@ export class ScanController {
 
     const batch = new RecordBatcher(this.deps.schedule, {
       records: (rs) => {
-        if (live(task)) this.state.addRecords(id, rs);
+        sink.records(rs);
         void this.cached(this.deps.cache.saveRecords(info.fingerprint, rs), undefined);
       },
-      errors: (es) => live(task) && this.state.addErrors(id, es),
-      progress: (pr) => live(task) && this.state.setProgress(id, pr),
+      errors: sink.errors,
+      progress: sink.progress,
     });
     const result = await this.runPlan(pool, info, plan, task, batch, { checkpointId: id, done });
-    update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
+    sink.finished(result, batch.lastProgress);
     await this.cached(
       this.deps.cache.saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }),
       undefined,
@@ -654,35 +678,13 @@ export class ScanController {
       info = { ...info, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
       const plan = planScan(info, { refOf: (file) => `${key}/${file}` });
       update({ fingerprint: info.fingerprint, status: 'scanning', totalJobs: plan.jobs.length + plan.aliases.length });
-      const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
-      const done = new Map((cached?.records ?? []).map((r) => [r.name, r]));
-      if (done.size > 0) update({ records: Object.fromEntries(done), fromCache: true });
-      const meta: CachedScan = {
-        fingerprint: info.fingerprint,
-        name: info.name,
-        complete: false,
-        errors: info.errors,
-        skipped: plan.skipped,
-        unmapped: plan.unmapped,
-        missing: info.missing,
-        savedAt: Date.now(),
-      };
-      void this.cached(this.deps.cache.saveScanMeta(meta), undefined);
-      const batch = new RecordBatcher(this.deps.schedule, {
-        records: (rs) => {
-          if (live(task)) this.state.addRunRecords(key, rs);
-          void this.cached(this.deps.cache.saveRecords(info.fingerprint, rs), undefined);
-        },
+      await this.scanThroughCache(task, pool, key, info, plan, [], {
+        restored: (done) => done.size > 0 && update({ records: Object.fromEntries(done), fromCache: true }),
+        records: (rs) => live(task) && this.state.addRunRecords(key, rs),
         errors: (es) => live(task) && this.state.addRunErrors(key, es),
         progress: (pr) => live(task) && this.state.updateRunCheckpoint(key, { progress: pr }),
+        finished: (result, progress) => update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress }),
       });
-      const result = await this.runPlan(pool, info, plan, task, batch, { checkpointId: key, done });
-      update({ status: result.cancelled ? 'cancelled' : 'done', errors: result.errors, progress: batch.lastProgress });
-      await this.cached(
-        this.deps.cache.saveScanMeta({ ...meta, complete: !result.cancelled, errors: result.errors, savedAt: Date.now() }),
-        undefined,
-      );
-      void this.refreshCacheUsage();
     } finally {
       void pool.detach(key).catch(() => {});
     }
@@ -747,6 +749,13 @@ const nextFrame = (flush: () => void) =>
   typeof requestAnimationFrame === 'function' ? requestAnimationFrame(flush) : setTimeout(flush, 16);
 
 /** Records arrive faster than React should render: gather them and hand them on once per frame. */
+/** Where a scan through the cache writes, as it goes: a tab's or a run checkpoint's part of the store. */
+interface ScanSink extends BatchSink {
+  /** what is shown before any matrix is computed: the cache's records and those the tab kept */
+  restored(done: ReadonlyMap<string, MatrixRecord>): void;
+  finished(result: RunScanResult, progress: ScanProgress | null): void;
+}
+
 class RecordBatcher {
   private records: MatrixRecord[] = [];
   private errors: ErrorRecord[] = [];
