@@ -1,6 +1,7 @@
 import { ownValue } from '../core/data-record.ts';
 import type { ErrorRecord } from '../core/errors.ts';
 import { compareModules } from '../core/naming/naming-rules.ts';
+import { layerColumns } from '../core/naming/layer-columns.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
 import { spectrumEntries, spectrumYamlFileName, writeSpectrumYaml } from '../core/exports/spectrum-files.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
@@ -28,11 +29,11 @@ export function heatmapGrid(records: Iterable<MatrixRecord>, errors: readonly Er
   const cells = new Map<string, MatrixRecord>();
   const failed = new Map<string, ErrorRecord>();
   const modules = new Set<string>();
-  let maxLayer = -1;
+  const layers = new Set<number>();
   for (const r of records) {
     if (r.vector || r.layer === null) continue;
     modules.add(r.module);
-    maxLayer = Math.max(maxLayer, r.layer);
+    layers.add(r.layer);
     cells.set(cellKey(r.module, r.layer), r);
   }
   for (const e of errors) {
@@ -40,10 +41,10 @@ export function heatmapGrid(records: Iterable<MatrixRecord>, errors: readonly Er
     const { match } = matchName(e.tensor);
     if (match.layer === null) continue;
     modules.add(match.module);
-    maxLayer = Math.max(maxLayer, match.layer);
+    layers.add(match.layer);
     failed.set(cellKey(match.module, match.layer), e);
   }
-  return { modules: [...modules].sort(compareModules), layers: Array.from({ length: maxLayer + 1 }, (_, i) => i), cells, failed };
+  return { modules: [...modules].sort(compareModules), layers: layerColumns(layers), cells, failed };
 }
 
 /** Spectrum's selection at `percent`, per type in the order of its YAML's sections. */
@@ -164,8 +165,7 @@ export function phaseViews(
 /** One grid shape for all phases: the union of their module types and layers. */
 export function sharedGridShape(grids: readonly HeatmapGrid[]): { modules: string[]; layers: number[] } {
   const modules = [...new Set(grids.flatMap((g) => g.modules))].sort(compareModules);
-  const maxLayer = Math.max(-1, ...grids.flatMap((g) => g.layers));
-  return { modules, layers: Array.from({ length: maxLayer + 1 }, (_, i) => i) };
+  return { modules, layers: layerColumns(grids.flatMap((g) => g.layers)) };
 }
 
 /**

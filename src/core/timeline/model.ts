@@ -1,6 +1,7 @@
 import { metricsRow } from '../exports/metrics-json.ts';
 import type { SpectrumVariant } from '../metrics/spectrum.ts';
 import { compareModules } from '../naming/naming-rules.ts';
+import { layerColumns } from '../naming/layer-columns.ts';
 import type { MatrixRecord } from '../scan/record.ts';
 import { coefficientOfVariation, leastSquaresSlope, presentPairs, spearman } from './stats.ts';
 
@@ -63,7 +64,6 @@ export interface TimelineInput {
 export function buildTimeline(inputs: readonly TimelineInput[], variant: SpectrumVariant): Timeline {
   const n = inputs.length;
   const byKey = new Map<string, TimelineMatrix>();
-  let maxLayer = -1;
   inputs.forEach((input, i) => {
     for (const r of input.records ?? []) {
       if (r.vector || r.layer === null || r.expert !== undefined) continue;
@@ -76,14 +76,13 @@ export function buildTimeline(inputs: readonly TimelineInput[], variant: Spectru
       }
       const row = metricsRow(r, variant);
       for (const k of TIMELINE_METRICS) m.values[k][i] = row[k];
-      maxLayer = Math.max(maxLayer, r.layer);
     }
   });
   const matrices = [...byKey.values()].sort((a, b) => compareModules(a.module, b.module) || a.layer - b.layer);
   return {
     checkpoints: inputs.map((c) => ({ step: c.step, label: c.label, scanned: c.records !== null })),
     modules: [...new Set(matrices.map((m) => m.module))].sort(compareModules),
-    layers: Array.from({ length: maxLayer + 1 }, (_, l) => l),
+    layers: layerColumns(matrices.map((m) => m.layer)),
     matrices,
   };
 }
