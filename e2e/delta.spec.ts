@@ -38,7 +38,7 @@ test.describe('the ΔW view', () => {
 
     // keyboard: the first cell (q_proj, layer 0: trained) opens its ΔW detail with the per-head chart
     await canvas.focus();
-    await page.keyboard.press('ArrowRight');
+    await page.keyboard.press('Home'); // the focus put the cursor on the first cell: Home shows its tip
     await expect(page.getByRole('tooltip')).toContainText('‖ΔW‖/‖W‖');
     await page.keyboard.press('Enter');
     const detail = page.getByRole('region', { name: 'Matrix detail' });

@@ -37,8 +37,7 @@ test.describe('a narrow page (800 × 900)', () => {
     await page.goto('/');
     const grid = page.locator('.checkpoint-view canvas[role="grid"]');
     await expect(grid).toHaveAttribute('data-cols', '16');
-    await grid.focus();
-    await page.keyboard.press('ArrowRight');
+    await grid.focus(); // the cursor starts on the first cell
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('Enter');
     await expectDetailDialog(page, grid, /^self_attn\.k_proj · layer 0$/);
@@ -70,8 +69,7 @@ test.describe('a narrow page (800 × 900)', () => {
     await page.getByRole('button', { name: 'Compute ΔW' }).click();
     await expect(page.getByTestId('delta-progress').locator('strong')).toHaveText('Done', { timeout: 60_000 });
     const grid = page.locator('.delta-page canvas[role="grid"]');
-    await grid.focus();
-    await page.keyboard.press('ArrowRight');
+    await grid.focus(); // the cursor starts on the first cell
     await page.keyboard.press('Enter');
     await expectDetailDialog(page, grid, /^ΔW · self_attn\.q_proj · layer 0$/);
   });
