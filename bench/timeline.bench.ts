@@ -1,12 +1,12 @@
 /**
- * npm run bench:timeline [-- --passes 3 --engine cpu --threads N --no-page]
+ * npm run bench:timeline [-- --passes 3 --engine cpu --threads N --no-cli --page]
  *
  * The demo training run (public/demo/timeline: 10 checkpoints of the demo's 16-layer architecture):
  *
  * - the CLI: `timeline public/demo/timeline`, every checkpoint on one worker pool, against the reference measured
  *   in the same run: 10 separate `scan` processes, one per checkpoint, summed (the ratio is what one shared pool
  *   saves: a process, a pool and its workers' start per checkpoint, and the idle tail of each scan);
- * - the page (Debian's chromium, headless, through Vite's dev server, `?engine=cpu` unless --engine says
+ * - the page (Debian's chromium, headless, built and served by `vite preview`, `?engine=cpu` unless --engine says
  *   otherwise): the Run view's "Open the demo training run" until its 10 checkpoints are scanned, in a fresh
  *   browser context (an empty cache), and again after a reload, when every checkpoint comes from the page's cache.
  *
@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Page } from '@playwright/test';
-import { createServer } from 'vite';
+import { build, preview } from 'vite';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -111,17 +111,22 @@ async function openDemoRun(page: Page): Promise<{ ms: number; line: string }> {
   return { ms, line: ((await progress.textContent()) ?? '').replace(/\s+/g, ' ').trim() };
 }
 
-async function pageBench(): Promise<void> {
+async function pageBench(tmp: string): Promise<void> {
   const missing = pageMissing();
   if (missing) {
     console.log(`page: skipped, ${missing}`);
     return;
   }
-  const server = await createServer({ root, logLevel: 'error', server: { port: 0, strictPort: false } });
-  await server.listen();
+  // the page as users get it: built, then served (the dev server's on-demand transforms hung the run)
+  const outDir = join(tmp, 'dist');
+  await build({ root, logLevel: 'error', build: { outDir, emptyOutDir: true } });
+  const server = await preview({ root, logLevel: 'error', build: { outDir }, preview: { port: 0, strictPort: false } });
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
   try {
-    const url = `${server.resolvedUrls!.local[0]}?engine=${engine}`;
+    // the port the system gave (resolvedUrls repeats the 0 asked for)
+    const address = server.httpServer.address();
+    if (address === null || typeof address === 'string') throw new Error('the preview server has no TCP port');
+    const url = `http://localhost:${address.port}/?engine=${engine}`;
     const cold: number[] = [];
     const cached: number[] = [];
     let cachedLine = '';
@@ -129,6 +134,8 @@ async function pageBench(): Promise<void> {
       const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } }); // its own, empty, IndexedDB
       const page = await context.newPage();
       page.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+      page.on('console', (m) => m.type() === 'error' && console.error(`page console: ${m.text()}`));
+      page.on('requestfailed', (r) => console.error(`page request failed: ${r.url()} ${r.failure()?.errorText ?? ''}`));
       await page.goto(url);
       await demoDone(page);
       cold.push((await openDemoRun(page)).ms);
@@ -154,8 +161,11 @@ console.log(`the demo training run: ${checkpoints.length} checkpoints in ${run}`
 const tmp = mkdtempSync(join(tmpdir(), 'sw-timeline-bench-'));
 try {
   if (!process.argv.includes('--no-cli')) await cli(tmp);
-  if (process.argv.includes('--no-page')) console.log('page: skipped (--no-page)');
-  else await pageBench();
+  // The page part waits for the demo's tabs in a fresh browser context; on this 2-core machine under load it
+  // has not got past that wait (where a standalone script with the same build and browser does in 5 s), so it
+  // runs only when asked for, until that is understood.
+  if (process.argv.includes('--page')) await pageBench(tmp);
+  else console.log('page: not measured (pass --page to try it: it has hung waiting for the demo tabs on a loaded machine)');
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
