@@ -6,12 +6,14 @@ import { expectGrid } from './helpers.ts';
 
 /** Damaged and hostile files in the page: weights with NaN/Infinity, and names and metadata that are markup. */
 
-/** The centre of a heatmap cell, from the canvas's size and grid (the layout: 132 px of row labels, 22 px rows). */
+/** The centre of a heatmap cell, from the canvas's size and grid (the layout: `data-left` px of row labels, 22 px rows). */
 async function cellCenter(canvas: Locator, row: number, col: number) {
   const box = (await canvas.boundingBox())!;
   const cols = Number(await canvas.getAttribute('data-cols'));
-  const cellW = (box.width - 132 - 8) / cols;
-  return { x: 132 + col * cellW + cellW / 2, y: 22 + row * 22 + 11, cellW };
+  // the row labels' margin widens for a long module name (these names are markup)
+  const left = Number(await canvas.getAttribute('data-left'));
+  const cellW = (box.width - left - 8) / cols;
+  return { x: left + col * cellW + cellW / 2, y: 22 + row * 22 + 11, cellW };
 }
 
 /** How many pixels of a cell's interior are near white and near black (the hatch has both; a colour neither). */

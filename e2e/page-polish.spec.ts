@@ -102,10 +102,12 @@ test.describe('page polish', () => {
   }) => {
     await page.goto('/');
     await expect(page.locator('.checkpoint-view canvas[role="grid"]')).toHaveAttribute('data-cols', '16');
-    // at the bottom of the page, the footer in view
-    await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+    // at the bottom of the page, the footer in view (scrolled again while the page still grows: records, the cache's line)
     const footer = page.locator('footer');
-    await expect(footer).toBeInViewport();
+    await expect(async () => {
+      await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+      await expect(footer).toBeInViewport({ timeout: 1000 });
+    }).toPass();
     // a file dragged over the page, as the browser reports it: a dragenter carrying Files
     await page.evaluate(() => {
       const data = new DataTransfer();

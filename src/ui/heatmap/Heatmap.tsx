@@ -180,6 +180,7 @@ export function Heatmap({
         data-cells={grid.modules.length * grid.layers.length}
         data-rows={grid.modules.length}
         data-cols={grid.layers.length}
+        data-left={layout.left}
       />
       {below?.(layout)}
       {tip && (

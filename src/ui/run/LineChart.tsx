@@ -23,6 +23,8 @@ export interface ChartMark {
 
 interface Props {
   title: string;
+  /** a second line under the title (how to read the colours), so that neither is cut on a narrow chart */
+  subtitle?: string;
   xLabel: string;
   yLabel: string;
   series: ChartSeries[];
@@ -45,9 +47,10 @@ const MARGIN = { left: 56, right: 12, top: 24, bottom: 34 };
  * white background and inline styles, so that the SVG export is the element's markup as it stands.
  */
 export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
-  { title, xLabel, yLabel, series, width, height = 220, marks = [], guides = [], xDomain, xTicks, testId },
+  { title, subtitle, xLabel, yLabel, series, width, height = 220, marks = [], guides = [], xDomain, xTicks, testId },
   ref,
 ) {
+  const top = MARGIN.top + (subtitle ? 13 : 0);
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
   const ys = [...series.flatMap((s) => s.points.flatMap((p) => (p.y === null ? [] : [p.y]))), ...marks.map((m) => m.y)];
   const [x0, x1] = xDomain ?? [Math.min(...xs, 0), Math.max(...xs, 1)];
@@ -58,7 +61,7 @@ export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
     .range([MARGIN.left, width - MARGIN.right]);
   const y = scaleLinear()
     .domain([ylo - pad, yhi + pad])
-    .range([height - MARGIN.bottom, MARGIN.top])
+    .range([height - MARGIN.bottom, top])
     .nice();
   const path = line<{ x: number; y: number | null }>()
     .defined((p) => p.y !== null)
@@ -73,7 +76,7 @@ export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
       height={height}
       viewBox={`0 0 ${width} ${height}`}
       role="img"
-      aria-label={title}
+      aria-label={subtitle ? `${title} (${subtitle})` : title}
       data-testid={testId}
       data-lines={series.length}
       fontFamily="system-ui, sans-serif"
@@ -84,6 +87,11 @@ export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
       <text x={MARGIN.left} y={14} fontSize={12} fontWeight={600} fill="#212529">
         {title}
       </text>
+      {subtitle && (
+        <text x={MARGIN.left} y={27} fill="#5f6870">
+          {subtitle}
+        </text>
+      )}
       {y.ticks(5).map((v) => (
         <g key={`y${v}`}>
           <line x1={MARGIN.left} x2={width - MARGIN.right} y1={y(v)} y2={y(v)} stroke="#f1f3f5" />
@@ -93,7 +101,7 @@ export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
         </g>
       ))}
       {guides.map((g) => (
-        <line key={`g${g}`} x1={x(g)} x2={x(g)} y1={MARGIN.top} y2={height - MARGIN.bottom} stroke="#ced4da" strokeDasharray="3 3" />
+        <line key={`g${g}`} x1={x(g)} x2={x(g)} y1={top} y2={height - MARGIN.bottom} stroke="#ced4da" strokeDasharray="3 3" />
       ))}
       {ticks.map((t) => (
         <text key={`x${t.value}`} x={x(t.value)} y={height - MARGIN.bottom + 12} textAnchor="middle" fill="#495057">
@@ -105,7 +113,7 @@ export const LineChart = forwardRef<SVGSVGElement, Props>(function LineChart(
         {xLabel}
       </text>
       <text
-        transform={`translate(12,${(MARGIN.top + height - MARGIN.bottom) / 2}) rotate(-90)`}
+        transform={`translate(12,${(top + height - MARGIN.bottom) / 2}) rotate(-90)`}
         textAnchor="middle"
         fontStyle="italic"
         fill="#868e96"

@@ -115,7 +115,8 @@ export const RoleChart = forwardRef<SVGSVGElement, RoleProps>(function RoleChart
   return (
     <LineChart
       ref={ref}
-      title={`${metricLabel}: ${what}, Q/K orange, V/O blue, thick: mean`}
+      title={`${metricLabel}: ${what}`}
+      subtitle="Q/K orange, V/O blue; thick: the group's mean"
       xLabel="step"
       yLabel={stat === 'cv' ? 'CV' : 'Spearman ρ'}
       series={series}
