@@ -12,13 +12,12 @@
  *
  * Each figure is the min and median of --passes runs. Not a test: it prints figures and asserts nothing.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Page } from '@playwright/test';
-import { build, preview } from 'vite';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -78,7 +77,12 @@ function pageMissing(): string | null {
 /** The demo's own scan is done (its checkpoints computed or from the cache): what follows is the run's alone. */
 async function demoDone(page: Page): Promise<void> {
   const last = page.getByRole('tab', { name: /phase3-15pct/ });
-  await last.waitFor({ timeout: 300_000 });
+  await last.waitFor({ timeout: 120_000 }).catch(async (e: unknown) => {
+    const shot = join(tmpdir(), 'bench-timeline-no-demo-tabs.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.error(`the demo's tabs did not show: the page as it was is in ${shot}`);
+    throw e;
+  });
   await last.click();
   await page.waitForFunction(
     () => /^(Done|From the cache)/.test(document.querySelector('.progress strong')?.textContent ?? ''),
@@ -117,16 +121,39 @@ async function pageBench(tmp: string): Promise<void> {
     console.log(`page: skipped, ${missing}`);
     return;
   }
-  // the page as users get it: built, then served (the dev server's on-demand transforms hung the run)
+  // the page as users get it: built, then served by `vite preview` in its own process (as the e2e tests do; a
+  // server inside this process left the page without its demo tabs)
   const outDir = join(tmp, 'dist');
-  await build({ root, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-  const server = await preview({ root, logLevel: 'error', build: { outDir }, preview: { port: 0, strictPort: false } });
+  await promisify(execFile)(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error', '--outDir', outDir, '--emptyOutDir'],
+    {
+      cwd: root,
+    },
+  );
+  const port = 4300 + Math.floor(Math.random() * 500);
+  const server = spawn(
+    process.execPath,
+    [join(root, 'node_modules/vite/bin/vite.js'), 'preview', '--outDir', outDir, '--port', String(port), '--strictPort'],
+    {
+      cwd: root,
+      stdio: 'ignore',
+    },
+  );
+  const url = `http://localhost:${port}/?engine=${engine}`;
+  for (let i = 0; ; i++) {
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (i > 300) throw new Error(`vite preview did not answer on port ${port}`);
+    await new Promise((done) => setTimeout(done, 100));
+  }
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium' });
   try {
-    // the port the system gave (resolvedUrls repeats the 0 asked for)
-    const address = server.httpServer.address();
-    if (address === null || typeof address === 'string') throw new Error('the preview server has no TCP port');
-    const url = `http://localhost:${address.port}/?engine=${engine}`;
     const cold: number[] = [];
     const cached: number[] = [];
     let cachedLine = '';
@@ -153,7 +180,7 @@ async function pageBench(tmp: string): Promise<void> {
     console.log(`  reopen / first open: ${(median(cached) / median(cold)).toFixed(3)} (medians)`);
   } finally {
     await browser.close();
-    await server.close();
+    server.kill();
   }
 }
 
