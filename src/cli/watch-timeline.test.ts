@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { followStderr } from '../../test-fixtures/builders/watched-child.ts';
 import { buildSafetensors } from '../../test-fixtures/builders/safetensors.ts';
 
 const root = join(import.meta.dirname, '../..');
@@ -67,32 +68,7 @@ function watch(run: string, out: string) {
     { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(child);
-  let stderr = '';
-  const waiters: (() => void)[] = [];
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (chunk: string) => {
-    stderr += chunk;
-    for (const w of [...waiters]) w();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    exited,
-    stderr: () => stderr,
-    /** resolves once stderr holds `count` matches of `pattern`; rejects (with stderr) if the watcher exits first */
-    waitFor(pattern: RegExp, count: number) {
-      const global = new RegExp(pattern.source, 'g');
-      return new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if ((stderr.match(global) ?? []).length >= count) resolve();
-        };
-        waiters.push(check);
-        check();
-        void exited.then((code) => reject(new Error(`watch exited (${code}) before ${pattern}:\n${stderr}`)));
-        setTimeout(() => reject(new Error(`no ${pattern} from watch:\n${stderr}`)), HANG_GUARD_MS).unref();
-      });
-    },
-  };
+  return { child, ...followStderr(child, 'watch', HANG_GUARD_MS) };
 }
 
 const FILES = ['timeline.json', 'timeline.csv', 'timeline.md'];
