@@ -2,12 +2,19 @@
 
 Usage: python3 bench/numpy_svdvals.py [--shapes 896x4864,...] [--threads 1,2] [--out bench/results/numpy-svdvals.json]
        python3 bench/numpy_svdvals.py --shapes 896x4864,2048x5632 --accuracy bench/results/numpy-sigma.json
+       OPENBLAS_NUM_THREADS=2 python3 bench/numpy_svdvals.py --checkpoint model.safetensors --threads 2
 
 Runs itself once per thread count (OPENBLAS_NUM_THREADS must be set before numpy
 loads) and merges the timings into one JSON that `npm run bench:cpu` reads to
 print the ratio. float32 input is what Spectrum hands to svdvals; float64 is
 given too. `gram_eigvalsh` is the same algorithm as our CPU engine (Gram of the
-small side + eigvalsh), in LAPACK, for comparison.
+small side + eigvalsh), in LAPACK, for comparison. When torch is importable,
+`torch.linalg.svdvals` on the float32 matrix (what spectrum.py runs) is timed too.
+
+--checkpoint does what spectrum.py does to a whole bf16/f16/f32 safetensors file
+(bench/checkpoint.bench.ts runs it): each 2-D tensor to float32, then
+torch.linalg.svdvals, or without torch NumPy's float64 Gram + eigvalsh; it
+prints one JSON line (method, matrices, seconds, sigma_max per tensor).
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -29,6 +36,18 @@ def child(shapes, reps, svd_only):
                 np.linalg.svd(a, compute_uv=False)
                 best = min(best, time.perf_counter() - t)
             row["svd_" + name] = best
+        try:
+            import torch
+            torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+            ta = torch.from_numpy(a32)
+            best = float("inf")
+            for _ in range(reps):
+                t = time.perf_counter()
+                torch.linalg.svdvals(ta)
+                best = min(best, time.perf_counter() - t)
+            row["torch_svdvals_f32"] = best
+        except ImportError:
+            pass
         if svd_only:
             out[s] = row
             print(json.dumps({s: row}), file=sys.stderr, flush=True)
@@ -71,6 +90,46 @@ def accuracy(shapes, out):
         json.dump(res, f)
 
 
+def checkpoint(path, threads):
+    """Spectrum's path over one safetensors file: every 2-D tensor to float32, then its singular values."""
+    import numpy as np
+    try:
+        import torch
+        torch.set_num_threads(threads)
+        method = "torch.linalg.svdvals (float32)"
+    except ImportError:
+        torch = None
+        method = "numpy float64 Gram + eigvalsh"
+    t0 = time.perf_counter()
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
+    sigma_max = {}
+    for name, t in header.items():
+        if name == "__metadata__" or len(t["shape"]) != 2:
+            continue
+        a0, a1 = t["data_offsets"]
+        raw = data[a0:a1]
+        if t["dtype"] == "BF16":
+            w = (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+        elif t["dtype"] == "F16":
+            w = raw.view(np.float16).astype(np.float32)
+        elif t["dtype"] == "F32":
+            w = np.array(raw.view(np.float32))
+        else:
+            raise SystemExit(f"{name}: dtype {t['dtype']} not handled here")
+        w = w.reshape(t["shape"])
+        if torch is not None:
+            s = torch.linalg.svdvals(torch.from_numpy(w)).double().numpy()
+        else:
+            a = w.astype(np.float64)
+            g = a @ a.T if a.shape[0] <= a.shape[1] else a.T @ a
+            s = np.sqrt(np.maximum(np.linalg.eigvalsh(g), 0))[::-1]
+        sigma_max[name] = float(s[0])
+    print(json.dumps({"method": method, "matrices": len(sigma_max), "seconds": time.perf_counter() - t0, "sigma_max": sigma_max}))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shapes", default=SHAPES)
@@ -79,8 +138,12 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results", "numpy-svdvals.json"))
     ap.add_argument("--svd-only", action="store_true", help="skip the Gram + eigvalsh timings")
     ap.add_argument("--accuracy", metavar="FILE", help="instead of timing, write float64 svdvals of the bench's matrices to FILE")
+    ap.add_argument("--checkpoint", metavar="FILE", help="instead, Spectrum's path over every 2-D tensor of a safetensors file")
     ap.add_argument("--child", action="store_true")
     a = ap.parse_args()
+    if a.checkpoint:
+        checkpoint(a.checkpoint, int(a.threads.split(",")[0]))
+        return
     shapes = a.shapes.split(",")
     if a.accuracy:
         accuracy(shapes, a.accuracy)
