@@ -45,6 +45,11 @@ const COLUMNS: { header: string; cell(r: MetricsRow): string }[] = [
       'sigma_mp',
       'bulk_max',
       'mp_softrank',
+      'alpha_peak',
+      'xmin_peak',
+      'alpha_peak_ratio',
+      'alpha_farms',
+      'mp_rank',
     ] as const
   ).map((k) => ({ header: k, cell: (r: MetricsRow) => csvNumber(r[k]) })),
   { header: 'warning', cell: (r) => csvText(r.warning ?? '') },

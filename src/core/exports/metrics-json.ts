@@ -38,6 +38,15 @@ export interface MetricsRow {
   sigma_mp: Num;
   bulk_max: Num;
   mp_softrank: Num;
+  /** the power-law fit with xmin near the ESD's peak (WeightWatcher's xmin_peak) */
+  alpha_peak: Num;
+  xmin_peak: Num;
+  /** alpha / alpha_peak: beyond 1.25 either way the two fits disagree */
+  alpha_peak_ratio: Num;
+  /** FARMS: the xmin_peak fit of the ESD pooled over fixed-aspect windows */
+  alpha_farms: Num;
+  /** #{σ > τ} (Spectrum's τ) */
+  mp_rank: Num;
   warning?: string;
   /** WeightWatcher would not analyse this matrix (we do): why */
   ww_would_skip?: string;
@@ -63,6 +72,11 @@ const HTSR_FIELDS = {
   sigma_mp: 'sigma_mp',
   bulk_max: 'bulk_max',
   mp_softrank: 'mp_softrank',
+  alpha_peak: 'alpha_peak',
+  xmin_peak: 'xmin_peak',
+  alpha_peak_ratio: 'alpha_peak_ratio',
+  alpha_farms: 'alpha_farms',
+  mp_rank: 'mp_rank',
 } as const satisfies Record<string, HtsrMetricKey>;
 
 /** A finite number, or null and the reason why not. */

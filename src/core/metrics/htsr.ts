@@ -3,7 +3,10 @@
 // docs/metrics.md. The ESD is λ = σ² of the raw matrix, no division by N.
 // A value that cannot be computed is null with a reason, never NaN or a sentinel like alpha = −1.
 
+import { alphaPeakRatio, fitPowerLawPeak } from './alpha-peak.ts';
+import { farmsAlpha } from './farms.ts';
 import { fitMarchenkoPastur } from './marchenko-pastur.ts';
+import { mpRank } from './mp-rank.ts';
 import { fitPowerLaw, type PowerLawFit } from './powerlaw.ts';
 
 export type HtsrWarning = 'over-trained' | 'under-trained' | '';
@@ -28,7 +31,12 @@ export type HtsrMetricKey =
   | 'bulk_max'
   | 'bulk_min'
   | 'num_spikes'
-  | 'mp_softrank';
+  | 'mp_softrank'
+  | 'alpha_peak'
+  | 'xmin_peak'
+  | 'alpha_peak_ratio'
+  | 'alpha_farms'
+  | 'mp_rank';
 
 export interface HtsrMetrics {
   /** N = max(rows, cols), M = min(rows, cols), Q = N / M (null for an empty matrix). */
@@ -61,6 +69,15 @@ export interface HtsrMetrics {
   readonly bulk_min: number | null;
   readonly num_spikes: number | null;
   readonly mp_softrank: number | null;
+  /** The power-law fit with xmin near the ESD's peak (WeightWatcher's fix_fingers='xmin_peak'; alpha-peak.ts). */
+  readonly alpha_peak: number | null;
+  readonly xmin_peak: number | null;
+  /** alpha / alpha_peak: far from 1 where the two fits disagree (alphaFitsDisagree). */
+  readonly alpha_peak_ratio: number | null;
+  /** FARMS: the xmin_peak fit of the ESD pooled over fixed-aspect windows (farms.ts); null when not computed. */
+  readonly alpha_farms: number | null;
+  /** #{σ > τ}, τ Spectrum's noise threshold (mp-rank.ts). */
+  readonly mp_rank: number | null;
   /** From alpha: < 2 over-trained, > 6 under-trained; '' inside the band or without a fit. */
   readonly warning: HtsrWarning;
   /** The power-law fit's status, as WeightWatcher's `status` column. */
@@ -84,6 +101,7 @@ const PL_KEYS: readonly HtsrMetricKey[] = [
   'log_alpha_norm',
 ];
 const MP_KEYS: readonly HtsrMetricKey[] = ['sigma_mp', 'bulk_max', 'bulk_min', 'num_spikes', 'mp_softrank'];
+const PEAK_KEYS: readonly HtsrMetricKey[] = ['alpha_peak', 'xmin_peak', 'alpha_peak_ratio'];
 
 /** The metrics that need neither fit. */
 const SPECTRUM_KEYS: readonly HtsrMetricKey[] = [
@@ -94,10 +112,11 @@ const SPECTRUM_KEYS: readonly HtsrMetricKey[] = [
   'stable_rank',
   'matrix_rank',
   'entropy',
+  'mp_rank',
 ];
 
 /** Every numeric metric of HtsrMetrics: each is a finite number, or null with a reason. */
-export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [...SPECTRUM_KEYS, ...PL_KEYS, ...MP_KEYS];
+export const HTSR_METRIC_KEYS: readonly HtsrMetricKey[] = [...SPECTRUM_KEYS, ...PL_KEYS, ...MP_KEYS, ...PEAK_KEYS, 'alpha_farms'];
 
 /** Why WeightWatcher would skip an N × M matrix, or null. */
 export function wwSkipReason(N: number, M: number): string | null {
@@ -155,12 +174,26 @@ export function eigenvaluesAscending(singularValues: Float64Array): Float64Array
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
+/** What the scan adds to a matrix's own spectrum. */
+export interface HtsrExtras {
+  /** FARMS: the eigenvalues (σ²) of all its windows, pooled (farms.ts); without it alpha_farms is null */
+  farmsEigenvalues?: Float64Array;
+  /** why there are no FARMS eigenvalues (the option is off, the matrix is read in slices, …) */
+  farmsSkipped?: string;
+}
+
 /**
  * The HT-SR metrics of a rows × cols matrix from all min(rows, cols) of its singular values
  * (any order; descending as the engines return them). `powerLaw`: the fit of the same eigenvalues
  * made on the engine (the GPU's xmin scan), used instead of fitting again here.
  */
-export function htsrMetrics(singularValues: Float64Array, rows: number, cols: number, powerLaw?: PowerLawFit): HtsrMetrics {
+export function htsrMetrics(
+  singularValues: Float64Array,
+  rows: number,
+  cols: number,
+  powerLaw?: PowerLawFit,
+  extras: HtsrExtras = {},
+): HtsrMetrics {
   const N = Math.max(rows, cols);
   const M = Math.min(rows, cols);
   const skip = wwSkipReason(N, M);
@@ -188,6 +221,11 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
     bulk_min: null,
     num_spikes: null,
     mp_softrank: null,
+    alpha_peak: null,
+    xmin_peak: null,
+    alpha_peak_ratio: null,
+    alpha_farms: null,
+    mp_rank: null,
     warning: '',
     status: 'failed',
     ww_would_skip: skip !== null,
@@ -214,6 +252,7 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
   for (let i = 0; i < M; i++) sum += evals[i];
   const rank = matrixRank(singularValues, N);
   out.matrix_rank = rank;
+  out.mp_rank = mpRank(singularValues, rows, cols);
   out.lambda_max = lambdaMax;
   if (lambdaMax > 0) {
     out.log_norm = Math.log10(sum);
@@ -242,6 +281,24 @@ export function htsrMetrics(singularValues: Float64Array, rows: number, cols: nu
     out.warning = htsrWarning(pl.alpha);
   } else {
     fail(PL_KEYS, `power-law fit failed: ${pl.reason}`);
+  }
+
+  const peak = fitPowerLawPeak(evals);
+  if (peak.status === 'success') {
+    out.alpha_peak = peak.alpha;
+    out.xmin_peak = peak.xmin;
+    out.alpha_peak_ratio = alphaPeakRatio(out.alpha, peak.alpha);
+    if (out.alpha_peak_ratio === null) fail(['alpha_peak_ratio'], 'needs both alpha and alpha_peak');
+  } else {
+    fail(PEAK_KEYS, `xmin_peak power-law fit failed: ${peak.reason}`);
+  }
+
+  if (extras.farmsEigenvalues) {
+    const farms = farmsAlpha(extras.farmsEigenvalues);
+    if (farms.status === 'success') out.alpha_farms = farms.alpha;
+    else fail(['alpha_farms'], `FARMS fit failed: ${farms.reason}`);
+  } else {
+    fail(['alpha_farms'], extras.farmsSkipped ?? 'FARMS not computed for this matrix');
   }
 
   const mp = fitMarchenkoPastur(evals, N, M);

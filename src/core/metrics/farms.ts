@@ -1,0 +1,88 @@
+// FARMS (Fixed-Aspect-Ratio Matrix Subsampling; arXiv 2506.06280): the ESD of a matrix pooled over
+// windows of one fixed aspect ratio slid over it, then fitted with the xmin_peak power law, so that
+// alphas of matrices of different shapes (4096 × 14336 against 4096 × 4096) can be compared. The
+// defaults and the window rule are its published code's (`fixed_number_of_sampling_ops`,
+// `net_esd_estimator_farms(fix_fingers='xmin_peak')`, main.py's defaults); docs/metrics.md.
+
+import { fitPowerLawPeak } from './alpha-peak.ts';
+import type { PowerLawFit } from './powerlaw.ts';
+
+export interface FarmsOptions {
+  /** rows of a window (its `num_row_samples`, default 100) */
+  windowRows: number;
+  /** columns per row of a window (its `Q_ratio`, default 2.0): a window is windowRows × ⌊windowRows · aspect⌋ */
+  aspect: number;
+  /** windows along each side (its `sampling_ops_per_dim`, default 10): at most its square in all */
+  windowsPerSide: number;
+}
+
+export const FARMS_DEFAULTS: FarmsOptions = { windowRows: 100, aspect: 2.0, windowsPerSide: 10 };
+
+/** Where the windows of a rows × cols matrix lie: each (rowStart, colStart) pair is one windowRows × windowCols window. */
+export interface FarmsWindows {
+  windowRows: number;
+  windowCols: number;
+  rowStarts: number[];
+  colStarts: number[];
+}
+
+/** Start offsets along one side of length `length` for windows of `size`: FARMS' step rule. */
+function starts(length: number, size: number, perSide: number): number[] {
+  const step = Math.max(1, Math.floor((length - size) / (perSide - 1)));
+  const count = Math.min(perSide, Math.max(1, Math.floor((length - size) / step) + 1));
+  return Array.from({ length: count }, (_, i) => Math.min(i * step, length - size));
+}
+
+/**
+ * The windows of a rows × cols matrix (rows × cols as stored: out × in). A matrix smaller than a
+ * window gets windows shrunk to keep the aspect: windowRows = min(100, rows, ⌊cols / aspect⌋)
+ * (FARMS' own code would slice past the edge there, giving windows of another aspect). null when
+ * not even a 1-row window fits.
+ */
+export function farmsWindows(rows: number, cols: number, opts: FarmsOptions = FARMS_DEFAULTS): FarmsWindows | null {
+  if (!(opts.windowsPerSide >= 2)) throw new RangeError('FARMS needs at least 2 windows per side');
+  const windowRows = Math.min(opts.windowRows, rows, Math.floor(cols / opts.aspect));
+  const windowCols = Math.floor(windowRows * opts.aspect);
+  if (windowRows < 1 || windowCols < 1) return null;
+  return {
+    windowRows,
+    windowCols,
+    rowStarts: starts(rows, windowRows, opts.windowsPerSide),
+    colStarts: starts(cols, windowCols, opts.windowsPerSide),
+  };
+}
+
+/** Every window of a row-major rows × cols matrix, packed one after another (row-major each), row starts outer. */
+export function packWindows(values: Float32Array, cols: number, w: FarmsWindows): Float32Array {
+  const size = w.windowRows * w.windowCols;
+  const out = new Float32Array(w.rowStarts.length * w.colStarts.length * size);
+  let o = 0;
+  for (const r0 of w.rowStarts) {
+    for (const c0 of w.colStarts) {
+      for (let r = 0; r < w.windowRows; r++) {
+        const from = (r0 + r) * cols + c0;
+        out.set(values.subarray(from, from + w.windowCols), o);
+        o += w.windowCols;
+      }
+    }
+  }
+  return out;
+}
+
+/** The pooled ESD: σ² of every window's singular values, ascending. */
+export function pooledEigenvalues(windowSingularValues: readonly Float64Array[]): Float64Array {
+  let n = 0;
+  for (const s of windowSingularValues) n += s.length;
+  const out = new Float64Array(n);
+  let o = 0;
+  for (const s of windowSingularValues) for (let i = 0; i < s.length; i++) out[o++] = s[i] * s[i];
+  return out.sort();
+}
+
+/**
+ * FARMS alpha: the xmin_peak fit of the pooled eigenvalues. FARMS keeps every eigenvalue
+ * (`filter_zeros=False`); exact zeros are left out here, where its log would be −∞.
+ */
+export function farmsAlpha(pooledAscending: Float64Array): PowerLawFit {
+  return fitPowerLawPeak(pooledAscending, 0);
+}
