@@ -5,6 +5,7 @@ import { layerColumns } from '../core/naming/layer-columns.ts';
 import { matchName } from '../core/naming/map-tensor.ts';
 import { spectrumEntries, spectrumYamlFileName, writeSpectrumYaml } from '../core/exports/spectrum-files.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
+import { snrFlagText, snrSanity, type SnrSanity } from '../core/metrics/snr-sanity.ts';
 import { firstIndex } from '../core/naming/spectrum-type.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { recordSpectrumValue, spectrumModules, type ScanResult } from '../core/scan/result.ts';
@@ -50,6 +51,38 @@ export function heatmapGrid(records: Iterable<MatrixRecord>, errors: readonly Er
 /** Spectrum's selection at `percent`, per type in the order of its YAML's sections. */
 export function spectrumSelection(records: readonly MatrixRecord[], percent: number, variant: SpectrumVariant): TypeSelection[] {
   return selectTopPercent(spectrumEntries(spectrumModules(records, variant)), percent);
+}
+
+/**
+ * SNR sanity of a selection (docs/metrics.md): the noise set's size from each record's spectrum where it
+ * has one; 1-D weights left out (one singular value, never a noise set).
+ */
+export function selectionSanity(records: readonly MatrixRecord[], selection: readonly TypeSelection[]): SnrSanity {
+  const byModule = new Map<string, MatrixRecord>();
+  for (const r of records) if (r.spectrumModule !== null) byModule.set(r.spectrumModule, r);
+  return snrSanity(selection, {
+    noiseCount: (name) => {
+      const r = byModule.get(name);
+      return r?.spectrum ? Math.min(r.rows, r.cols) - r.spectrum.n_signal : undefined;
+    },
+    exclude: (name) => byModule.get(name)?.vector ?? false,
+  });
+}
+
+/**
+ * Why a cell's SNR is flagged, or null: its own module's reason; for a view read from several modules (an
+ * expert mean), how many of them are flagged. `records`: the checkpoint's records by name.
+ */
+export function cellSanityNote(r: MatrixRecord, sanity: SnrSanity, records: Readonly<Record<string, MatrixRecord>>): string | null {
+  if (r.spectrumModule !== null) {
+    const reason = sanity.flags.get(r.spectrumModule);
+    return reason ? snrFlagText(reason) : null;
+  }
+  const modules = (r.source ?? []).flatMap((name) => ownValue(records, name)?.spectrumModule ?? []);
+  const flagged = modules.filter((m) => sanity.flags.has(m));
+  if (flagged.length === 0) return null;
+  const reasons = [...new Set(flagged.map((m) => snrFlagText(sanity.flags.get(m)!)))];
+  return `${flagged.length} of ${modules.length} read from are flagged: ${reasons.join('; ')}`;
 }
 
 /**

@@ -5,6 +5,7 @@ import { selectedNames } from '../core/selection/select.ts';
 import {
   alwaysUnfrozen,
   cellKey,
+  cellSanityNote,
   heatmapGrid,
   layerAverages,
   metricReason,
@@ -12,6 +13,7 @@ import {
   METRICS,
   normRows,
   recordSelected,
+  selectionSanity,
   selectionSummary,
   selectionYaml,
   spectrumSelection,
@@ -26,7 +28,7 @@ import { ErrorList } from './ErrorList.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
 import { ExpertControls } from './families/ExpertControls.tsx';
 import { num, shape } from './format.ts';
-import { makePainter } from './heatmap/colors.ts';
+import { makePainter, withSanityFlags } from './heatmap/colors.ts';
 import { Heatmap } from './heatmap/Heatmap.tsx';
 import { heatmapLayout } from './heatmap/layout.ts';
 import { LayerProfile } from './heatmap/LayerProfile.tsx';
@@ -67,11 +69,17 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
   const selected = useMemo(() => selectedNames(selection), [selection]);
   const yaml = useMemo(() => selectionYaml(checkpoint.name, view.percent, selection), [checkpoint.name, view.percent, selection]);
   const summary = useMemo(() => selectionSummary(selection), [selection]);
+  // SNR sanity: the scores no noise bulk makes (∞, no σ ≤ τ, ≥ 10³), marked in the grid and counted beside the selection
+  const sanity = useMemo(() => selectionSanity(all, selection), [all, selection]);
+  const sanityNote = useCallback((r: MatrixRecord) => cellSanityNote(r, sanity, checkpoint.records), [sanity, checkpoint.records]);
   const norms = useMemo(() => normRows(all), [all]);
   const isSelected = useCallback((r: MatrixRecord) => recordSelected(r, selected, checkpoint.records), [selected, checkpoint.records]);
   const painter = useMemo(
-    () => (adapterView ? adapterPainter(records, adapterMetric) : makePainter(records, view.mode, view.metric, view.variant, isSelected)),
-    [adapterView, adapterMetric, records, view.mode, view.metric, view.variant, isSelected],
+    () =>
+      adapterView
+        ? adapterPainter(records, adapterMetric)
+        : withSanityFlags(makePainter(records, view.mode, view.metric, view.variant, isSelected), (r) => sanityNote(r) !== null),
+    [adapterView, adapterMetric, records, view.mode, view.metric, view.variant, isSelected, sanityNote],
   );
   const metricLabel = adapterView
     ? ADAPTER_METRICS.find((m) => m.id === adapterMetric)!.label
@@ -119,6 +127,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                   </div>
                 )}
                 <div>{isSelected(r) ? `selected at ${view.percent}%` : `not selected at ${view.percent}%`}</div>
+                {sanityNote(r) && <div className="snr-flag-note">◥ {sanityNote(r)}</div>}
               </>
             )}
             {view.mode === 'metric' && !['snr', 'signal_to_noise', 'sigma_max'].includes(view.metric) && (
@@ -182,7 +191,12 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                   </>
                 )}
               />
-              <Legend painter={painter} percent={view.percent} metricLabel={metricLabel} />
+              <Legend
+                painter={painter}
+                percent={view.percent}
+                metricLabel={metricLabel}
+                flagLabel={!adapterView && sanity.flagged > 0 ? `SNR not made by a noise bulk (${sanity.flagged})` : undefined}
+              />
               {expertIds.length > 0 && (
                 <ExpertControls
                   experts={experts}
@@ -257,7 +271,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           shown={adapterView ? `delta_${adapterMetric}` : undefined}
         />
         {Object.keys(checkpoint.records).length > 0 && !adapter && (
-          <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} />
+          <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} sanity={sanity} />
         )}
       </div>
       <ErrorList checkpoint={checkpoint} />

@@ -181,6 +181,7 @@ export function Heatmap({
         data-rows={grid.modules.length}
         data-cols={grid.layers.length}
         data-left={layout.left}
+        data-flagged={painter.flag ? [...grid.cells.values()].filter((r) => painter.flag!(r)).length : undefined}
       />
       {below?.(layout)}
       {tip && (

@@ -8,11 +8,14 @@ export function Legend({
   percent,
   metricLabel,
   swatches = [],
+  flagLabel,
 }: {
   painter: Painter;
   percent: number;
   metricLabel: string;
   swatches?: { color: string; label: string }[];
+  /** the key to SNR sanity's corner flags, where the grid has any */
+  flagLabel?: string;
 }) {
   const s = painter.scale;
   return (
@@ -64,6 +67,11 @@ export function Legend({
           <span className="swatch" style={{ background: w.color }} /> {w.label}
         </span>
       ))}
+      {flagLabel && (
+        <span className="legend-item" data-testid="legend-snr-flag">
+          <span className="swatch snr-flag" /> {flagLabel}
+        </span>
+      )}
       <span className="legend-item">
         <span className="swatch hatch" /> non-finite weights
       </span>

@@ -21,6 +21,8 @@ export interface Painter {
   paint(r: MatrixRecord | undefined): CellPaint;
   /** phase views: this cell is newly selected, or was selected in the phase before and is not now */
   mark?(r: MatrixRecord | undefined): CellMark;
+  /** SNR sanity: this cell's Spectrum score is not made by a noise bulk (a corner triangle; the tip says why) */
+  flag?(r: MatrixRecord | undefined): boolean;
   /** for the legend: the metric scale, or null in selection mode */
   scale: { domain: [number, number]; log: boolean; color(v: number): string; marks: number[] } | null;
 }
@@ -99,4 +101,16 @@ export function withTransitionMarks(painter: Painter, selected: ReadonlySet<stri
       return now && !before ? 'added' : before && !now ? 'dropped' : null;
     },
   };
+}
+
+/** Corner flags on the cells whose Spectrum score SNR sanity flags (`flagged`: by record). */
+export function withSanityFlags(painter: Painter, flagged: (r: MatrixRecord) => boolean): Painter {
+  return { ...painter, flag: (r) => (r ? flagged(r) : false) };
+}
+
+/** The flag's corner triangle: dark with a white edge, seen on green, red and every viridis colour. */
+export const FLAG_FILL = '#212529';
+/** The triangle's side for a cell: about 40 % of its smaller side, 4 to 9 px. */
+export function flagSize(cellW: number, cellH: number): number {
+  return Math.max(4, Math.min(9, Math.min(cellW, cellH) * 0.4));
 }

@@ -1,7 +1,7 @@
 import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
 import type { Cell } from '../../state/types.ts';
-import { FAILED, PENDING, type Painter } from './colors.ts';
+import { FAILED, FLAG_FILL, flagSize, PENDING, type Painter } from './colors.ts';
 import { AXIS_TITLE_COLOR, AXIS_TITLES, shortModule, type HeatmapLayout } from './layout.ts';
 
 export { shortModule };
@@ -51,6 +51,20 @@ export function drawHeatmap(
       if (failed) {
         ctx.fillStyle = '#fff';
         ctx.fillText('!', x + l.cellW / 2, y + l.cellH / 2);
+      }
+      if (painter.flag?.(grid.cells.get(key))) {
+        const f = flagSize(l.cellW, l.cellH);
+        const right = x + l.cellW - 0.5;
+        ctx.beginPath();
+        ctx.moveTo(right - f, y + 0.5);
+        ctx.lineTo(right, y + 0.5);
+        ctx.lineTo(right, y + 0.5 + f);
+        ctx.closePath();
+        ctx.fillStyle = FLAG_FILL;
+        ctx.fill();
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 1;
+        ctx.stroke();
       }
       const mark = painter.mark?.(grid.cells.get(key));
       if (mark) {

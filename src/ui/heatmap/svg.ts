@@ -1,6 +1,6 @@
 import type { HeatmapGrid } from '../../state/heatmap-data.ts';
 import { cellKey } from '../../state/heatmap-data.ts';
-import { FAILED, PENDING, type Painter } from './colors.ts';
+import { FAILED, FLAG_FILL, flagSize, PENDING, type Painter } from './colors.ts';
 import { AXIS_TITLE_COLOR, AXIS_TITLES, shortModule, type HeatmapLayout } from './layout.ts';
 
 /** Text as SVG text: names come from files and are never markup. */
@@ -74,6 +74,14 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
       parts.push(
         `<rect x="${l.left + col * l.cellW + 0.5}" y="${l.top + row * l.cellH + 0.5}" width="${l.cellW - 1}" height="${l.cellH - 1}" fill="${fill}">${label}</rect>`,
       );
+      if (painter.flag?.(r)) {
+        const f = flagSize(l.cellW, l.cellH);
+        const right = l.left + col * l.cellW + l.cellW - 0.5;
+        const top = l.top + row * l.cellH + 0.5;
+        parts.push(
+          `<path class="snr-flag" d="M${right - f},${top} L${right},${top} L${right},${top + f} Z" fill="${FLAG_FILL}" stroke="#fff" stroke-width="1"/>`,
+        );
+      }
       const mark = painter.mark?.(r);
       if (mark) {
         const rad = Math.max(2, Math.min(4, l.cellW / 4));
