@@ -27,7 +27,12 @@ export type ErrorCode =
   | 'FILE_CHANGED'
   | 'TOO_LARGE'
   | 'ENGINE_FAILED'
-  | 'ABORTED';
+  | 'ABORTED'
+  // writing a checkpoint from two (extract-lora, rewind, truncate)
+  | 'ARCHITECTURES_DIFFER'
+  | 'SHAPES_DIFFER'
+  | 'DTYPES_DIFFER'
+  | 'WRITE_FAILED';
 
 export class ScanError extends Error {
   override readonly name = 'ScanError';
