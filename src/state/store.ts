@@ -6,6 +6,7 @@ import type { MatrixRecord } from '../core/scan/record.ts';
 import { defaultPercent } from '../core/selection/phases.ts';
 import type { IgnoredFile } from './group-files.ts';
 import { architectureOf, settleMembership, type Architecture } from './plan-membership.ts';
+import { createPlansViewSlice, type PlansViewSlice } from './plans-view.ts';
 import type { CheckpointState, DeltaState, EngineState, PlanStep, RunCheckpointState, RunState, RunViewState, ViewState } from './types.ts';
 
 interface CheckpointsSlice {
@@ -94,7 +95,7 @@ interface RunSlice {
   setRunView(patch: Partial<RunViewState>): void;
 }
 
-export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & CacheSlice & DeltaSlice & RunSlice;
+export type AppState = CheckpointsSlice & PlanSlice & ViewSlice & EngineSlice & CacheSlice & DeltaSlice & RunSlice & PlansViewSlice;
 
 const createCheckpointsSlice: StateCreator<AppState, [], [], CheckpointsSlice> = (set) => {
   const patch = (id: string, f: (c: CheckpointState) => Partial<CheckpointState>) =>
@@ -305,6 +306,7 @@ export function createAppStore() {
     ...createCacheSlice(...a),
     ...createDeltaSlice(...a),
     ...createRunSlice(...a),
+    ...createPlansViewSlice(a[0]),
   }));
 }
 

@@ -35,6 +35,7 @@ import { LayerProfile } from './heatmap/LayerProfile.tsx';
 import { Legend } from './heatmap/Legend.tsx';
 import { heatmapSvg } from './heatmap/svg.ts';
 import { NormStrip } from './NormStrip.tsx';
+import { PlansPanel } from './plans/PlansPanel.tsx';
 import { ReopenBanner } from './ReopenBanner.tsx';
 import { ScanProgress } from './ScanProgress.tsx';
 import { SelectedLayers } from './SelectedLayers.tsx';
@@ -274,6 +275,15 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
           <SelectedLayers yaml={yaml} summary={summary} percent={view.percent} partial={checkpoint.status === 'scanning'} sanity={sanity} />
         )}
       </div>
+      {Object.keys(checkpoint.records).length > 0 && !adapter && (
+        <PlansPanel
+          model={checkpoint.name}
+          records={all}
+          selection={selection}
+          variant={view.variant}
+          partial={checkpoint.status === 'scanning'}
+        />
+      )}
       <ErrorList checkpoint={checkpoint} />
     </div>
   );
