@@ -1,3 +1,4 @@
+import type { LowRankOptions, SingularTriplets } from '../core/low-rank.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import type { Provenance } from '../core/scan/record.ts';
 /** What the fast mode keeps of the spectrum below its top k singular values. */
@@ -47,13 +48,26 @@ export interface SpectralEngine {
     cols: number,
     k: number,
     opts?: SingularValueOptions,
-  ): Promise<{ top: Float64Array; bulk: BulkSketch }>;
+    // snr: where a randomized sketch puts Spectrum's SNR (absent when the values are exact)
+  ): Promise<{ top: Float64Array; bulk: BulkSketch; snr?: { lo: number; hi: number } }>;
+  /**
+   * The top singular triplets (U, σ, V) by randomized block Krylov iteration (src/engine/low-rank/,
+   * docs/low-rank.md): `rank` of them, or the fewest reaching an energy share; exact to the engine's
+   * rounding where rank + oversample reaches min(rows, cols).
+   */
+  topSingularTriplets?(m: Float32Array, rows: number, cols: number, opts: LowRankOptions & SingularValueOptions): Promise<SingularTriplets>;
   /**
    * The singular values of a matrix read slice by slice into its Gram (SlicedMatrix); the same values
    * as singularValues would give for the whole matrix. An engine without it has such matrices
    * computed on the CPU (src/workers/analyze.ts, which says so in the record's provenance).
    */
   singularValuesOfSlices?(m: SlicedMatrix, opts?: SingularValueOptions): Promise<Float64Array>;
+  /**
+   * The singular values of `count` matrices of one rows × cols shape packed one after another
+   * (row-major f32 each; FARMS' windows, core/metrics/farms.ts): count × min(rows, cols) values,
+   * each matrix's descending, in the order given. Without it the scan asks singularValues once each.
+   */
+  singularValuesBatch?(m: Float32Array, count: number, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array>;
   /**
    * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
    * compute shader); it must pick the same xmin as core's fitPowerLaw. null (or no such method): the

@@ -6,7 +6,8 @@ import { DeriveError, materialize, type ReadOperand } from '../core/scan/matrix-
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, type ScanMode } from '../core/scan/record.ts';
-import { eigenvaluesAscending } from '../core/metrics/htsr.ts';
+import { eigenvaluesAscending, type HtsrExtras } from '../core/metrics/htsr.ts';
+import { farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import { isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
@@ -21,6 +22,8 @@ export interface AnalyzeOptions {
   sourceFor?: (ref: string) => Promise<ByteSource> | ByteSource;
   /** which matrices are read slice by slice into their Gram instead of whole (default LONG_THIN) */
   longThin?: LongThinPolicy;
+  /** FARMS alpha: the singular values of its windows too (default true; docs/metrics.md) */
+  farms?: boolean;
 }
 
 /**
@@ -49,9 +52,13 @@ export async function analyzeJob(
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
     const { sv, producedBy } = await spectrumOf(engine, values, job.rows, job.cols, opts.signal);
+    const extras =
+      job.vector || opts.farms === false
+        ? { farmsSkipped: 'FARMS not asked for in this scan' }
+        : await farmsExtras(engine, values, job.rows, job.cols, opts.signal);
     return {
       ok: true,
-      record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
+      record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine), extras),
     };
   } catch (e) {
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
@@ -106,10 +113,43 @@ async function analyzeLongThin(
       return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     throw e;
   }
+  const farmsSkipped = 'FARMS not computed: a long thin matrix is read in slices, never held whole for its windows';
   return {
     ok: true,
-    record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine)),
+    record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine), {
+      farmsSkipped,
+    }),
   };
+}
+
+/**
+ * FARMS' windows of a matrix (core/metrics/farms.ts) on the engine, in one batch where it takes
+ * batches, and their eigenvalues pooled; or why there are none.
+ */
+export async function farmsExtras(
+  engine: SpectralEngine,
+  values: Float32Array,
+  rows: number,
+  cols: number,
+  signal?: AbortSignal,
+): Promise<HtsrExtras> {
+  const w = farmsWindows(rows, cols);
+  if (!w) return { farmsSkipped: `FARMS: no window fits a ${rows} × ${cols} matrix` };
+  const packed = packWindows(values, cols, w);
+  const count = w.rowStarts.length * w.colStarts.length;
+  const size = w.windowRows * w.windowCols;
+  const k = Math.min(w.windowRows, w.windowCols);
+  const each: Float64Array[] = [];
+  if (engine.singularValuesBatch) {
+    const all = await engine.singularValuesBatch(packed, count, w.windowRows, w.windowCols, { signal });
+    for (let i = 0; i < count; i++) each.push(all.subarray(i * k, (i + 1) * k));
+  } else {
+    for (let i = 0; i < count; i++) {
+      if (signal?.aborted) throw abortError();
+      each.push(await engine.singularValues(packed.slice(i * size, (i + 1) * size), w.windowRows, w.windowCols, { signal }));
+    }
+  }
+  return { farmsEigenvalues: pooledEigenvalues(each) };
 }
 
 /** The singular values, and which backend computed them (the engine says when it was not itself). */

@@ -1,11 +1,11 @@
 // FARMS (Fixed-Aspect-Ratio Matrix Subsampling; arXiv 2506.06280): the ESD of a matrix pooled over
-// windows of one fixed aspect ratio slid over it, then fitted with the xmin_peak power law, so that
-// alphas of matrices of different shapes (4096 × 14336 against 4096 × 4096) can be compared. The
-// defaults and the window rule are its published code's (`fixed_number_of_sampling_ops`,
-// `net_esd_estimator_farms(fix_fingers='xmin_peak')`, main.py's defaults); docs/metrics.md.
+// windows of one fixed aspect ratio slid over it, then fitted with xmin at the pooled ESD's median,
+// so that alphas of matrices of different shapes (4096 × 14336 against 4096 × 4096) can be compared.
+// The defaults and the window rule are its published code's (`fixed_number_of_sampling_ops`,
+// `net_esd_estimator_farms` and its default fix_fingers='xmin_mid', main.py's window defaults);
+// docs/metrics.md.
 
-import { fitPowerLawPeak } from './alpha-peak.ts';
-import type { PowerLawFit } from './powerlaw.ts';
+import { candidateAlphas, ksDistance, logsOf, powerLawAt, type PowerLawFit } from './powerlaw.ts';
 
 export interface FarmsOptions {
   /** rows of a window (its `num_row_samples`, default 100) */
@@ -79,10 +79,24 @@ export function pooledEigenvalues(windowSingularValues: readonly Float64Array[])
   return out.sort();
 }
 
+/** xmin sits at index ⌊N / FARMS_XMIN_POS⌋ of the pooled eigenvalues (its `xmin_pos = 2`: the median). */
+export const FARMS_XMIN_POS = 2;
+
 /**
- * FARMS alpha: the xmin_peak fit of the pooled eigenvalues. FARMS keeps every eigenvalue
- * (`filter_zeros=False`); exact zeros are left out here, where its log would be −∞.
+ * FARMS alpha: the continuous MLE of the pooled eigenvalues (ascending) above xmin = the one at
+ * index ⌊N / 2⌋ (FARMS' default fix_fingers='xmin_mid'), with its KS distance. FARMS keeps every
+ * eigenvalue (`filter_zeros=False`); exact zeros are left out here, where its log would be −∞.
  */
 export function farmsAlpha(pooledAscending: Float64Array): PowerLawFit {
-  return fitPowerLawPeak(pooledAscending, 0);
+  let start = 0;
+  while (start < pooledAscending.length && !(pooledAscending[start] > 0)) start++;
+  const data = pooledAscending.subarray(start);
+  const n = data.length;
+  if (n < 2) return { status: 'failed', reason: `fewer than 2 positive pooled eigenvalues (${n})`, fitCount: n };
+  if (!Number.isFinite(data[n - 1])) return { status: 'failed', reason: 'pooled eigenvalues are not finite', fitCount: n };
+  const i = Math.floor(n / FARMS_XMIN_POS);
+  if (i >= n - 1) return { status: 'failed', reason: 'too few pooled eigenvalues for a tail above the median', fitCount: n };
+  const logs = logsOf(data);
+  const alphas = candidateAlphas(logs);
+  return powerLawAt(data, alphas, i, ksDistance(logs, i, alphas[i]), start);
 }

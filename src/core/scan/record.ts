@@ -1,6 +1,6 @@
 import type { ErrorRecord } from '../errors.ts';
 import type { DeltaMetrics } from '../metrics/weight-delta.ts';
-import { htsrMetrics, type HtsrMetrics } from '../metrics/htsr.ts';
+import { htsrMetrics, type HtsrExtras, type HtsrMetrics } from '../metrics/htsr.ts';
 import type { PowerLawFit } from '../metrics/powerlaw.ts';
 import { spectrumScore, type SpectrumScore } from '../metrics/spectrum.ts';
 import { matchName } from '../naming/map-tensor.ts';
@@ -17,6 +17,8 @@ export type ScanMode = 'exact' | 'fast';
 export interface Provenance {
   engine: EngineKind;
   note?: string;
+  /** fast mode's estimate: the singular values are a sketch, and Spectrum's SNR lies in [lo, hi] */
+  estimate?: { lo: number; hi: number };
 }
 
 /** What the scan knows of one matrix: a metrics.json row (docs/formats.md), plus its spectrum. */
@@ -49,6 +51,8 @@ export interface MatrixRecord extends MatrixPlace {
   /** why `engine` is not the engine in use: "recomputed in float64: precision guard (…)", "moved to the CPU: …" */
   engineNote?: string;
   mode: ScanMode;
+  /** fast mode's estimate (its metrics come from a sketch): Spectrum's SNR lies in [lo, hi]; absent when exact */
+  estimate?: { lo: number; hi: number };
   /** time spent on this matrix: reading, spectrum, metrics */
   millis: number;
 }
@@ -76,6 +80,7 @@ function baseRecord(job: MatrixJob, producedBy: Provenance, mode: ScanMode, mill
     ...(job.lora ? { lora: job.lora } : {}),
     engine: producedBy.engine,
     ...(producedBy.note ? { engineNote: producedBy.note } : {}),
+    ...(producedBy.estimate ? { estimate: producedBy.estimate } : {}),
     mode,
     millis,
   };
@@ -84,7 +89,7 @@ function baseRecord(job: MatrixJob, producedBy: Provenance, mode: ScanMode, mill
 /**
  * A record from a matrix's singular values: every metric is a pure function of them and the shape.
  * `producedBy`: the backend that computed them; `powerLaw`: the engine's own fit of σ², when it
- * made one (htsrMetrics fits otherwise).
+ * made one (htsrMetrics fits otherwise); `extras`: FARMS' pooled window eigenvalues, or why none.
  */
 export function recordFromSpectrum(
   job: MatrixJob,
@@ -93,12 +98,13 @@ export function recordFromSpectrum(
   mode: ScanMode,
   millis: number,
   powerLaw?: PowerLawFit,
+  extras?: HtsrExtras,
 ): MatrixRecord {
   return {
     ...baseRecord(job, producedBy, mode, millis),
     status: 'ok',
     spectrum: spectrumScore(singularValues, job.rows, job.cols),
-    htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols, powerLaw),
+    htsr: job.vector ? null : htsrMetrics(singularValues, job.rows, job.cols, powerLaw, extras),
     singularValues,
   };
 }
