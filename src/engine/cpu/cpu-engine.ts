@@ -1,3 +1,5 @@
+import type { LowRankOptions, SingularTriplets } from '../../core/low-rank.ts';
+import { topSingularTripletsCpuAsync } from '../low-rank/randomized-svd.ts';
 import type { SingularValueOptions, SlicedMatrix, SpectralEngine } from '../types.ts';
 import { EngineError, abortError } from './errors.ts';
 import { gramLayout, gramSliceSteps, gramSteps, type GramLayout } from './gram.ts';
@@ -221,6 +223,16 @@ export class CpuEngine implements SpectralEngine {
     await drainAsync(eigenSteps(w, rows, cols, out), check);
     opts.onProvenance?.({ engine: 'cpu' });
     return out.sigma;
+  }
+
+  /** The top singular triplets in float64 (low-rank/randomized-svd.ts), one after another with every other call. */
+  topSingularTriplets(m: Float32Array, rows: number, cols: number, opts: LowRankOptions & SingularValueOptions): Promise<SingularTriplets> {
+    return this.oneAtATime(async () => {
+      if (this.disposed) throw new EngineError('ENGINE_FAILED', 'singular triplets: the CPU engine was disposed');
+      const result = await topSingularTripletsCpuAsync(m, rows, cols, opts);
+      opts.onProvenance?.({ engine: 'cpu' });
+      return result;
+    });
   }
 
   /** Lets go of the kernels and their memory (the WebAssembly memory keeps its largest size until then); later calls reject. */

@@ -8,7 +8,7 @@
  * CPU between the machine's products.
  */
 import type { LowRankOptions, SingularTriplets } from '../../core/low-rank.ts';
-import { abortError } from '../cpu/errors.ts';
+import { abortError, EngineError } from '../cpu/errors.ts';
 import type { GemmParams, Machine } from '../webgpu/fast/machine.ts';
 import { gaussianBlock } from '../webgpu/fast/krylov.ts';
 import { smallEigen } from '../webgpu/fast/small-eigen.ts';
@@ -275,8 +275,7 @@ export function* lowRankScript<B>(
     long = Math.max(rows, cols);
   const cfg = resolveLowRank(opts, n);
   const frob = frobeniusSquaredOf(m, rows * cols);
-  if (!Number.isFinite(frob))
-    throw Object.assign(new RangeError(`low rank: the ${rows}x${cols} matrix holds NaN or Infinity`), { code: 'NON_FINITE' });
+  if (!Number.isFinite(frob)) throw new EngineError('NON_FINITE', `singular triplets: the ${rows}x${cols} matrix holds NaN or Infinity`);
   const mc = n === 0 || frob === 0 || cfg.rank === 0 ? undefined : machine();
   let ritz: Ritz | null = null;
   if (!mc) {

@@ -2,6 +2,8 @@ import { CpuEngine, singularValuesFromEigenvalues } from '../cpu/cpu-engine.ts';
 import { abortError, EngineError } from '../cpu/errors.ts';
 import type { PowerLawFit } from '../../core/metrics/powerlaw.ts';
 import type { Provenance } from '../../core/scan/record.ts';
+import type { LowRankOptions, SingularTriplets } from '../../core/low-rank.ts';
+import { gpuTopSingularTriplets } from '../low-rank/gpu.ts';
 import type { SingularValueOptions, SpectralEngine } from '../types.ts';
 import { checkDevice, openGpu, type AdapterSummary, type OpenGpuOptions } from './device.ts';
 import { gramShape, submitGram } from './gram.ts';
@@ -186,6 +188,14 @@ export class WebGpuEngine implements SpectralEngine {
       }
       opts.onProvenance?.(producedBy);
       return result;
+    });
+  }
+
+  /** The top singular triplets with the products in f32 on the GPU (low-rank/gpu.ts). */
+  topSingularTriplets(m: Float32Array, rows: number, cols: number, opts: LowRankOptions & SingularValueOptions): Promise<SingularTriplets> {
+    return this.serial(async () => {
+      checkShape(m, rows, cols);
+      return gpuTopSingularTriplets(this.kit, m, rows, cols, inputScale(m, rows * cols), opts);
     });
   }
 
