@@ -1,3 +1,4 @@
+import { alphaImbalance } from '../core/metrics/imbalance.ts';
 import type { SpectrumVariant } from '../core/metrics/spectrum.ts';
 import {
   rankPattern,
@@ -126,4 +127,16 @@ export function parseSetting(text: string, bounds: { min: number; max: number; o
   if (v < min || (openMin && v === min) || v > max || (openMax && v === max))
     return `between ${min} and ${max}${openMin || openMax ? ` (${[openMin && `not ${min}`, openMax && `not ${max}`].filter(Boolean).join(', ')})` : ''}`;
   return v;
+}
+
+/**
+ * A checkpoint's one imbalance number (core's alphaImbalance: the mean over module types of alpha's CV across
+ * layers), with the module type whose alpha spreads most; null without two fitted layers of any type.
+ */
+export function checkpointImbalance(records: readonly MatrixRecord[]): { value: number; widest: string; widestCv: number } | null {
+  const a = alphaImbalance(records);
+  if (a.imbalance === null) return null;
+  const typed = a.byModule.filter((m) => m.stat.count >= 2 && m.stat.cv !== null);
+  const widest = typed.reduce((w, m) => (m.stat.cv! > w.stat.cv! ? m : w));
+  return { value: a.imbalance, widest: widest.module, widestCv: widest.stat.cv! };
 }

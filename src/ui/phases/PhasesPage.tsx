@@ -9,6 +9,7 @@ import { Heatmap } from '../heatmap/Heatmap.tsx';
 import { heatmapLayout, MAX_CELL_WIDTH, MIN_CELL_WIDTH } from '../heatmap/layout.ts';
 import { Legend } from '../heatmap/Legend.tsx';
 import { panelsSvg, svgToPng } from '../heatmap/svg.ts';
+import { ImbalanceLine } from '../plans/Imbalance.tsx';
 import { phasesPictureName, phaseYaml, phasesZip } from './phase-exports.ts';
 import { PlanEditor } from './PlanEditor.tsx';
 import { TransitionTable } from './TransitionTable.tsx';
@@ -105,6 +106,7 @@ export function PhasesPage() {
                   <h3 title={p.title}>
                     Phase {i + 1} trains the top {p.phase.step.percent}% of <span className="name-unbroken">{p.phase.checkpoint.name}</span>
                   </h3>
+                  <ImbalanceLine records={p.phase.records} />
                   <Heatmap
                     grid={p.grid}
                     painter={p.painter}

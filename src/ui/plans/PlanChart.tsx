@@ -1,4 +1,4 @@
-/** One bar per layer (its mean), with a whisker from the layer's lowest to its highest where they differ. */
+/** One bar per layer or step (its mean), with a whisker from the layer's lowest to its highest where they differ. */
 export interface PlanBar {
   layer: number;
   value: number;
@@ -20,6 +20,7 @@ export function PlanChart({
   label,
   format,
   reference,
+  xName = 'layer',
 }: {
   bars: readonly PlanBar[];
   /** the y range drawn (the rule's bounds, so that bars compare across settings) */
@@ -28,6 +29,8 @@ export function PlanChart({
   format(v: number): string;
   /** a dashed horizontal line (the base rate η, the target S) */
   reference?: { value: number; label: string };
+  /** what the bars are (the x axis): layers, or a run's steps */
+  xName?: string;
 }) {
   if (bars.length === 0) return null;
   const [lo, hi] = domain[1] > domain[0] ? domain : [domain[0] - 1, domain[0] + 1];
@@ -44,7 +47,7 @@ export function PlanChart({
       className="plan-chart"
       viewBox={`0 0 ${W} ${H}`}
       role="img"
-      aria-label={`${label}: layer ${lowest.layer} lowest (${format(lowest.value)}), layer ${highest.layer} highest (${format(highest.value)})`}
+      aria-label={`${label}: ${xName} ${lowest.layer} lowest (${format(lowest.value)}), ${xName} ${highest.layer} highest (${format(highest.value)})`}
     >
       <text x={PAD.left - 4} y={PAD.top + 4} textAnchor="end" className="axis">
         {format(hi)}
@@ -59,7 +62,7 @@ export function PlanChart({
         return (
           <g key={b.layer}>
             <rect x={x + bw * 0.15} y={top} width={Math.max(1, bw * 0.7)} height={Math.max(0, base - top)} fill="#4c6ef5">
-              <title>{`layer ${b.layer}: ${format(b.value)}${b.min !== undefined && b.max !== undefined && b.min !== b.max ? ` (${format(b.min)}–${format(b.max)})` : ''}`}</title>
+              <title>{`${xName} ${b.layer}: ${format(b.value)}${b.min !== undefined && b.max !== undefined && b.min !== b.max ? ` (${format(b.min)}–${format(b.max)})` : ''}`}</title>
             </rect>
             {b.min !== undefined && b.max !== undefined && b.min !== b.max && (
               <line x1={x + bw / 2} x2={x + bw / 2} y1={y(b.min)} y2={y(b.max)} stroke="#212529" strokeWidth={1} />

@@ -27,6 +27,7 @@ import { heatmapLayout } from '../heatmap/layout.ts';
 import { Legend } from '../heatmap/Legend.tsx';
 import { panelsSvg, svgToPng } from '../heatmap/svg.ts';
 import { shortModule } from '../heatmap/draw.ts';
+import { ImbalanceByStep } from '../plans/Imbalance.tsx';
 import { chartSvg } from './LineChart.tsx';
 import { DepthProfileChart, HistoryChart, RoleChart } from './RunCharts.tsx';
 import { RUN_AXES, RunHeatmaps, wavePathSvg, wavePoints } from './RunHeatmaps.tsx';
@@ -342,6 +343,11 @@ function RunView({ run }: { run: RunState }) {
           />
         )}
       </div>
+
+      <section className="run-figure" aria-label="Alpha imbalance">
+        <h3>Alpha imbalance by step</h3>
+        <ImbalanceByStep checkpoints={run.checkpoints} />
+      </section>
 
       <section className="run-figure run-order" aria-label="Checkpoints">
         <h3>Checkpoints</h3>
