@@ -8,6 +8,7 @@ import { interruptOnSignals, type Interruption } from './signals.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { compareCommand } from './commands/compare.ts';
 import { phasesCommand } from './commands/phases.ts';
+import { planCommand } from './commands/plan.ts';
 import { selectCommand } from './commands/select.ts';
 import { timelineCommand } from './commands/timeline.ts';
 import { watchCommand } from './commands/watch.ts';
@@ -39,6 +40,13 @@ Usage:
       scans every checkpoint of a run (checkpoint-<step>/, step_1000, global_step1000, ckpt-1k, epoch-3; newest and
       oldest first) and writes timeline.json, timeline.csv (step, checkpoint, layer, module, metric, value) and
       timeline.md: depth gradient and peak layer per module type, the compression wave, Q/K vs V/O
+  spectral-workbench plan <checkpoint | metrics.json | snr_results_model.json> --out DIR [--force]
+      --lr 2e-5 --lr-rule tempbalance|snr   layer-wise learning rates (TempBalance: alpha; SNR: rank within type)
+      --sparsity 0.5 --epsilon 0.3          AlphaPruning's block sparsity (by mean alpha_peak)
+      --percent 25                          the Spectrum selection written with the lr_groups
+      --rank-by mp|90|95|99                 the rank in rank_pattern.json (MP rank, or % of Σσ²)
+      writes lr_groups.yaml (axolotl), lr_groups.json, sparsity.json, drop-order.json, rank_pattern.json (PEFT),
+      laser.json and plan.json; a Spectrum JSON gives the SNR rule only (docs/plans.md)
   spectral-workbench select <snr_results_model.json> --percent 50 [--out DIR]
       Spectrum's unfrozen-parameters YAML from a Spectrum JSON (raw or _sorted layout)
 
@@ -47,7 +55,7 @@ Ctrl-C cancels (what is done is written; metrics.json says "complete": false); t
 Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled, 143 SIGTERM.`;
 
 /** The commands that scan: Ctrl-C (twice: at once) and SIGTERM stop them, and what is done is still written. */
-const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline']);
+const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline', 'plan']);
 
 export async function main(argv: string[]): Promise<number> {
   let interruption: Interruption | undefined;
@@ -99,6 +107,12 @@ export async function main(argv: string[]): Promise<number> {
       case 'timeline': {
         const r = await timelineCommand(args, stop);
         return r.cancelled || interruption?.exitCode ? stoppedCode() : r.errors > 0 ? 2 : 0;
+      }
+      case 'plan': {
+        const r = await planCommand(args, stop);
+        if (r.cancelled || interruption?.exitCode) return stoppedCode();
+        for (const path of r.written) process.stderr.write(`wrote ${path}\n`);
+        return r.errors > 0 ? 2 : 0;
       }
       case 'select': {
         const { written, refused } = await selectCommand(args);
