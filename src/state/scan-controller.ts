@@ -85,6 +85,8 @@ export class ScanController {
   private running: Task | null = null;
   /** what each checkpoint's headers said, for ΔW plans (its files stay attached to the workers) */
   private readonly infos = new Map<string, CheckpointInfo>();
+  /** each checkpoint's files as the workers got them, for work on its weights outside a scan (state/low-rank.ts) */
+  private readonly files = new Map<string, File[]>();
   private nextId = 1;
   private disposed = false;
 
@@ -326,6 +328,7 @@ export class ScanController {
     // as the CLI does: pattern keys of adapter_config.json that are not run are said, naming the key
     info = { ...info, name, errors: [...info.errors, ...adapterConfigErrors(info.adapterConfig)] };
     this.infos.set(id, info);
+    this.files.set(id, files);
     this.deps.onAttached?.(id);
     const plan = planScan(info, { refOf: (file) => `${id}/${file}` });
     // the plan's jobs say the architecture before any matrix is read: the phase plan takes it or not now
@@ -471,8 +474,15 @@ export class ScanController {
     this.state.clearClosed();
   }
 
+  /** A checkpoint's headers and files, when this page has them (intruder dimensions and rewriting read them in a worker of their own). */
+  weightsOf(id: string): { info: CheckpointInfo; files: File[] } | undefined {
+    const [info, files] = [this.infos.get(id), this.files.get(id)];
+    return info && files ? { info, files } : undefined;
+  }
+
   private forget(id: string): void {
     this.infos.delete(id);
+    this.files.delete(id);
     void this.pool?.detach(id).catch(() => {});
   }
 

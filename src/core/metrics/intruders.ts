@@ -110,3 +110,70 @@ export function intruderDimensions(tuned: SingularTriplets, base: SingularTriple
   }
   return { k: examined, threshold, side, baseVectors: b.count, dimensions, intruders: dimensions.filter((d) => d.intruder).length };
 }
+
+/** One matrix's intruder dimensions, as intruders.json lists them. */
+export interface IntruderMatrixReport extends IntruderResult {
+  name: string;
+  module: string;
+  layer: number | null;
+  rows: number;
+  cols: number;
+}
+
+const rounded = (x: number) => Number(x.toPrecision(9));
+
+/** intruders.json: the settings, where the defaults come from, and each matrix's k dimensions. */
+export function intrudersJson(
+  pair: { base: string; tuned: string },
+  settings: { k: number; threshold: number; side: IntruderSide },
+  reports: readonly IntruderMatrixReport[],
+  errors: readonly { file: string; tensor?: string; code: string; message: string }[],
+): string {
+  const doc = {
+    base: pair.base,
+    finetuned: pair.tuned,
+    definition:
+      'intruder dimensions (Shuttleworth et al. 2024, arXiv 2410.21228): a top singular vector of the fine-tuned matrix whose largest |cosine| with every singular vector of the base matrix is below the threshold',
+    defaults_from:
+      'github.com/reeceshuttle/intruder-dimensions, find_intruder_dimensions.py: k = 10, threshold = 0.5, left singular vectors',
+    ...settings,
+    matrices: reports.map((r) => ({
+      name: r.name,
+      module: r.module,
+      layer: r.layer,
+      shape: [r.rows, r.cols],
+      base_vectors: r.baseVectors,
+      intruders: r.intruders,
+      dimensions: r.dimensions.map((d) => ({
+        index: d.index,
+        sigma: rounded(d.sigma),
+        max_cos: rounded(d.maxCos),
+        base_index: d.baseIndex,
+        intruder: d.intruder,
+      })),
+    })),
+    errors,
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
+}
+
+/** A readable table (Markdown): one row per matrix with its count, then each matrix's k values. */
+export function intrudersTable(pair: { base: string; tuned: string }, reports: readonly IntruderMatrixReport[]): string {
+  const lines = [`# Intruder dimensions: ${pair.tuned} against ${pair.base}`, ''];
+  const first = reports[0];
+  if (first)
+    lines.push(
+      `Top ${first.k} ${first.side} singular vectors of each fine-tuned matrix; an intruder's largest |cos| with any of the base's singular vectors is below ${first.threshold}.`,
+      '',
+    );
+  lines.push('| matrix | shape | intruders |', '| --- | --- | --- |');
+  for (const r of reports) lines.push(`| ${r.name} | ${r.rows} × ${r.cols} | ${r.intruders} of ${r.k} |`);
+  for (const r of reports) {
+    lines.push('', `## ${r.name}`, '', '| # | σ | max \\|cos\\| | base vector | intruder |', '| --- | --- | --- | --- | --- |');
+    for (const d of r.dimensions)
+      lines.push(
+        `| ${d.index + 1} | ${d.sigma.toPrecision(5)} | ${d.maxCos.toFixed(4)} | ${d.baseIndex + 1} | ${d.intruder ? 'yes' : 'no'} |`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
+}

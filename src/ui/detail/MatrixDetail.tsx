@@ -1,6 +1,7 @@
 import type { MatrixRecord } from '../../core/scan/record.ts';
 import { num, shape } from '../format.ts';
 import { DeltaNumbers } from '../delta/DeltaNumbers.tsx';
+import { IntruderPanel } from '../delta/IntruderPanel.tsx';
 import { useEscapeToClose } from '../dismiss.ts';
 import { LoraNote } from '../families/LoraNote.tsx';
 import { AdapterNumbers } from '../AdapterSummary.tsx';
@@ -96,6 +97,7 @@ export function MatrixDetail({ record, selected, percent, onClose, context }: Pr
       <LoraNote record={record} />
       <AdapterNumbers record={record} />
       <DeltaNumbers record={record} />
+      {record.delta && <IntruderPanel record={record} />}
       <Numbers rows={rows} />
       {h && (
         <>
