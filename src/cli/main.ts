@@ -7,6 +7,8 @@ import { prepareOutputFolder } from './output.ts';
 import { interruptOnSignals, type Interruption } from './signals.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { compareCommand } from './commands/compare.ts';
+import { intrudersCommand } from './commands/intruders.ts';
+import { topSingularTripletsCpuAsync } from '../engine/low-rank/randomized-svd.ts';
 import { phasesCommand } from './commands/phases.ts';
 import { planCommand } from './commands/plan.ts';
 import { selectCommand } from './commands/select.ts';
@@ -34,6 +36,10 @@ Usage:
       ΔW = W_B − W_A for every matrix both hold (each a file or a folder): ‖ΔW‖/‖W‖, stable rank,
       share of ΔW's singular values that can go keeping 90/95/99% of its energy, per-head shares;
       writes delta.json (delta.csv with --csv); matrices B leaves as they were are "unchanged"
+  spectral-workbench intruders <base> <fine-tuned> --only REGEX --out DIR [--k 10] [--threshold 0.5] [--side left|right]
+      intruder dimensions (arXiv 2410.21228): each matching matrix's top k singular vectors of the fine-tuned
+      checkpoint and the largest |cos| of each with the base's; below the threshold an intruder (defaults: the
+      paper's code, top 10 left singular vectors, 0.5); writes intruders.json and intruders.md
   spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
       rescans each new checkpoint that appears and writes the next phase's YAML
   spectral-workbench timeline <training-output-folder | checkpoints in order...> --out DIR [scan's options]
@@ -55,7 +61,7 @@ Ctrl-C cancels (what is done is written; metrics.json says "complete": false); t
 Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled, 143 SIGTERM.`;
 
 /** The commands that scan: Ctrl-C (twice: at once) and SIGTERM stop them, and what is done is still written. */
-const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline', 'plan']);
+const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline', 'plan', 'intruders']);
 
 export async function main(argv: string[]): Promise<number> {
   let interruption: Interruption | undefined;
@@ -99,6 +105,15 @@ export async function main(argv: string[]): Promise<number> {
         );
         if (result.cancelled || interruption?.exitCode) return stoppedCode();
         return result.errors.length > 0 ? 2 : 0;
+      }
+      case 'intruders': {
+        const r = await intrudersCommand(args, stop, topSingularTripletsCpuAsync);
+        const found = r.reports.reduce((n, m) => n + m.intruders, 0);
+        process.stderr.write(
+          `${r.reports.length} matrices examined, ${found} intruder dimensions, ${r.errors.length} errors; wrote intruders.json, intruders.md in ${r.dir}\n`,
+        );
+        if (r.cancelled || interruption?.exitCode) return stoppedCode();
+        return r.errors.length > 0 ? 2 : 0;
       }
       case 'watch': {
         const code = await watchCommand(args, stop);
