@@ -7,6 +7,10 @@ import { prepareOutputFolder } from './output.ts';
 import { interruptOnSignals, type Interruption } from './signals.ts';
 import { scanCheckpoint, scanSettings, writeResults } from './commands/scan.ts';
 import { compareCommand } from './commands/compare.ts';
+import { extractLoraCommand } from './commands/extract-lora.ts';
+import { rewindCommand } from './commands/rewind.ts';
+import { truncateCommand } from './commands/truncate.ts';
+import { isAbort } from './rewrite-output.ts';
 import { intrudersCommand } from './commands/intruders.ts';
 import { topSingularTripletsCpuAsync } from '../engine/low-rank/randomized-svd.ts';
 import { phasesCommand } from './commands/phases.ts';
@@ -29,6 +33,7 @@ Usage:
       --memory-budget SIZE        memory the matrices analysed at once may hold, e.g. 8G (default: 3/4 of the machine's)
       --force                     a scan stopped early replaces a complete result in DIR (else: DIR/partial-<time>/)
       --csv                       also write metrics.csv (one row per matrix)
+      --farms                     also FARMS alpha (alpha_farms: 100 windows per matrix; ~9× the demo's scan time)
       --report-memory             print the peak resident memory at the end (worker threads included)
   spectral-workbench phases <base> <phase1> <phase2>... --percent 25 20 15 --out DIR
       scans each checkpoint in training order; writes each phase's files and transitions.md / .json
@@ -40,6 +45,14 @@ Usage:
       intruder dimensions (arXiv 2410.21228): each matching matrix's top k singular vectors of the fine-tuned
       checkpoint and the largest |cos| of each with the base's; below the threshold an intruder (defaults: the
       paper's code, top 10 left singular vectors, 0.5); writes intruders.json and intruders.md
+  spectral-workbench extract-lora <base> <fine-tuned> --out DIR (--rank R | --energy 0.9) [--only REGEX] [--force]
+      a PEFT LoRA adapter of ΔW = fine-tuned − base (top singular triplets per matrix, √σ in A and B);
+      writes adapter_model.safetensors, adapter_config.json and extract-lora-report.json/.md
+  spectral-workbench rewind <base> <fine-tuned> --out DIR (--heads 15% [--per-layer] | --heads-file F) [--matrices REGEX]
+      the fine-tuned checkpoint with the heads carrying most of ‖ΔW‖² (q/k/v rows, o_proj columns) or the
+      matrices matching REGEX put back to the base's bytes; same files, shards and dtypes
+  spectral-workbench truncate <base> <fine-tuned> --out DIR (--energy 0.95 | --rank R)
+      base + ΔW truncated per matrix to a rank or an energy share, in the fine-tuned checkpoint's layout
   spectral-workbench watch <training-output-folder> --percent 20 --out DIR [--interval 10] [--once]
       rescans each new checkpoint that appears and writes the next phase's YAML
   spectral-workbench timeline <training-output-folder | checkpoints in order...> --out DIR [scan's options]
@@ -61,7 +74,7 @@ Ctrl-C cancels (what is done is written; metrics.json says "complete": false); t
 Exit codes: 0 done, 1 usage, 2 bad input (the good tensors are still analysed and written), 130 cancelled, 143 SIGTERM.`;
 
 /** The commands that scan: Ctrl-C (twice: at once) and SIGTERM stop them, and what is done is still written. */
-const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline', 'plan', 'intruders']);
+const SCANNING = new Set(['scan', 'phases', 'compare', 'watch', 'timeline', 'plan', 'intruders', 'extract-lora', 'rewind', 'truncate']);
 
 export async function main(argv: string[]): Promise<number> {
   let interruption: Interruption | undefined;
@@ -114,6 +127,27 @@ export async function main(argv: string[]): Promise<number> {
         );
         if (r.cancelled || interruption?.exitCode) return stoppedCode();
         return r.errors.length > 0 ? 2 : 0;
+      }
+      case 'extract-lora':
+      case 'rewind':
+      case 'truncate': {
+        try {
+          const lowRank = topSingularTripletsCpuAsync;
+          const { dir } =
+            args.command === 'extract-lora'
+              ? await extractLoraCommand(args, stop, lowRank)
+              : args.command === 'rewind'
+                ? await rewindCommand(args, stop)
+                : await truncateCommand(args, stop, lowRank);
+          process.stderr.write(`wrote ${dir}\n`);
+          return interruption?.exitCode ? stoppedCode() : 0;
+        } catch (e) {
+          if (isAbort(e)) {
+            process.stderr.write('stopped: nothing written\n');
+            return stoppedCode();
+          }
+          throw e;
+        }
       }
       case 'watch': {
         const code = await watchCommand(args, stop);

@@ -1,0 +1,110 @@
+import { readFile } from 'node:fs/promises';
+import { ScanError } from '../../core/errors.ts';
+import { writeSmallFile } from '../../core/rewrite/checkpoint-writer.ts';
+import { chooseHeads, headScores, parseHeadsFile, rewind, type HeadRef, type RewindReport } from '../../core/rewrite/rewind.ts';
+import { textBytes } from '../../core/rewrite/sink.ts';
+import { UsageError, option, type ParsedArgs } from '../args.ts';
+import {
+  checkpointFileNames,
+  fileOutputFolder,
+  markdownTable,
+  openPair,
+  outputDir,
+  refuseExisting,
+  regexOption,
+} from '../rewrite-output.ts';
+import type { ScanStop } from '../signals.ts';
+
+function headsPercent(args: ParsedArgs): number | undefined {
+  const v = option(args, 'heads');
+  if (v === undefined) return undefined;
+  const n = /^(\d+\.?\d*|\.\d+)%?$/.test(v) ? Number(v.replace(/%$/, '')) : NaN;
+  if (!(n > 0 && n <= 100)) throw new UsageError(`--heads must be a percent above 0 and at most 100, such as 15% (got "${v}")`);
+  return n;
+}
+
+/**
+ * `rewind BASE FINETUNED (--heads 15% [--per-layer] | --heads-file F) [--matrices REGEX] --out DIR`:
+ * the fine-tuned checkpoint with the chosen heads (and whole matrices) put back to the base's bytes.
+ */
+export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{ report: RewindReport; dir: string }> {
+  const percent = headsPercent(args);
+  const headsFile = option(args, 'heads-file');
+  const matrices = regexOption(args, 'matrices');
+  if (percent === undefined && headsFile === undefined && matrices === undefined)
+    throw new UsageError('rewind needs --heads PERCENT, --heads-file FILE or --matrices REGEX');
+  if (percent !== undefined && headsFile !== undefined) throw new UsageError('rewind takes --heads or --heads-file, not both');
+  const dir = await outputDir(args, 'rewind');
+  const force = args.options.has('force');
+  const opened = await openPair(args, 'rewind');
+  const folder = fileOutputFolder(dir, force);
+  try {
+    const { pair } = opened;
+    const { weights, index, config } = checkpointFileNames(pair, opened.ft);
+    const side = new Map(config ? [['config.json', new Uint8Array(await readFile(config))]] : []);
+    await refuseExisting(
+      dir,
+      [
+        ...weights,
+        ...(index ? ['model.safetensors.index.json'] : []),
+        ...side.keys(),
+        'rewound-heads.json',
+        'rewind-report.json',
+        'rewind-report.md',
+      ],
+      force,
+    );
+    let heads: (HeadRef & { energy?: number; share?: number })[] = [];
+    if (percent !== undefined || headsFile !== undefined) {
+      const scores = await headScores(pair, stop.signal);
+      const total = scores.reduce((s, h) => s + h.energy, 0);
+      const energyOf = new Map(scores.map((s) => [`${s.tensor}\u0000${s.head}`, s.energy]));
+      let chosen: HeadRef[];
+      if (headsFile !== undefined) {
+        const text = await readFile(headsFile, 'utf8').catch((e: unknown) => {
+          throw new ScanError('READ_FAILED', headsFile, undefined, `could not be read: ${e instanceof Error ? e.message : String(e)}`);
+        });
+        chosen = parseHeadsFile(text, headsFile, pair);
+      } else {
+        chosen = chooseHeads(scores, percent!, args.options.has('per-layer'));
+        process.stderr.write(
+          `${chosen.length} of ${scores.length} heads chosen (top ${percent} %${args.options.has('per-layer') ? ' per layer' : ''})\n`,
+        );
+      }
+      heads = chosen.map((h) => {
+        const energy = energyOf.get(`${h.tensor}\u0000${h.head}`) ?? 0;
+        return { tensor: h.tensor, head: h.head, energy, share: total > 0 ? energy / total : 0 };
+      });
+    }
+    const whole = matrices ? pair.matrices.filter((m) => !m.vector && matrices.test(m.name)).map((m) => m.name) : [];
+    if (matrices && whole.length === 0) throw new UsageError(`--matrices ${matrices.source} matches no weight of ${pair.ft.name}`, false);
+    const report = await rewind(pair, folder, { heads, matrices: whole }, { index, sideFiles: side, signal: stop.signal });
+    const md = rewindMarkdown(report);
+    await writeSmallFile(folder, 'rewind-report.json', textBytes(`${JSON.stringify(report, null, 2)}\n`));
+    await writeSmallFile(folder, 'rewind-report.md', textBytes(md));
+    await folder.commit();
+    process.stdout.write(md);
+    return { report, dir };
+  } catch (e) {
+    await folder.abort();
+    throw e;
+  } finally {
+    await opened.close();
+  }
+}
+
+function rewindMarkdown(r: RewindReport): string {
+  const share = r.heads.reduce((s, h) => s + (h.share ?? 0), 0);
+  return [
+    `# ${r.finetuned} with heads put back to ${r.base}`,
+    '',
+    `${r.heads.length} heads rewound (${(share * 100).toFixed(1)} % of the heads' ‖ΔW‖²), ${r.matrices.length} whole matrices.`,
+    '',
+    markdownTable(
+      ['tensor', 'head', '‖ΔW‖² share %'],
+      r.heads.map((h) => [h.tensor, h.head, ((h.share ?? 0) * 100).toFixed(2)]),
+    ),
+    ...(r.matrices.length > 0 ? ['', 'Whole matrices:', '', ...r.matrices.map((m) => `- ${m}`)] : []),
+    '',
+  ].join('\n');
+}
