@@ -22,7 +22,7 @@ export interface AnalyzeOptions {
   sourceFor?: (ref: string) => Promise<ByteSource> | ByteSource;
   /** which matrices are read slice by slice into their Gram instead of whole (default LONG_THIN) */
   longThin?: LongThinPolicy;
-  /** FARMS alpha: the singular values of its windows too (default true; docs/metrics.md) */
+  /** FARMS alpha: the singular values of its windows too (default: the job's `farms`, else off; docs/metrics.md) */
   farms?: boolean;
 }
 
@@ -53,8 +53,8 @@ export async function analyzeJob(
     if (opts.signal?.aborted) throw abortError();
     const { sv, producedBy } = await spectrumOf(engine, values, job.rows, job.cols, opts.signal);
     const extras =
-      job.vector || opts.farms === false
-        ? { farmsSkipped: 'FARMS not asked for in this scan' }
+      job.vector || !(opts.farms ?? job.farms ?? false)
+        ? { farmsSkipped: 'FARMS not asked for in this scan (CLI --farms)' }
         : await farmsExtras(engine, values, job.rows, job.cols, opts.signal);
     return {
       ok: true,

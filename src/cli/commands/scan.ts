@@ -8,6 +8,7 @@ import { spectrumEntries, spectrumYamlFileName, spectrumYamlRefusals } from '../
 import type { SpectrumVariant } from '../../core/metrics/spectrum.ts';
 import { adapterConfigErrors } from '../../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../../core/scan/plan.ts';
+import { withFarms } from '../../core/metrics/farms.ts';
 import { planResult, type RunScanResult } from '../../core/scan/run.ts';
 import type { EngineKind, MatrixRecord, ScanMode } from '../../core/scan/record.ts';
 import { spectrumModules } from '../../core/scan/result.ts';
@@ -35,6 +36,8 @@ export interface ScanSettings {
   quiet: boolean;
   /** also write metrics.csv, one row per matrix */
   csv: boolean;
+  /** also FARMS alpha (alpha_farms) for every matrix */
+  farms?: boolean;
   /** a scan stopped early replaces a complete result in `out` (else its files go to out/partial-<time>/) */
   force: boolean;
 }
@@ -58,6 +61,7 @@ export function scanSettings(args: ParsedArgs): ScanSettings {
     ...(budget !== undefined ? { memoryBudget: budget } : {}),
     quiet: args.options.has('quiet'),
     csv: args.options.has('csv'),
+    ...(args.options.has('farms') ? { farms: true } : {}),
     force: args.options.has('force'),
   };
 }
@@ -95,7 +99,8 @@ export async function scanCheckpoint(inputs: string[], s: ScanSettings, stop?: S
     };
     // derived matrices (fused splits, LoRA) name their operands' files by what a worker opens
     const refs = fileRefs(input.paths, sources);
-    const plan = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => refs.get(file) ?? file });
+    const planned = planScan(ckpt, { ...(s.only ? { only: s.only } : {}), refOf: (file) => refs.get(file) ?? file });
+    const plan = s.farms ? withFarms(planned) : planned;
     return await runPlan(ckpt, plan, (file) => refs.get(file)!, s, stop, sharedPool);
   } finally {
     await Promise.all(sources.map((x) => x.close?.()));

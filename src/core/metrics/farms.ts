@@ -5,6 +5,7 @@
 // `net_esd_estimator_farms` and its default fix_fingers='xmin_mid', main.py's window defaults);
 // docs/metrics.md.
 
+import type { ScanPlan } from '../scan/plan.ts';
 import { candidateAlphas, ksDistance, logsOf, powerLawAt, type PowerLawFit } from './powerlaw.ts';
 
 export interface FarmsOptions {
@@ -99,4 +100,9 @@ export function farmsAlpha(pooledAscending: Float64Array): PowerLawFit {
   const logs = logsOf(data);
   const alphas = candidateAlphas(logs);
   return powerLawAt(data, alphas, i, ksDistance(logs, i, alphas[i]), start);
+}
+
+/** The plan with FARMS asked for on every matrix job (the scan option: CLI `--farms`, the page's setting). */
+export function withFarms<P extends ScanPlan>(plan: P): P {
+  return { ...plan, jobs: plan.jobs.map((j) => (j.vector ? j : { ...j, farms: true })) };
 }

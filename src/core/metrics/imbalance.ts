@@ -5,6 +5,7 @@
 
 import type { MatrixRecord } from '../scan/record.ts';
 import { coefficientOfVariation } from '../timeline/stats.ts';
+import type { HtsrMetrics } from './htsr.ts';
 
 /** Which fit's alpha the spread is taken of. */
 export type ImbalanceMetric = 'alpha' | 'alpha_peak' | 'alpha_farms';
@@ -29,6 +30,11 @@ export interface AlphaImbalance {
   pooled: ImbalanceStat | null;
 }
 
+/** What alphaImbalance reads of a record (a MatrixRecord is one). */
+export type ImbalanceInput = Pick<MatrixRecord, 'vector' | 'layer' | 'module' | 'expert'> & {
+  htsr: Pick<HtsrMetrics, ImbalanceMetric> | null;
+};
+
 function stat(values: readonly number[]): ImbalanceStat | null {
   if (values.length === 0) return null;
   const mean = values.reduce((s, v) => s + v, 0) / values.length;
@@ -41,7 +47,7 @@ function stat(values: readonly number[]): ImbalanceStat | null {
  * not 1-D weights, not single experts (an expert aggregate counts), with a fitted value. A module
  * type needs 2 layers to have a spread; a type with one is left out of `imbalance`.
  */
-export function alphaImbalance(records: readonly MatrixRecord[], metric: ImbalanceMetric = 'alpha'): AlphaImbalance {
+export function alphaImbalance(records: readonly ImbalanceInput[], metric: ImbalanceMetric = 'alpha'): AlphaImbalance {
   const groups = new Map<string, number[]>();
   const all: number[] = [];
   for (const r of records) {

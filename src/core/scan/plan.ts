@@ -37,6 +37,8 @@ export interface MatrixJob extends MatrixPlace {
   source?: string[];
   /** LoRA ΔW: its rank bound and the scale alpha/r it was multiplied by */
   lora?: { rank: number; scale: number };
+  /** also FARMS' windows (alpha_farms; core/metrics/farms.ts withFarms): off unless asked, it costs ~9× on small matrices */
+  farms?: boolean;
 }
 
 /** A record that is another record under a second name (tied embeddings: lm_head = embed_tokens). */
