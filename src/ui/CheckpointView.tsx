@@ -1,5 +1,6 @@
 import { useCallback, useMemo, useRef, useState } from 'react';
 import type { ErrorRecord } from '../core/errors.ts';
+import { ALPHA_FITS_DISAGREE_FACTOR, alphaFitsDisagree } from '../core/metrics/alpha-peak.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { selectedNames } from '../core/selection/select.ts';
 import {
@@ -28,7 +29,7 @@ import { ErrorList } from './ErrorList.tsx';
 import { ExportPanel } from './ExportPanel.tsx';
 import { ExpertControls } from './families/ExpertControls.tsx';
 import { num, shape } from './format.ts';
-import { makePainter, withSanityFlags } from './heatmap/colors.ts';
+import { makePainter, withFingerMarks, withSanityFlags } from './heatmap/colors.ts';
 import { Heatmap } from './heatmap/Heatmap.tsx';
 import { heatmapLayout } from './heatmap/layout.ts';
 import { LayerProfile } from './heatmap/LayerProfile.tsx';
@@ -39,6 +40,14 @@ import { PlansPanel } from './plans/PlansPanel.tsx';
 import { ReopenBanner } from './ReopenBanner.tsx';
 import { ScanProgress } from './ScanProgress.tsx';
 import { SelectedLayers } from './SelectedLayers.tsx';
+
+function withFingerShown(painter: ReturnType<typeof makePainter>, shown: boolean) {
+  return shown ? withFingerMarks(painter, fitsDisagree) : painter;
+}
+
+/** The metrics beside which the page marks where alpha and alpha_peak disagree ("fingers"). */
+const ALPHA_VIEWS: readonly string[] = ['alpha', 'alpha_weighted', 'alpha_peak', 'alpha_farms'];
+const fitsDisagree = (r: MatrixRecord) => alphaFitsDisagree(r.htsr?.alpha_peak_ratio ?? null) === true;
 
 /** One checkpoint: progress, the heatmap with its legend, the matrix detail, exports and problems. */
 export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) {
@@ -79,7 +88,10 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
     () =>
       adapterView
         ? adapterPainter(records, adapterMetric)
-        : withSanityFlags(makePainter(records, view.mode, view.metric, view.variant, isSelected), (r) => sanityNote(r) !== null),
+        : withFingerShown(
+            withSanityFlags(makePainter(records, view.mode, view.metric, view.variant, isSelected), (r) => sanityNote(r) !== null),
+            view.mode === 'metric' && ALPHA_VIEWS.includes(view.metric),
+          ),
     [adapterView, adapterMetric, records, view.mode, view.metric, view.variant, isSelected, sanityNote],
   );
   const metricLabel = adapterView
@@ -137,6 +149,12 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                 {metricValue(r, view.metric, view.variant) === null
                   ? `not fitted (${metricReason(r, view.metric) ?? 'no value'})`
                   : num(metricValue(r, view.metric, view.variant))}
+              </div>
+            )}
+            {view.mode === 'metric' && ALPHA_VIEWS.includes(view.metric) && r.htsr && (
+              <div className={fitsDisagree(r) ? 'snr-flag-note' : undefined}>
+                alpha {num(r.htsr.alpha)} · alpha_peak {num(r.htsr.alpha_peak)}
+                {fitsDisagree(r) && ` ◣ the fits disagree (×${num(r.htsr.alpha_peak_ratio)}): a finger of the plain fit`}
               </div>
             )}
           </>
@@ -197,6 +215,7 @@ export function CheckpointView({ checkpoint }: { checkpoint: CheckpointState }) 
                 percent={view.percent}
                 metricLabel={metricLabel}
                 flagLabel={!adapterView && sanity.flagged > 0 ? `SNR not made by a noise bulk (${sanity.flagged})` : undefined}
+                fingerLabel={painter.finger ? `alpha and alpha_peak differ by more than ${ALPHA_FITS_DISAGREE_FACTOR}×` : undefined}
               />
               {expertIds.length > 0 && (
                 <ExpertControls

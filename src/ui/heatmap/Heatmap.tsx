@@ -182,6 +182,7 @@ export function Heatmap({
         data-cols={grid.layers.length}
         data-left={layout.left}
         data-flagged={painter.flag ? [...grid.cells.values()].filter((r) => painter.flag!(r)).length : undefined}
+        data-fingers={painter.finger ? [...grid.cells.values()].filter((r) => painter.finger!(r)).length : undefined}
       />
       {below?.(layout)}
       {tip && (

@@ -9,6 +9,7 @@ export function Legend({
   metricLabel,
   swatches = [],
   flagLabel,
+  fingerLabel,
 }: {
   painter: Painter;
   percent: number;
@@ -16,6 +17,8 @@ export function Legend({
   swatches?: { color: string; label: string }[];
   /** the key to SNR sanity's corner flags, where the grid has any */
   flagLabel?: string;
+  /** the key to the alpha-fit disagreement marks, where the grid shows any */
+  fingerLabel?: string;
 }) {
   const s = painter.scale;
   return (
@@ -70,6 +73,11 @@ export function Legend({
       {flagLabel && (
         <span className="legend-item" data-testid="legend-snr-flag">
           <span className="swatch snr-flag" /> {flagLabel}
+        </span>
+      )}
+      {fingerLabel && (
+        <span className="legend-item" data-testid="legend-alpha-finger">
+          <span className="swatch alpha-finger" /> {fingerLabel}
         </span>
       )}
       <span className="legend-item">

@@ -23,6 +23,8 @@ export interface Painter {
   mark?(r: MatrixRecord | undefined): CellMark;
   /** SNR sanity: this cell's Spectrum score is not made by a noise bulk (a corner triangle; the tip says why) */
   flag?(r: MatrixRecord | undefined): boolean;
+  /** alpha and alpha_peak disagree here ("fingers"; a bottom-left triangle, shown with the alpha metrics) */
+  finger?(r: MatrixRecord | undefined): boolean;
   /** for the legend: the metric scale, or null in selection mode */
   scale: { domain: [number, number]; log: boolean; color(v: number): string; marks: number[] } | null;
 }
@@ -106,6 +108,11 @@ export function withTransitionMarks(painter: Painter, selected: ReadonlySet<stri
 /** Corner flags on the cells whose Spectrum score SNR sanity flags (`flagged`: by record). */
 export function withSanityFlags(painter: Painter, flagged: (r: MatrixRecord) => boolean): Painter {
   return { ...painter, flag: (r) => (r ? flagged(r) : false) };
+}
+
+/** Bottom-left marks on the cells where the plain and the xmin_peak power-law fits disagree. */
+export function withFingerMarks(painter: Painter, disagree: (r: MatrixRecord) => boolean): Painter {
+  return { ...painter, finger: (r) => (r ? disagree(r) : false) };
 }
 
 /** The flag's corner triangle: dark with a white edge, seen on green, red and every viridis colour. */

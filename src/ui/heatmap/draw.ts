@@ -66,6 +66,20 @@ export function drawHeatmap(
         ctx.lineWidth = 1;
         ctx.stroke();
       }
+      if (painter.finger?.(grid.cells.get(key))) {
+        const f = flagSize(l.cellW, l.cellH);
+        const bottom = y + l.cellH - 0.5;
+        ctx.beginPath();
+        ctx.moveTo(x + 0.5, bottom - f);
+        ctx.lineTo(x + 0.5, bottom);
+        ctx.lineTo(x + 0.5 + f, bottom);
+        ctx.closePath();
+        ctx.fillStyle = '#fff';
+        ctx.fill();
+        ctx.strokeStyle = FLAG_FILL;
+        ctx.lineWidth = 1;
+        ctx.stroke();
+      }
       const mark = painter.mark?.(grid.cells.get(key));
       if (mark) {
         const r = Math.max(2, Math.min(4, l.cellW / 4));

@@ -82,6 +82,14 @@ function panelBody({ grid, layout: l, painter, title }: SvgPanel): string {
           `<path class="snr-flag" d="M${right - f},${top} L${right},${top} L${right},${top + f} Z" fill="${FLAG_FILL}" stroke="#fff" stroke-width="1"/>`,
         );
       }
+      if (painter.finger?.(r)) {
+        const f = flagSize(l.cellW, l.cellH);
+        const left = l.left + col * l.cellW + 0.5;
+        const bottom = l.top + row * l.cellH + l.cellH - 0.5;
+        parts.push(
+          `<path class="alpha-finger" d="M${left},${bottom - f} L${left},${bottom} L${left + f},${bottom} Z" fill="#fff" stroke="${FLAG_FILL}" stroke-width="1"/>`,
+        );
+      }
       const mark = painter.mark?.(r);
       if (mark) {
         const rad = Math.max(2, Math.min(4, l.cellW / 4));
