@@ -178,9 +178,10 @@ const recordShape = object<StoredRecord>(
     engine: oneOf('cpu', 'webgpu'),
     engineNote: str,
     mode: oneOf('exact', 'fast'),
+    estimate: object<{ lo: number; hi: number }>({ lo: num, hi: num }),
     millis: num,
   },
-  ['expert', 'source', 'lora', 'nonFinite', 'importedValue', 'delta', 'engineNote'],
+  ['expert', 'source', 'lora', 'nonFinite', 'importedValue', 'delta', 'engineNote', 'estimate'],
 );
 
 const skippedShape = object<{ name: string; reason: string }>({ name: str, reason: str });
