@@ -4,7 +4,7 @@ import { jobMemoryBytes } from '../core/scan/job-memory.ts';
 import type { MatrixJob, ScanPlan } from '../core/scan/plan.ts';
 import type { JobOutcome, MatrixRecord, ScanMode } from '../core/scan/record.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
-import { runScan, type RunScanResult } from '../core/scan/run.ts';
+import { runScan, type RunScanOptions, type RunScanResult } from '../core/scan/run.ts';
 import type { ErrorRecord } from '../core/errors.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
@@ -217,6 +217,8 @@ export interface PoolScanOptions {
   /** the reference a worker opens for a job's file (a path in the CLI, "<checkpoint id>/<file>" in the page) */
   refOf(file: string): string;
   mode: ScanMode;
+  /** fast mode: the percents (and variant) whose selections must be exact mode's (runScan's refine) */
+  refine?: RunScanOptions['refine'];
   signal?: AbortSignal;
   /** records already computed (a resumed scan): their jobs are not run again */
   done?: ReadonlyMap<string, MatrixRecord>;
@@ -261,9 +263,10 @@ export async function scanOnPool(
       concurrency: pool.size,
       signal: opts.signal,
       done: opts.done,
-      run: async (job, onBytes) => {
+      refine: opts.refine,
+      run: async (job, onBytes, mode = opts.mode) => {
         pool.onBytes = onBytes; // the same counter for every job of this scan
-        const outcome = await pool.run(job, opts.refOf(job.tensor.file), opts.mode);
+        const outcome = await pool.run(job, opts.refOf(job.tensor.file), mode);
         if (outcome.ok && outcome.record.engine !== engineNow) await checkEngine();
         return outcome;
       },

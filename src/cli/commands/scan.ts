@@ -140,6 +140,8 @@ export async function runPlan(
     return scanOnPool(pool, ckpt, plan, {
       refOf: pathOf,
       mode: s.mode,
+      // fast mode: exact recomputes where an estimate could change a --percent selection
+      refine: { percents: s.percents, variant: s.variant },
       signal: stop?.signal,
       onRecord: (r) => records.set(r.name, r),
       onProgress: s.quiet ? undefined : (p) => progress.update(p),

@@ -4,14 +4,22 @@ import type { AliasJob, MatrixJob, ScanPlan } from './plan.ts';
 import { ProgressTracker, type ScanProgress } from './progress.ts';
 import type { EngineKind, JobOutcome, MatrixRecord, ScanMode } from './record.ts';
 import { aliasRecord, type ScanResult } from './result.ts';
+import type { SpectrumVariant } from '../metrics/spectrum.ts';
+import { undecidedRecords } from '../selection/undecided.ts';
 
 export interface RunScanOptions {
   engine: EngineKind;
   mode: ScanMode;
   /** how many jobs run at once (one per worker) */
   concurrency: number;
-  /** analyse one job; reports bytes read as they arrive */
-  run(job: MatrixJob, onBytes: (bytes: number) => void): Promise<JobOutcome>;
+  /** analyse one job (in `mode`, else the scan's); reports bytes read as they arrive */
+  run(job: MatrixJob, onBytes: (bytes: number) => void, mode?: ScanMode): Promise<JobOutcome>;
+  /**
+   * Fast mode: once every job has its estimate, the matrices whose SNR interval leaves their side of
+   * a selection cut at these percents open are recomputed in exact mode (undecidedRecords), so that
+   * the selections are exact mode's.
+   */
+  refine?: { percents: readonly number[]; variant: SpectrumVariant };
   signal?: AbortSignal;
   /** called as each record is ready (progressive rendering, caching) */
   onRecord?(record: MatrixRecord): void;
@@ -57,23 +65,44 @@ export async function runScan(
   };
   for (const r of records.values()) emitAlias(r);
 
+  const analyse = async (job: MatrixJob, mode?: ScanMode) => {
+    const outcome = await opts.run(job, (n) => opts.onProgress?.(tracker.bytes(n)), mode);
+    if (outcome.ok) {
+      const record = opts.keepSingularValues === false ? { ...outcome.record, singularValues: null } : outcome.record;
+      records.set(job.name, record);
+      opts.onRecord?.(record);
+      emitAlias(record);
+    } else if (outcome.error.code !== 'ABORTED') {
+      errors.push(outcome.error);
+      opts.onError?.(outcome.error);
+    }
+  };
   const worker = async () => {
     while (next < pending.length && !opts.signal?.aborted) {
       const job = pending[next++];
-      const outcome = await opts.run(job, (n) => opts.onProgress?.(tracker.bytes(n)));
-      if (outcome.ok) {
-        const record = opts.keepSingularValues === false ? { ...outcome.record, singularValues: null } : outcome.record;
-        records.set(job.name, record);
-        opts.onRecord?.(record);
-        emitAlias(record);
-      } else if (outcome.error.code !== 'ABORTED') {
-        errors.push(outcome.error);
-        opts.onError?.(outcome.error);
-      }
+      await analyse(job);
       opts.onProgress?.(tracker.jobDone(job));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, pending.length)) }, worker));
+  if (opts.mode === 'fast' && opts.refine) {
+    const byName = new Map(plan.jobs.map((j) => [j.name, j]));
+    const aliasOf = new Map(plan.aliases.map((a) => [a.name, a.of]));
+    const tried = new Set<string>();
+    const { percents, variant } = opts.refine;
+    // Exact values only narrow the intervals, so one round decides every estimate; the loop checks that.
+    while (!opts.signal?.aborted) {
+      const names = [...undecidedRecords([...records.values()], percents, variant)].map((n) => aliasOf.get(n) ?? n);
+      const jobs = [...new Set(names)].flatMap((n) => (byName.has(n) && !tried.has(n) && records.get(n)?.estimate ? [byName.get(n)!] : []));
+      if (jobs.length === 0) break;
+      for (const j of jobs) tried.add(j.name);
+      let at = 0;
+      const take = async () => {
+        while (at < jobs.length && !opts.signal?.aborted) await analyse(jobs[at++], 'exact');
+      };
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, jobs.length)) }, take));
+    }
+  }
 
   return planResult(ckpt, plan, { engine: opts.engine, mode: opts.mode, records, errors, cancelled: opts.signal?.aborted ?? false });
 }

@@ -1,6 +1,8 @@
 import { abortError } from '../../cpu/errors.ts';
+import { spectrumScore } from '../../../core/metrics/spectrum.ts';
 import type { Provenance } from '../../../core/scan/record.ts';
 import type { SingularValueOptions, SpectralEngine } from '../../types.ts';
+import { probeRules, snrErrorBar, snrInterval } from './bounds.ts';
 import { DEFAULT_KRYLOV, lanczosProbes, type KrylovSize } from './krylov.ts';
 import { CpuMachine, type Machine } from './machine.ts';
 import { exactSketch, expandSketch, krylovSketch, type TopAndBulk } from './sketch.ts';
@@ -13,6 +15,11 @@ export interface FastOptions {
    * spectrum is returned as a sketch that gives every value back.
    */
   maxFraction?: number;
+  /**
+   * The SNR interval of an estimate (bounds.ts): 'measured' (default), the error bar fast mode
+   * decides with; 'proven', the interval that holds but for stated probabilities (far wider).
+   */
+  errorBar?: 'measured' | 'proven';
 }
 
 /** Whether the fast mode runs the Krylov method for an n-sized Gram, or the exact pipeline. */
@@ -47,8 +54,15 @@ export async function fastSpectrum<B>(
   // All zeros: nothing to sketch (and nothing for the probes to find).
   if (frobeniusSquared(m, rows * cols) === 0) return exactSketch(new Float64Array(n), k);
   const size = opts.size ?? DEFAULT_KRYLOV;
-  const kr = await lanczosProbes(machine(), rows, cols, scale, size);
-  return krylovSketch(kr, n, k, frobeniusSquared(m, rows * cols), scale);
+  const mc = machine();
+  const kr = await lanczosProbes(mc, rows, cols, scale, size);
+  const f2 = frobeniusSquared(m, rows * cols);
+  const sketch = krylovSketch(kr, n, k, f2, scale);
+  const bar =
+    opts.errorBar === 'proven'
+      ? snrInterval(probeRules(kr, scale), rows, cols, f2, mc.eps)
+      : snrErrorBar(expandSketch(sketch), rows, cols, size.b, f2);
+  return { ...sketch, snr: { lo: bar.lo, hi: bar.hi } };
 }
 
 /**
@@ -79,19 +93,32 @@ export const FAST_TOP_K = 32;
 /**
  * An engine whose singularValues are the fast mode's: topSingularValues where the engine has it,
  * the float64 Krylov method otherwise, expanded into all min(rows, cols) values (the sketch's
- * quantiles for the bulk) so that every metric takes them as it takes exact ones.
+ * quantiles for the bulk) so that every metric takes them as it takes exact ones. A randomized
+ * sketch is reported through onProvenance as an estimate with its SNR interval (bounds.ts), widened
+ * to hold the SNR of the expanded values themselves; exact values (small n) carry none.
+ * `fast`: the Krylov sizes (tests and benchmarks force the method onto small matrices).
  */
-export function fastView(engine: SpectralEngine, k = FAST_TOP_K): SpectralEngine {
+export function fastView(engine: SpectralEngine, k = FAST_TOP_K, fast: FastOptions = {}): SpectralEngine {
   return {
     get kind() {
       return engine.kind;
     },
     async singularValues(m, rows, cols, opts) {
       if (opts?.signal?.aborted) throw abortError();
-      const sketch = engine.topSingularValues
-        ? await engine.topSingularValues(m, rows, cols, k, opts)
-        : await cpuFastSpectrum(engine, m, rows, cols, k, opts);
-      return expandSketch(sketch);
+      let producedBy: Provenance = { engine: engine.kind };
+      const inner = { ...fast, signal: opts?.signal, onProvenance: (p: Provenance) => (producedBy = p) };
+      const sketch: TopAndBulk = engine.topSingularValues
+        ? await engine.topSingularValues(m, rows, cols, k, inner)
+        : await cpuFastSpectrum(engine, m, rows, cols, k, inner);
+      const values = expandSketch(sketch);
+      if (sketch.snr) {
+        const own = spectrumScore(values, rows, cols);
+        const lo = Math.min(sketch.snr.lo, own.snr, own.snr_legacy),
+          hi = Math.max(sketch.snr.hi, own.snr, own.snr_legacy);
+        producedBy = { ...producedBy, estimate: { lo, hi } };
+      }
+      opts?.onProvenance?.(producedBy);
+      return values;
     },
     dispose: () => engine.dispose(),
   };

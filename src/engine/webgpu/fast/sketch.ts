@@ -1,6 +1,6 @@
 import type { BulkSketch } from '../../types.ts';
 import type { KrylovResult } from './krylov.ts';
-import { smallEigen } from './small-eigen.ts';
+import { probeRules, type SnrInterval } from './bounds.ts';
 
 /** Probabilities at which a randomized bulk sketch gives its quantiles. */
 export const SKETCH_POINTS = 257;
@@ -8,6 +8,8 @@ export const SKETCH_POINTS = 257;
 export interface TopAndBulk {
   top: Float64Array;
   bulk: BulkSketch;
+  /** a randomized sketch's error bar on Spectrum's SNR (bounds.ts); absent where the values are exact */
+  snr?: SnrInterval;
 }
 
 /**
@@ -37,27 +39,22 @@ export function exactSketch(descending: Float64Array, k: number): TopAndBulk {
  * best of the probes is taken per rank). The bulk is the probes' measures without their top k
  * nodes, averaged and scaled to the count it stands for; Σσ² is exact (‖W‖_F² minus the top).
  */
-export function krylovSketch(kr: KrylovResult, n: number, k: number, frobeniusSquared: number, scale: number): TopAndBulk {
-  const { b, s } = kr.size;
-  const N = b * s;
+export function krylovSketch(
+  kr: KrylovResult,
+  n: number,
+  k: number,
+  frobeniusSquared: number,
+  scale: number,
+  rules = probeRules(kr, scale),
+): TopAndBulk {
+  const s = kr.size.s;
   // A run of s steps pins down its top few Ritz values, not s of them: at most s/4 are reported.
   const kk = Math.min(k, n, Math.floor(s / 4));
   const top = new Float64Array(kk);
-  const runs: { sigma: Float64Array; weight: Float64Array }[] = [];
-  const t = new Float64Array(s * s);
-  for (let c = 0; c < b; c++) {
-    t.fill(0);
-    for (let j = 0; j < s; j++) {
-      const r = j * b + c;
-      t[j * s + j] = kr.h[r * N + r];
-      if (j + 1 < s) t[j * s + j + 1] = t[(j + 1) * s + j] = kr.h[r * N + r + b];
-    }
-    const { values, head } = smallEigen(t, s, 1);
-    // Ritz values are of the scaled G: σ = sqrt(θ) / scale.
-    const sigma = Float64Array.from(values, (v) => Math.sqrt(Math.max(v, 0)) / scale);
+  const runs = rules.map(({ sigma, weight }) => {
     for (let i = 0; i < kk; i++) top[i] = Math.max(top[i], sigma[s - 1 - i]);
-    runs.push({ sigma, weight: Float64Array.from(head.subarray(0, s), (h) => n * h * h) });
-  }
+    return { sigma, weight: Float64Array.from(weight, (w) => n * w) };
+  });
   // The bulk: every run's nodes below the smallest reported top value (those above stand for the top).
   const cutoff = kk > 0 ? top[kk - 1] * (1 - 1e-6) : Infinity;
   const nodes: number[] = [];
