@@ -1,5 +1,5 @@
 /**
- * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N] [--workers N] [--no-peak]
+ * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|wasm-plain|wasm-relaxed|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N] [--workers N] [--no-peak]
  *
  * Time per matrix of the CPU engine, single-threaded (the CLI runs one matrix per worker, one
  * worker per core), by stage, with the Gram's and the tridiagonalization's GFLOP/s, and those as a
@@ -81,7 +81,10 @@ function numpyNow(shape: string): NumpyRow | null {
 }
 const sigmaFile = arg('numpy-sigma', join(here, 'results', 'numpy-sigma.json'));
 const numpySigma = existsSync(sigmaFile) ? (JSON.parse(readFileSync(sigmaFile, 'utf8')) as Record<string, number[]>) : {};
-const kernels: Kernels = which === 'ts' ? tsKernels : ((await createWasmKernels()) ?? tsKernels);
+const kernels: Kernels =
+  which === 'ts'
+    ? tsKernels
+    : ((await createWasmKernels(which === 'wasm-plain' ? 'plain' : which === 'wasm-relaxed' ? 'relaxed' : undefined)) ?? tsKernels);
 
 const f = (x: number, d = 2) => x.toFixed(d);
 const header = [
@@ -120,7 +123,7 @@ if (!process.argv.includes('--no-peak')) {
   console.log(`shares below (%pk) are of the f64x2 peak, ${peak.toFixed(1)} GFLOP/s (one thread)`);
 }
 console.log(
-  `CPU engine, kernels: ${kernels.name}, single thread, best of ${reps}; references: ${numpy ? `${numpyFile} (numpy ${numpy.numpy ?? '?'})` : 'NumPy/torch at one thread, run after each shape'}`,
+  `CPU engine, kernels: ${kernels.name}${kernels.relaxedSimd === undefined ? '' : kernels.relaxedSimd ? ' (relaxed SIMD)' : ' (plain SIMD)'}, single thread, best of ${reps}; references: ${numpy ? `${numpyFile} (numpy ${numpy.numpy ?? '?'})` : 'NumPy/torch at one thread, run after each shape'}`,
 );
 for (const [r, c] of shapes) {
   const m = hashMatrix(r * c);

@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { CpuEngine, singularValuesFromEigenvalues, singularValuesSync } from './cpu-engine.ts';
 import { EngineError } from './errors.ts';
@@ -7,8 +8,12 @@ import { tsKernels } from './ts-kernels.ts';
 import { createWasmKernels } from './wasm/wasm-kernels.ts';
 
 const engine = new CpuEngine({ kernels: tsKernels });
-const wasmKernels = await createWasmKernels();
+const wasmKernels = await createWasmKernels('plain');
 if (wasmKernels === null) throw new Error('WebAssembly SIMD is missing: Node 20 has it');
+// Node 20's V8 has relaxed SIMD behind a flag (later Nodes and Chromium have it on): on, so that its build is tested too.
+setFlagsFromString('--experimental-wasm-relaxed-simd');
+const relaxedKernels = await createWasmKernels('relaxed');
+if (relaxedKernels === null) throw new Error('relaxed SIMD is missing: Node 20 has it behind --experimental-wasm-relaxed-simd');
 
 /** Sylvester's Hadamard matrix of order 2^p: entries ±1, H Hᵀ = n I, so every σ is exactly sqrt(n). */
 function hadamard(p: number): Float32Array {
@@ -51,10 +56,11 @@ describe('CpuEngine', () => {
   });
 });
 
-// The same cases for both sets of kernels: the plain TypeScript reference and WebAssembly SIMD.
+// The same cases for every set of kernels: the plain TypeScript reference and both WebAssembly builds.
 describe.each([
   ['ts', tsKernels],
-  ['wasm', wasmKernels],
+  ['wasm (plain SIMD)', wasmKernels],
+  ['wasm (relaxed SIMD, fused multiply-add)', relaxedKernels],
 ] as [string, Kernels][])('singular values with the %s kernels', (_name, kernels) => {
   it('orthogonal rows: Hadamard matrices have every σ = sqrt(n)', () => {
     const h = hadamard(5); // 32×32

@@ -9,6 +9,8 @@
  */
 export interface Kernels {
   readonly name: 'ts' | 'wasm';
+  /** WebAssembly only: true for the build whose multiply-adds are relaxed SIMD's fused f64x2.relaxed_madd */
+  readonly relaxedSimd?: boolean;
   /**
    * Arrays the kernels can work on, one per length (for the WebAssembly kernels: views into its
    * memory, so ask for everything a matrix needs in one call; earlier arrays become invalid).

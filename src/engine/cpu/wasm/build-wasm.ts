@@ -1,7 +1,8 @@
-/** Regenerates kernels-wasm.ts (the module's bytes, base64) from kernels.wat: `npm run build:wasm`. */
+/** Regenerates kernels-wasm.ts (both builds' bytes, base64) from kernels.wat: `npm run build:wasm`. */
 import { writeFileSync } from 'node:fs';
 import { assembleKernels, kernelsWasmSource } from './assemble-kernels.ts';
 
-const bytes = await assembleKernels();
-writeFileSync(new URL('./kernels-wasm.ts', import.meta.url), kernelsWasmSource(bytes));
-console.log(`kernels-wasm.ts: ${bytes.length} bytes of WebAssembly`);
+const plain = await assembleKernels('plain');
+const relaxed = await assembleKernels('relaxed');
+writeFileSync(new URL('./kernels-wasm.ts', import.meta.url), kernelsWasmSource(plain, relaxed));
+console.log(`kernels-wasm.ts: ${plain.length} bytes of WebAssembly (plain SIMD), ${relaxed.length} (relaxed SIMD)`);

@@ -1,5 +1,8 @@
-;; WebAssembly SIMD (f64x2) versions of the two kernels in ../kernels.ts, same semantics.
+;; WebAssembly SIMD (f64x2) versions of the kernels in ../kernels.ts, same semantics.
 ;; Addresses are byte offsets into the imported memory; strides are in bytes.
+;; f64x2.madd of A, B, C is A·B + C: not an instruction, assemble-kernels.ts writes it out as relaxed SIMD's
+;; f64x2.relaxed_madd for one build and as f64x2.mul + f64x2.add for the other. In the Gram both give the same
+;; bits: its products (of two f32) are exact in f64, so fusing them skips no rounding.
 ;; Regenerate the embedded bytes with `npm run build:wasm` (build-wasm.ts beside this file).
 (module
   (import "env" "memory" (memory 1 65536))
@@ -17,17 +20,17 @@
           (local.set $b01 (v128.load (local.get $b)))
           (local.set $b23 (v128.load offset=16 (local.get $b)))
           (local.set $x (v128.load64_splat (local.get $a)))
-          (local.set $c00 (f64x2.add (local.get $c00) (f64x2.mul (local.get $x) (local.get $b01))))
-          (local.set $c01 (f64x2.add (local.get $c01) (f64x2.mul (local.get $x) (local.get $b23))))
+          (local.set $c00 (f64x2.madd (local.get $x) (local.get $b01) (local.get $c00)))
+          (local.set $c01 (f64x2.madd (local.get $x) (local.get $b23) (local.get $c01)))
           (local.set $x (v128.load64_splat offset=8 (local.get $a)))
-          (local.set $c10 (f64x2.add (local.get $c10) (f64x2.mul (local.get $x) (local.get $b01))))
-          (local.set $c11 (f64x2.add (local.get $c11) (f64x2.mul (local.get $x) (local.get $b23))))
+          (local.set $c10 (f64x2.madd (local.get $x) (local.get $b01) (local.get $c10)))
+          (local.set $c11 (f64x2.madd (local.get $x) (local.get $b23) (local.get $c11)))
           (local.set $x (v128.load64_splat offset=16 (local.get $a)))
-          (local.set $c20 (f64x2.add (local.get $c20) (f64x2.mul (local.get $x) (local.get $b01))))
-          (local.set $c21 (f64x2.add (local.get $c21) (f64x2.mul (local.get $x) (local.get $b23))))
+          (local.set $c20 (f64x2.madd (local.get $x) (local.get $b01) (local.get $c20)))
+          (local.set $c21 (f64x2.madd (local.get $x) (local.get $b23) (local.get $c21)))
           (local.set $x (v128.load64_splat offset=24 (local.get $a)))
-          (local.set $c30 (f64x2.add (local.get $c30) (f64x2.mul (local.get $x) (local.get $b01))))
-          (local.set $c31 (f64x2.add (local.get $c31) (f64x2.mul (local.get $x) (local.get $b23))))
+          (local.set $c30 (f64x2.madd (local.get $x) (local.get $b01) (local.get $c30)))
+          (local.set $c31 (f64x2.madd (local.get $x) (local.get $b23) (local.get $c31)))
           (local.set $a (i32.add (local.get $a) (i32.const 32)))
           (local.set $b (i32.add (local.get $b) (i32.const 32)))
           (br_if $k (i32.lt_u (local.get $a) (local.get $end))))))
@@ -112,11 +115,11 @@
         (local.set $a0 (v128.load (i32.add (local.get $r0) (local.get $q))))
         (local.set $a1 (v128.load (i32.add (local.get $r1) (local.get $q))))
         (local.set $xv (v128.load (i32.add (local.get $x) (local.get $q))))
-        (local.set $d0 (f64x2.add (local.get $d0) (f64x2.mul (local.get $a0) (local.get $xv))))
-        (local.set $d1 (f64x2.add (local.get $d1) (f64x2.mul (local.get $a1) (local.get $xv))))
+        (local.set $d0 (f64x2.madd (local.get $a0) (local.get $xv) (local.get $d0)))
+        (local.set $d1 (f64x2.madd (local.get $a1) (local.get $xv) (local.get $d1)))
         (local.set $q (i32.add (local.get $y) (local.get $q)))
         (v128.store (local.get $q) (f64x2.add (v128.load (local.get $q))
-          (f64x2.add (f64x2.mul (local.get $a0) (local.get $xs0)) (f64x2.mul (local.get $a1) (local.get $xs1)))))
+          (f64x2.madd (local.get $a1) (local.get $xs1) (f64x2.mul (local.get $a0) (local.get $xs0)))))
         (local.set $j (i32.add (local.get $j) (i32.const 2)))
         (br $l2)))
       ;; at most one column left
@@ -152,8 +155,8 @@
       (block $v4 (loop $l4
         (br_if $v4 (i32.ge_s (local.get $t) (local.get $end4)))
         (local.set $q (i32.shl (local.get $t) (i32.const 3)))
-        (local.set $acc0 (f64x2.add (local.get $acc0) (f64x2.mul (v128.load (i32.add (local.get $col) (local.get $q))) (v128.load (i32.add (local.get $x) (local.get $q))))))
-        (local.set $acc1 (f64x2.add (local.get $acc1) (f64x2.mul (v128.load offset=16 (i32.add (local.get $col) (local.get $q))) (v128.load offset=16 (i32.add (local.get $x) (local.get $q))))))
+        (local.set $acc0 (f64x2.madd (v128.load (i32.add (local.get $col) (local.get $q))) (v128.load (i32.add (local.get $x) (local.get $q))) (local.get $acc0)))
+        (local.set $acc1 (f64x2.madd (v128.load offset=16 (i32.add (local.get $col) (local.get $q))) (v128.load offset=16 (i32.add (local.get $x) (local.get $q))) (local.get $acc1)))
         (local.set $t (i32.add (local.get $t) (i32.const 4)))
         (br $l4)))
       (block $v1 (loop $l1

@@ -1,6 +1,6 @@
 import type { Kernels } from '../kernels.ts';
 import { tsKernels } from '../ts-kernels.ts';
-import { KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
+import { KERNELS_RELAXED_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels-wasm.ts';
 
 interface KernelExports {
   panelProducts(a: number, b: number, kc: number, pi0: number, pi1: number, pj0: number, pj1: number, c: number, ldc: number): void;
@@ -23,26 +23,45 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-let compiled: Promise<WebAssembly.Module | null> | undefined;
+/**
+ * The two builds of kernels.wat: 'relaxed' fuses its multiply-adds with relaxed SIMD's f64x2.relaxed_madd
+ * (Chromium ≥ 114, Node ≥ 22, Node 20 with --experimental-wasm-relaxed-simd), 'plain' is SIMD alone.
+ */
+export type WasmVariant = 'plain' | 'relaxed';
 
-/** The compiled module, or null where WebAssembly or its SIMD is missing (validate says no). */
-function wasmModule(): Promise<WebAssembly.Module | null> {
-  compiled ??= (async () => {
-    if (typeof WebAssembly !== 'object') return null;
-    const bytes = decode(KERNELS_WASM_BASE64);
-    if (!WebAssembly.validate(bytes)) return null;
-    return WebAssembly.compile(bytes);
-  })();
-  return compiled;
+const compiled = new Map<WasmVariant, Promise<WebAssembly.Module | null>>();
+
+/** The compiled module, or null where WebAssembly or the features the variant needs are missing (validate says no). */
+function wasmModule(variant: WasmVariant): Promise<WebAssembly.Module | null> {
+  let module = compiled.get(variant);
+  if (!module) {
+    module = (async () => {
+      if (typeof WebAssembly !== 'object') return null;
+      const bytes = decode(variant === 'relaxed' ? KERNELS_RELAXED_WASM_BASE64 : KERNELS_WASM_BASE64);
+      if (!WebAssembly.validate(bytes)) return null;
+      return WebAssembly.compile(bytes);
+    })();
+    compiled.set(variant, module);
+  }
+  return module;
+}
+
+/** Whether this runtime runs the relaxed-SIMD build (Node 20 only with --experimental-wasm-relaxed-simd). */
+export function relaxedSimdAvailable(): boolean {
+  return typeof WebAssembly === 'object' && WebAssembly.validate(decode(KERNELS_RELAXED_WASM_BASE64));
 }
 
 /**
  * The WebAssembly SIMD kernels (f64x2), about 8× the plain TypeScript ones, or null where they
- * cannot run. Each instance owns one memory: arrays from allocate() are views into it, and
- * calls with arrays from elsewhere go to the TypeScript kernels. One instance per worker.
+ * cannot run: by default the relaxed-SIMD build where the runtime validates it, else the plain
+ * one; `variant` asks for one build only. Each instance owns one memory: arrays from allocate()
+ * are views into it, and calls with arrays from elsewhere go to the TypeScript kernels. One
+ * instance per worker.
  */
-export async function createWasmKernels(): Promise<Kernels | null> {
-  const mod = await wasmModule();
+export async function createWasmKernels(variant?: WasmVariant): Promise<Kernels | null> {
+  let chosen: WasmVariant = variant ?? 'relaxed';
+  let mod = await wasmModule(chosen);
+  if (mod === null && variant === undefined) mod = await wasmModule((chosen = 'plain'));
   if (mod === null) return null;
   let memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
   let k = (await WebAssembly.instantiate(mod, { env: { memory } })).exports as unknown as KernelExports;
@@ -50,6 +69,7 @@ export async function createWasmKernels(): Promise<Kernels | null> {
 
   return {
     name: 'wasm',
+    relaxedSimd: chosen === 'relaxed',
     allocate(lengths) {
       // 16-byte alignment for v128 loads; offsets in bytes.
       const offsets: number[] = [];
