@@ -110,9 +110,33 @@ export const METRICS: { id: HeatmapMetric; label: string; help: string }[] = [
   { id: 'stable_rank', label: 'Stable rank', help: '‖W‖_F² / ‖W‖₂².' },
   { id: 'entropy', label: 'Spectral entropy', help: 'Normalised entropy of the eigenvalue distribution (1 = flat).' },
   { id: 'num_spikes', label: 'MP spikes', help: 'Eigenvalues above the Marchenko–Pastur bulk edge (with its Tracy–Widom margin).' },
+  {
+    id: 'alpha_peak',
+    label: 'Alpha (xmin at the peak)',
+    help: "WeightWatcher's fix_fingers='xmin_peak' fit: xmin no higher than 1.5 × the ESD's peak, so a short tail of a few large eigenvalues cannot win. What AlphaPruning uses.",
+  },
+  {
+    id: 'alpha_farms',
+    label: 'FARMS alpha',
+    help: 'Alpha of the ESD pooled over 100 × 200 windows (FARMS): comparable across matrix shapes. Computed only when the scan asks for it.',
+  },
+  {
+    id: 'mp_rank',
+    label: 'MP rank',
+    help: "Singular values above Spectrum's noise threshold τ: a data-free starting rank for LoRA or LASER.",
+  },
 ];
 
-const HTSR_METRICS = new Set<HeatmapMetric>(['alpha', 'alpha_weighted', 'stable_rank', 'entropy', 'num_spikes']);
+const HTSR_METRICS = new Set<HeatmapMetric>([
+  'alpha',
+  'alpha_weighted',
+  'stable_rank',
+  'entropy',
+  'num_spikes',
+  'alpha_peak',
+  'alpha_farms',
+  'mp_rank',
+]);
 
 /** A metric of a record, or null when it has none (not fitted, non-finite weights, 1-D): never NaN. */
 export function metricValue(r: MatrixRecord, metric: HeatmapMetric, variant: SpectrumVariant): number | null {

@@ -20,7 +20,19 @@ describe('unavailableMetrics', () => {
     const out = unavailableMetrics(imported, 'current');
     expect(out.has('snr')).toBe(false);
     expect([...out.keys()].sort()).toEqual(
-      ['alpha', 'alpha_weighted', 'entropy', 'frobenius', 'num_spikes', 'sigma_max', 'signal_to_noise', 'stable_rank'].sort(),
+      [
+        'alpha',
+        'alpha_weighted',
+        'entropy',
+        'frobenius',
+        'num_spikes',
+        'sigma_max',
+        'signal_to_noise',
+        'stable_rank',
+        'alpha_peak',
+        'alpha_farms',
+        'mp_rank',
+      ].sort(),
     );
     expect(out.get('sigma_max')).toBe("Spectral norm σ_max: not in Spectrum's result file, which stores only each module's SNR");
   });

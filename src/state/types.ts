@@ -34,7 +34,18 @@ export interface CheckpointState {
 
 export type HeatmapMode = 'selection' | 'metric';
 export type HeatmapMetric =
-  'snr' | 'signal_to_noise' | 'sigma_max' | 'frobenius' | 'alpha' | 'alpha_weighted' | 'stable_rank' | 'entropy' | 'num_spikes';
+  | 'snr'
+  | 'signal_to_noise'
+  | 'sigma_max'
+  | 'frobenius'
+  | 'alpha'
+  | 'alpha_weighted'
+  | 'stable_rank'
+  | 'entropy'
+  | 'num_spikes'
+  | 'alpha_peak'
+  | 'alpha_farms'
+  | 'mp_rank';
 
 export interface Cell {
   module: string;

@@ -51,7 +51,12 @@ export function makePainter(
       scale: null,
     };
   }
-  return metricPainter(records, (r) => metricValue(r, metric, variant), base, metric === 'alpha' ? [2, 6] : []);
+  return metricPainter(
+    records,
+    (r) => metricValue(r, metric, variant),
+    base,
+    metric === 'alpha' || metric === 'alpha_peak' || metric === 'alpha_farms' ? [2, 6] : [],
+  );
 }
 
 /**
