@@ -87,7 +87,9 @@ export function tempBalance(matrices: readonly PlanMatrix[], settings: LrSetting
   if (linear.length > 0) linear[0].reason = "TempBalance's first layer: left at η (remove_first_layer)";
   if (linear.length > 1) linear[linear.length - 1].reason = "TempBalance's last layer: left at η (remove_last_layer)";
   const candidates = linear.slice(1, -1);
-  for (const e of candidates) if (e.metric === null) e.reason = 'no alpha (the power-law fit failed): left at η';
+  for (const e of candidates)
+    if (e.metric === null)
+      e.reason = `no ${useMid ? 'alpha_mid (no singular values, or a flat tail)' : 'alpha (the power-law fit failed)'}: left at η`;
   const tuned = candidates.filter((e) => e.metric !== null);
   if (tuned.length > 0) {
     const scores = tuned.map((e) => e.metric!);

@@ -12,7 +12,7 @@ import type { DropOrder, SparsityPlan } from './blocks.ts';
 import type { LrPlan } from './learning-rates.ts';
 import type { PlanSource } from './plan-matrix.ts';
 import { rankOf, type RankPlan, type RankSource } from './ranks.ts';
-import type { Plans } from './plans.ts';
+import { isUnavailable, type Plans } from './plans.ts';
 
 /** A float as PyYAML's yaml.dump writes it (represent_float): repr, with `.0` before an exponent that has no point. */
 export function yamlFloat(x: number): string {
@@ -182,8 +182,7 @@ export function writeLaserJson(plan: RankPlan): string {
 
 /** plan.json: every plan that could be made, and why the others could not. */
 export function writePlanJson(model: string, source: PlanSource, plans: Plans): string {
-  const either = <T, U>(x: T | { reason: string }, f: (t: T) => U) =>
-    typeof x === 'object' && x !== null && 'reason' in x ? { unavailable: x.reason } : f(x as T);
+  const either = <T extends object, U>(x: T | { reason: string }, f: (t: T) => U) => (isUnavailable(x) ? { unavailable: x.reason } : f(x));
   return json({
     tool: 'spectral-workbench',
     version: TOOL_VERSION,
