@@ -86,7 +86,7 @@ export async function extractLora(
     const flip = kind !== 'linear';
     const [rows, cols] = flip ? [m.cols, m.rows] : [m.rows, m.cols];
     const target = flip ? transpose(delta, m.rows, m.cols) : delta;
-    const t = await tripletsFor(lowRank, target, rows, cols, opts.target, opts.signal);
+    const t = await tripletsFor(lowRank, target, rows, cols, opts.target, m, opts.signal);
     const r = t.rank;
     const b = new Float32Array(rows * r);
     const a = new Float32Array(r * cols);

@@ -1,5 +1,5 @@
 import type { LowRankOptions, SingularTriplets } from '../low-rank.ts';
-import { throwIfAborted } from '../errors.ts';
+import { ScanError, throwIfAborted } from '../errors.ts';
 import type { CheckpointPair, PairedMatrix } from './pair.ts';
 import { readFloat64 } from './pair.ts';
 
@@ -46,18 +46,28 @@ export function transpose(m: Float64Array, rows: number, cols: number): Float64A
   return out;
 }
 
-/** The triplets of ΔW for a target: the engine's, with the rank capped at the matrix's smaller side. */
+/**
+ * The triplets of ΔW for a target: the engine's, with the rank capped at the matrix's smaller side.
+ * An engine failure becomes a one-line error naming the weight (a cancel stays a cancel).
+ */
 export async function tripletsFor(
   lowRank: TopTriplets,
   m: Float64Array,
   rows: number,
   cols: number,
   target: RankTarget,
+  where: PairedMatrix,
   signal?: AbortSignal,
 ): Promise<SingularTriplets> {
   const full = Math.min(rows, cols);
   const t: LowRankOptions = 'rank' in target ? { rank: Math.min(target.rank, full) } : { energy: target.energy, maxRank: full };
-  return lowRank(m, rows, cols, signal ? { ...t, signal } : t);
+  try {
+    return await lowRank(m, rows, cols, signal ? { ...t, signal } : t);
+  } catch (e) {
+    if (e instanceof ScanError || (e instanceof Error && e.name === 'AbortError')) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new ScanError('ENGINE_FAILED', where.ft.file, where.name, `the singular triplets of ΔW (${rows} × ${cols}) failed: ${why}`);
+  }
 }
 
 /** Σσ² / ‖ΔW‖_F² of the triplets kept. */

@@ -380,6 +380,16 @@ describe('errors name the file and the tensor', () => {
     expect(arch.message).toBe('base and ft: architectures differ (config.json model_type: "llama" and "qwen2")');
   });
 
+  it('an engine that fails names the weight', async () => {
+    const pair = await pairOf(plantedPair([{ name: UP, rows: 32, cols: 16, sigma: [1] }], { config: LLAMA }));
+    const failing = () => {
+      throw new Error('QL iteration did not converge');
+    };
+    await expect(extractLora(pair, failing, memoryOutput(), { target: { rank: 1 } })).rejects.toThrow(
+      `model.safetensors: tensor "${UP}": the singular triplets of ΔW (32 × 16) failed: QL iteration did not converge`,
+    );
+  });
+
   it('a sink that fails (a full disk) fails the write with its error, and nothing is committed', async () => {
     const p = plantedPair([{ name: UP, rows: 32, cols: 16, sigma: [1] }], { config: LLAMA });
     const pair = await pairOf(p);

@@ -58,7 +58,7 @@ export async function truncateUpdate(
         unchanged.push(m.name);
         return readBytes(pair.ft, m.ft, layout.signal);
       }
-      const t = await tripletsFor(lowRank, delta, m.rows, m.cols, target, layout.signal);
+      const t = await tripletsFor(lowRank, delta, m.rows, m.cols, target, m, layout.signal);
       const base = await readFloat64(pair.base, m.base, layout.signal);
       const r = t.rank;
       // W = BASE + U·diag(σ)·Vᵀ, row by row; the residual ΔW − ΔW_r measured on the way
