@@ -83,6 +83,12 @@ describe('spectral-workbench plan', () => {
     const plan = readJson<PlanJson>(join(out, 'plan.json'));
     const tb = plan.learning_rates.tempbalance as { metric: string; matrices: LrMatrix[] };
     expect(tb.matrices.find((m) => m.name === 'lm_head.weight')).toMatchObject({ tuned: false, lr: 2e-5 });
+    // the scan keeps every singular value for the plan, so TempBalance uses its own median fit; the ends of its
+    // range are those of the numpy port of TempBalance's code (test-fixtures/expected/plans-reference.json)
+    expect(tb.metric).toBe('alpha_mid');
+    const byLr = [...tb.matrices].filter((m) => m.tuned).sort((a, b) => a.lr - b.lr);
+    expect(byLr[0].name).toBe('model.layers.15.self_attn.o_proj.weight');
+    expect(byLr[byLr.length - 1].name).toBe('model.layers.1.mlp.up_proj.weight');
 
     const sparsity = readJson<SparsityJson>(join(out, 'sparsity.json'));
     expect(sparsity.blocks).toHaveLength(16);

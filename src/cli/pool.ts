@@ -39,7 +39,12 @@ export class CliScanPool extends ScanPool<Remote<Analyzer<string>>> {
  * reason in the status. Auto on a machine without a GPU device node starts no Dawn at all. The jobs
  * running at once stay within `memoryBudget` bytes (default: three quarters of the machine's memory).
  */
-export function cliScanPool(engine: EnginePreference, threads = availableParallelism(), memoryBudget = cliMemoryBudget()): CliScanPool {
+export function cliScanPool(
+  engine: EnginePreference,
+  threads = availableParallelism(),
+  memoryBudget = cliMemoryBudget(),
+  keepSingularValues = false,
+): CliScanPool {
   // Worker threads get a copy of process.env: the Vulkan loader reads the process's, set here.
   if (engine === 'webgpu') addSoftwareVulkanDriver();
   const noGpu = engine === 'auto' && !gpuDevicePresent() ? { note: 'CPU engine (float64): no GPU device on this machine' } : undefined;
@@ -48,8 +53,8 @@ export function cliScanPool(engine: EnginePreference, threads = availableParalle
     cpuWorkers: Math.max(1, threads),
     gpuJobs: GPU_JOBS,
     memoryBudget,
-    // no CLI command draws a spectrum: records keep their metrics only
-    keepSingularValues: false,
+    // no CLI command draws a spectrum: records keep their metrics only, unless a plan needs every singular value
+    keepSingularValues,
     ...(noGpu ? { noGpu } : {}),
     spawn: (preference, onBytes) => {
       const thread = spawnScanThread({ engine: preference });

@@ -34,6 +34,7 @@ import { RANK_SOURCES, type RankSource } from '../../core/plans/ranks.ts';
 import { choice, option, percents, UsageError, type ParsedArgs } from '../args.ts';
 import { prepareOutputFolder, writeFilesAtomically } from '../output.ts';
 import type { ScanStop } from '../signals.ts';
+import { cliScanPool } from '../pool.ts';
 import { scanCheckpoint, scanSettings } from './scan.ts';
 import type { ExportFile } from '../../core/exports/spectrum-bundle.ts';
 
@@ -132,7 +133,14 @@ async function gather(input: PlanInput, args: ParsedArgs, percent: number, stop:
     };
   }
   const settings = scanSettings(args);
-  const result = await scanCheckpoint(input.inputs, settings, stop);
+  // TempBalance's own fit (alpha_mid) and the energy ranks need every singular value, which scans drop by default
+  const pool = cliScanPool(settings.engine, settings.threads, settings.memoryBudget, true);
+  let result: Awaited<ReturnType<typeof scanCheckpoint>>;
+  try {
+    result = await scanCheckpoint(input.inputs, settings, stop, pool);
+  } finally {
+    await pool.close();
+  }
   return {
     model: result.model,
     matrices: planMatrices(result.records, settings.variant),
