@@ -214,6 +214,17 @@ describe('writing safely', () => {
     expect(readdirSync(out)).toEqual([]);
   }, 150_000);
 
+  it('--heads on a model without separate attention projections says so', async () => {
+    const gpt2 = plantedPair([{ name: 'transformer.h.0.attn.c_attn.weight', rows: 16, cols: 48, sigma: [1] }], {
+      config: { model_type: 'gpt2', n_embd: 16, n_head: 2 },
+    });
+    const out = tmp();
+    const r = await cli(['rewind', folder(gpt2.base), folder(gpt2.ft), '--heads', '10%', '--out', out]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: rewind: \S+ has no attention heads to choose from .*--matrices REGEX rewinds whole weights\n$/);
+    expect(readdirSync(out)).toEqual([]);
+  }, 60_000);
+
   it('a heads file names heads that exist', async () => {
     const out = tmp();
     const heads = join(tmp(), 'heads.json');

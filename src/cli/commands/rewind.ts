@@ -57,6 +57,11 @@ export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{
     let heads: (HeadRef & { energy?: number; share?: number })[] = [];
     if (percent !== undefined || headsFile !== undefined) {
       const scores = await headScores(pair, stop.signal);
+      if (scores.length === 0)
+        throw new UsageError(
+          `rewind: ${pair.ft.name} has no attention heads to choose from (heads are known for separate q_proj, k_proj, v_proj and o_proj weights with config.json's num_attention_heads); --matrices REGEX rewinds whole weights`,
+          false,
+        );
       const total = scores.reduce((s, h) => s + h.energy, 0);
       const energyOf = new Map(scores.map((s) => [`${s.tensor}\u0000${s.head}`, s.energy]));
       let chosen: HeadRef[];
