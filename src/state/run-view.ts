@@ -32,6 +32,12 @@ export const RUN_METRICS: { id: TimelineMetric; label: string; help: string }[] 
   { id: 'snr', label: 'Spectrum SNR', help: "Spectrum's stored value (signal/noise)/σ_max." },
   { id: 'sigma_max', label: 'σ_max', help: 'The largest singular value.' },
   { id: 'frobenius', label: '‖W‖_F', help: 'The Frobenius norm √Σσ².' },
+  {
+    id: 'alpha_peak',
+    label: 'Alpha (xmin at the peak)',
+    help: "WeightWatcher's xmin_peak fit: a short tail of large eigenvalues cannot win.",
+  },
+  { id: 'mp_rank', label: 'MP rank', help: "Singular values above Spectrum's noise threshold τ." },
 ];
 
 export const RUN_TRANSFORMS: { id: TimelineTransform; label: string }[] = [

@@ -12,6 +12,7 @@ import {
   depthValues,
   layerStepGrid,
   roleDependence,
+  TIMELINE_METRICS,
   transformSeries,
   waveTravel,
   type Timeline,
@@ -133,7 +134,16 @@ function timelineOf(profiles: Record<string, number[]>, metric: 'alpha' | 'stabl
         name: `model.layers.${layer}.${module}.weight`,
         layer,
         module,
-        values: { stable_rank: nothing(), alpha: nothing(), snr: nothing(), sigma_max: nothing(), frobenius: nothing(), [metric]: [v] },
+        values: {
+          stable_rank: nothing(),
+          alpha: nothing(),
+          snr: nothing(),
+          sigma_max: nothing(),
+          frobenius: nothing(),
+          alpha_peak: nothing(),
+          mp_rank: nothing(),
+          [metric]: [v],
+        },
       })),
     ),
   };
@@ -244,7 +254,7 @@ describe('the timeline from records', () => {
     );
     const lines = timelineCsv(t).trimEnd().split('\n');
     expect(lines[0]).toBe('step,checkpoint,layer,module,metric,value');
-    expect(lines.length).toBe(1 + 2 * 2 * 5);
+    expect(lines.length).toBe(1 + 2 * 2 * TIMELINE_METRICS.length);
     const sr = lines.filter((l) => l.includes(',stable_rank,')).map((l) => l.split(','));
     expect(sr.map((c) => [c[0], c[1], c[2], Number(c[5])])).toEqual([
       ['0', 'checkpoint-0', '0', expect.closeTo(20, 10)],

@@ -13,7 +13,7 @@ import { coefficientOfVariation, leastSquaresSlope, presentPairs, spearman } fro
  */
 
 /** The metrics a timeline follows: metrics.json's fields of the same names. */
-export const TIMELINE_METRICS = ['stable_rank', 'alpha', 'snr', 'sigma_max', 'frobenius'] as const;
+export const TIMELINE_METRICS = ['stable_rank', 'alpha', 'snr', 'sigma_max', 'frobenius', 'alpha_peak', 'mp_rank'] as const;
 export type TimelineMetric = (typeof TIMELINE_METRICS)[number];
 
 /**
