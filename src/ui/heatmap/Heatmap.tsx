@@ -186,7 +186,16 @@ export function Heatmap({
       />
       {below?.(layout)}
       {tip && (
-        <div className="tip" role="tooltip" style={{ left: Math.min(tip.x + 14, layout.width - 260), top: tip.y + 16 }}>
+        <div
+          className="tip"
+          role="tooltip"
+          // the box clips what overflows it (it scrolls sideways): below the lower half's cells, the tip opens upwards
+          style={{
+            left: Math.min(tip.x + 14, layout.width - 260),
+            top: tip.y > layout.height / 2 ? tip.y - 8 : tip.y + 16,
+            transform: tip.y > layout.height / 2 ? 'translateY(-100%)' : undefined,
+          }}
+        >
           {renderTip(
             grid.cells.get(cellKey(tip.cell.module, tip.cell.layer)),
             tip.cell,
