@@ -1,22 +1,41 @@
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { openCheckpoint } from '../core/formats/checkpoint.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { topSingularTripletsCpuAsync } from '../engine/low-rank/randomized-svd.ts';
 import { blobSource } from '../workers/blob-source.ts';
 import { createLowRankWorkerApi } from '../workers/low-rank-api.ts';
-import { IntruderRuns, intrudersOfDeltaMatrix, type LowRankDeps } from './low-rank.ts';
+import { IntruderRuns, intrudersOfDeltaMatrix, RewriteRuns, type LowRankDeps } from './low-rank.ts';
 
 const root = join(import.meta.dirname, '../..');
 const numpy = JSON.parse(readFileSync(join(root, 'test-fixtures/expected/intruders-demo.json'), 'utf8')) as {
   matrices: Record<string, { max_cos: number[]; base_index: number[]; intruders: number }>;
 };
 
+/** A demo checkpoint as the page opens it: its weights and the config.json beside them. */
 async function demoCheckpoint(name: string): Promise<{ info: CheckpointInfo; files: File[] }> {
-  const file = new File([readFileSync(join(root, 'public/demo', `${name}.safetensors`))], `${name}.safetensors`);
-  const { sources: _s, ...info } = await openCheckpoint([blobSource(file)]);
-  return { info, files: [file] };
+  const files = [
+    new File([readFileSync(join(root, 'public/demo', `${name}.safetensors`))], `${name}.safetensors`),
+    new File([readFileSync(join(root, 'public/demo/config.json'))], 'config.json'),
+  ];
+  const { sources: _s, ...info } = await openCheckpoint(files.map((f) => blobSource(f)));
+  return { info: { ...info, name }, files };
+}
+
+/** The CLI's output folder for the same rewrite of the demo (phase 1 against the base). */
+async function cliRewrite(command: string, extra: string[]): Promise<string> {
+  const out = mkdtempSync(join(tmpdir(), 'sw-rewrite-'));
+  const demo = (p: string) => join(root, 'public/demo', `${p}.safetensors`);
+  await promisify(execFile)(
+    process.execPath,
+    [join(root, 'bin/spectral-workbench.js'), command, demo('phase0-base'), demo('phase1-25pct'), ...extra, '--out', out, '--quiet'],
+    { cwd: root },
+  );
+  return out;
 }
 
 describe("intruder dimensions of a ΔW pair's matrix, through the low-rank worker's API", async () => {
@@ -30,6 +49,7 @@ describe("intruder dimensions of a ΔW pair's matrix, through the low-rank worke
     weightsOf: (id) => checkpoints.get(id),
     worker: () => ({
       intruders: (r) => (sent.push(r.files.map(([ref]) => ref)), api.intruders(r)),
+      rewrite: (r, out, onProgress) => api.rewrite(r, out, onProgress),
       cancel: () => api.cancel(),
     }),
   };
@@ -86,4 +106,36 @@ describe("intruder dimensions of a ΔW pair's matrix, through the low-rank worke
     expect(seen.slice(0, 2)).toEqual(['running', 'cancelled']);
     expect(runs.get(IntruderRuns.key({ fromId: 'c2', toId: 'c1' }, 'model.layers.0.self_attn.q_proj.weight'))).toBeUndefined();
   });
+
+  for (const [kind, what, command, args] of [
+    ['extract-lora', { kind: 'extract-lora', target: { energy: 0.9 } }, 'extract-lora', ['--energy', '0.9']],
+    ['rewind', { kind: 'rewind', percent: 15, perLayer: false }, 'rewind', ['--heads', '15%']],
+    ['truncate', { kind: 'truncate', target: { energy: 0.95 } }, 'truncate', ['--energy', '0.95']],
+  ] as const) {
+    it(`${kind} in the worker, kept for a download: the CLI's bytes, file for file`, async () => {
+      const runs = new RewriteRuns(deps);
+      const progress: number[] = [];
+      runs.subscribe(() => {
+        const r = runs.current;
+        if (r?.status === 'running' && r.progress) progress.push(r.progress.done);
+      });
+      await runs.start(pair, what);
+      const run = runs.current;
+      expect(run?.status === 'failed' ? run.message : run?.status).toBe('done');
+      if (run?.status !== 'done') return;
+      expect(progress.length).toBeGreaterThan(0);
+      const out = await cliRewrite(command, [...args]);
+      for (const f of run.files) {
+        if (f.name.endsWith('.md')) continue;
+        expect(Buffer.from(f.bytes).equals(readFileSync(join(out, f.name))), f.name).toBe(true);
+      }
+      // the same files as the CLI's, but the Markdown report (the CLI's own)
+      expect(run.files.map((f) => f.name).sort()).toEqual(
+        readdirSync(out)
+          .filter((n) => !n.endsWith('.md'))
+          .sort(),
+      );
+      expect(run.files.map((f) => f.name)).toContain(`${kind}-report.json`);
+    }, 60_000);
+  }
 });

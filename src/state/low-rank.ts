@@ -4,12 +4,25 @@ import { operandsOf } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, planDelta, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { IntruderOutcome } from '../workers/intruders.ts';
 import type { IntrudersRequest } from '../workers/low-rank-api.ts';
+import type { DirectoryHandle } from '../workers/directory-output.ts';
+import type { RewriteOutcome, RewriteProgress, RewriteRequest, RewriteWhat } from '../workers/rewrite-run.ts';
 
 /** What on-demand work on a ΔW pair's weights needs: each checkpoint's headers and files, and a worker to do it. */
 export interface LowRankDeps {
   weightsOf(id: string): { info: CheckpointInfo; files: File[] } | undefined;
   /** the worker (made on first use; Comlink's Remote in the page, the API itself in tests) */
-  worker(): { intruders(request: IntrudersRequest): Promise<IntruderOutcome>; cancel(): unknown };
+  worker(): LowRankWorker;
+}
+
+/** The low-rank worker as the state layer calls it (the page passes callbacks through Comlink's proxy). */
+export interface LowRankWorker {
+  intruders(request: IntrudersRequest): Promise<IntruderOutcome>;
+  rewrite(
+    request: RewriteRequest,
+    out: { directory?: DirectoryHandle; maxMemoryBytes: number },
+    onProgress?: (p: RewriteProgress) => void,
+  ): Promise<RewriteOutcome>;
+  cancel(): unknown;
 }
 
 /** The two checkpoints of a ΔW pair, as the ΔW plan names their files (`${id}/${file}`). */
@@ -134,5 +147,92 @@ export class IntruderRuns {
     this.current.controller.abort();
     this.current = null;
     this.set(key, { status: 'cancelled' });
+  }
+}
+
+/**
+ * A download holds the whole output in memory (the worker's, then a Blob): above this, the page asks
+ * for a folder (File System Access API) instead. An extracted LoRA is far smaller than its model.
+ */
+export const MAX_DOWNLOAD_BYTES = 512 * 2 ** 20;
+
+export type RewriteRun =
+  | { status: 'running'; kind: RewriteWhat['kind']; progress: RewriteProgress | null }
+  | { status: 'done'; kind: RewriteWhat['kind']; where: string; files: { name: string; bytes: Uint8Array }[]; report: string }
+  | { status: 'failed'; kind: RewriteWhat['kind']; message: string }
+  | { status: 'cancelled'; kind: RewriteWhat['kind'] };
+
+/**
+ * The ΔW page's rewrites (extract a LoRA, rewind heads, truncate the update), one at a time in the
+ * low-rank worker: into a folder the user picked, or in memory for a download (`files` of the done
+ * run). Kept outside the components, like IntruderRuns.
+ */
+export class RewriteRuns {
+  private run: RewriteRun | null = null;
+  private readonly listeners = new Set<() => void>();
+  private controller: AbortController | null = null;
+
+  constructor(private readonly deps: LowRankDeps) {}
+
+  get current(): RewriteRun | null {
+    return this.run;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  private set(run: RewriteRun | null): void {
+    this.run = run;
+    for (const l of this.listeners) l();
+  }
+
+  async start(pair: { fromId: string; toId: string }, what: RewriteWhat, directory?: DirectoryHandle): Promise<void> {
+    this.cancel();
+    const [base, ft] = [this.deps.weightsOf(pair.fromId), this.deps.weightsOf(pair.toId)];
+    if (!base || !ft) {
+      this.set({
+        status: 'failed',
+        kind: what.kind,
+        message: 'writing reads both checkpoints, and this page no longer has their files: open them again',
+      });
+      return;
+    }
+    const controller = new AbortController();
+    this.controller = controller;
+    this.set({ status: 'running', kind: what.kind, progress: null });
+    const worker = this.deps.worker();
+    controller.signal.addEventListener('abort', () => void worker.cancel(), { once: true });
+    const request: RewriteRequest = {
+      what,
+      base: { name: base.info.name, files: base.files },
+      ft: { name: ft.info.name, files: ft.files },
+    };
+    const outcome = await worker
+      .rewrite(request, { directory, maxMemoryBytes: MAX_DOWNLOAD_BYTES }, (progress) => {
+        if (!controller.signal.aborted) this.set({ status: 'running', kind: what.kind, progress });
+      })
+      .catch((e: unknown): RewriteOutcome => ({
+        ok: false,
+        error: { file: ft.info.name, code: 'WRITE_FAILED', message: e instanceof Error ? e.message : String(e) },
+      }));
+    if (controller.signal.aborted) return;
+    this.controller = null;
+    if (!outcome.ok) return this.set({ status: 'failed', kind: what.kind, message: outcome.error.message });
+    this.set({
+      status: 'done',
+      kind: what.kind,
+      where: directory ? directory.name : 'downloads',
+      files: outcome.files,
+      report: outcome.report,
+    });
+  }
+
+  cancel(): void {
+    if (!this.controller) return;
+    this.controller.abort();
+    this.controller = null;
+    if (this.run?.status === 'running') this.set({ status: 'cancelled', kind: this.run.kind });
   }
 }

@@ -7,7 +7,12 @@ import type { DeltaJob } from '../core/scan/plan-delta.ts';
 import { ScanError } from '../core/errors.ts';
 
 /** The singular triplets of a rows × cols f32 matrix (the CPU engine's randomized SVD, exact at full rank). */
-export type TripletSolver = (values: Float32Array, rows: number, cols: number, opts: LowRankOptions) => Promise<SingularTriplets>;
+export type TripletSolver = (
+  values: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  opts: LowRankOptions,
+) => Promise<SingularTriplets>;
 
 export type IntruderOutcome = { ok: true; report: IntruderMatrixReport } | { ok: false; error: ErrorRecord };
 

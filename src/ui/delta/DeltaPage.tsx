@@ -16,6 +16,7 @@ import { Legend } from '../heatmap/Legend.tsx';
 import { heatmapSvg } from '../heatmap/svg.ts';
 import { DeltaExports } from './DeltaExports.tsx';
 import { DeltaProgress } from './DeltaProgress.tsx';
+import { RewritePanel } from './RewritePanel.tsx';
 import { deltaPainter, UNCHANGED } from './painter.ts';
 
 /**
@@ -218,6 +219,9 @@ export function DeltaPage() {
           heatmapSvg={exportSvg}
           heatmapPng={exportPng}
         />
+      )}
+      {computed && delta.status === 'done' && (
+        <RewritePanel pair={computed} names={{ from: nameOf(computed.fromId), to: nameOf(computed.toId) }} />
       )}
     </div>
   );
