@@ -139,7 +139,7 @@ export async function rewind(
   pair: CheckpointPair,
   out: OutputFolder,
   what: { heads: readonly (HeadRef & { energy?: number; share?: number })[]; matrices: readonly string[] },
-  layout: Omit<RewriteLayout, 'sideFiles'> & { sideFiles?: Map<string, Uint8Array> },
+  layout: RewriteLayout,
 ): Promise<RewindReport> {
   const byName = new Map(pair.matrices.map((m) => [m.name, m]));
   const headsOf = new Map<string, number[]>();
