@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TIMELINE_METRICS } from '../core/timeline/model.ts';
 
 const root = join(import.meta.dirname, '../..');
 const bin = join(root, 'bin/spectral-workbench.js');
@@ -79,7 +80,7 @@ describe('spectral-workbench timeline on the demo training run', () => {
   it('writes the long-format CSV and the summary', () => {
     const csv = readFileSync(join(out, 'timeline.csv'), 'utf8').trimEnd().split('\n');
     expect(csv[0]).toBe('step,checkpoint,layer,module,metric,value');
-    expect(csv.length).toBe(1 + 10 * 112 * 5);
+    expect(csv.length).toBe(1 + 10 * 112 * TIMELINE_METRICS.length);
     const q0 = timeline.matrices.find((m) => m.module === 'self_attn.q_proj' && m.layer === 0)!;
     expect(csv).toContain(`1500,checkpoint-1500,0,self_attn.q_proj,stable_rank,${q0.stable_rank[9]}`);
     const md = readFileSync(join(out, 'timeline.md'), 'utf8');
