@@ -185,7 +185,10 @@ function adapterConfig(
 ): string {
   const leaf = (p: string) => p.split('.').pop()!;
   const adapted = new Set(modules.map((m) => m.module));
-  const all2d = pair.matrices.filter((m) => !m.vector).map(modulePath);
+  // every matrix of the checkpoint, not only those --only chose: a last name covers them all in PEFT
+  const all2d = pair.ft.tensors
+    .filter((t) => t.shape.length === 2 && t.name.endsWith('.weight'))
+    .map((t) => t.name.replace(/\.weight$/, ''));
   const leaves = [...new Set(modules.map((m) => leaf(m.module)))].sort();
   const byLeaf = leaves.every((l) => all2d.filter((p) => leaf(p) === l).every((p) => adapted.has(p)));
   const nameOrPath = pair.base.config?._name_or_path;

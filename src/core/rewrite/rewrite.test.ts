@@ -125,6 +125,27 @@ describe('extract-lora', () => {
     expect(header.tensors.every((t) => t.dtype === 'F32')).toBe(true);
   });
 
+  it('names whole module paths in target_modules when --only leaves out weights of the same last name', async () => {
+    const q1 = 'model.layers.1.self_attn.q_proj.weight';
+    const p = plantedPair(
+      [
+        { name: Q, rows: 16, cols: 16, sigma: [1] },
+        { name: q1, rows: 16, cols: 16, sigma: [1] },
+      ],
+      { config: LLAMA },
+    );
+    for (const [only, expected] of [
+      [/layers\.0\./, ['model.layers.0.self_attn.q_proj']],
+      [/q_proj/, ['q_proj']],
+    ] as const) {
+      const out = memoryOutput();
+      await extractLora(await pairOf(p, only), topSingularTripletsCpu, out, { target: { rank: 1 } });
+      await out.commit();
+      const config = JSON.parse(new TextDecoder().decode(out.files.get('adapter_config.json'))) as Record<string, unknown>;
+      expect(config.target_modules).toEqual(expected);
+    }
+  });
+
   it("adapts GPT-2's Conv1D (stored in × out) with fan_in_fan_out: B·A is the transpose of the stored ΔW", async () => {
     const name = 'transformer.h.0.mlp.c_fc.weight';
     const delta = plantedUpdate(16, 64, [3, 1]); // stored in × out
