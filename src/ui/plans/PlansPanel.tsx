@@ -219,22 +219,24 @@ export function PlansPanel({
 
         <section className="plan-card" aria-label="Sparsity">
           <h3>Sparsity per block</h3>
-          <div className="plan-controls">
-            <NumberField
-              label="S"
-              title="the global sparsity: the parameter-weighted mean of the blocks' ratios (AlphaPruning's --sparsity_ratio)"
-              value={settings.sparsity}
-              bounds={{ min: 0, max: 1, openMax: true }}
-              onValue={(sparsity) => patch({ sparsity })}
-            />
-            <NumberField
-              label="ε"
-              title="the ratios before scaling span 1 − ε to 1 + ε (AlphaPruning's --epsilon, 0.3)"
-              value={settings.epsilon}
-              bounds={{ min: 0, max: 1, openMax: true }}
-              onValue={(epsilon) => patch({ epsilon })}
-            />
-          </div>
+          {!isUnavailable(sparsity) && (
+            <div className="plan-controls">
+              <NumberField
+                label="S"
+                title="the global sparsity: the parameter-weighted mean of the blocks' ratios (AlphaPruning's --sparsity_ratio)"
+                value={settings.sparsity}
+                bounds={{ min: 0, max: 1, openMax: true }}
+                onValue={(sparsity) => patch({ sparsity })}
+              />
+              <NumberField
+                label="ε"
+                title="the ratios before scaling span 1 − ε to 1 + ε (AlphaPruning's --epsilon, 0.3)"
+                value={settings.epsilon}
+                bounds={{ min: 0, max: 1, openMax: true }}
+                onValue={(epsilon) => patch({ epsilon })}
+              />
+            </div>
+          )}
           <p className="plan-source">
             Each block&apos;s mean alpha_peak mapped onto 1 − ε … 1 + ε (the heaviest tail pruned least), scaled so that the
             parameter-weighted mean is S. Source: AlphaPruning, Lu et al. 2024 (arXiv 2410.10912), its <code>ww_sparsity</code>.
@@ -309,22 +311,24 @@ export function PlansPanel({
 
         <section className="plan-card" aria-label="Ranks">
           <h3>Ranks</h3>
-          <div className="plan-controls">
-            <label>
-              Rank{' '}
-              <select
-                value={settings.rankSource}
-                onChange={(e) => patch({ rankSource: e.target.value as RankSource })}
-                aria-label="Rank for rank_pattern"
-              >
-                {RANK_SOURCES.map((r) => (
-                  <option key={r} value={r}>
-                    {r === 'mp' ? 'MP rank (σ > τ)' : `${r}% of Σσ²`}
-                  </option>
-                ))}
-              </select>
-            </label>
-          </div>
+          {!isUnavailable(ranks) && (
+            <div className="plan-controls">
+              <label>
+                Rank{' '}
+                <select
+                  value={settings.rankSource}
+                  onChange={(e) => patch({ rankSource: e.target.value as RankSource })}
+                  aria-label="Rank for rank_pattern"
+                >
+                  {RANK_SOURCES.map((r) => (
+                    <option key={r} value={r}>
+                      {r === 'mp' ? 'MP rank (σ > τ)' : `${r}% of Σσ²`}
+                    </option>
+                  ))}
+                </select>
+              </label>
+            </div>
+          )}
           <p className="plan-source">
             Per matrix the number of singular values above Spectrum&apos;s noise edge τ, or the fewest keeping 90/95/99% of Σσ²: a data-free
             start for a LoRA&apos;s rank_pattern (PEFT) or a LASER-style reduction.
