@@ -12,6 +12,10 @@ const LABEL: Record<RewriteWhat['kind'], string> = {
   truncate: 'Truncate',
 };
 
+/** one action per line: what it writes, its parameters, its button (wrapping on a narrow page) */
+const ROW = { display: 'flex', flexWrap: 'wrap', alignItems: 'center', gap: '4px 8px' } as const;
+const WHAT = { minWidth: '14em' } as const;
+
 type DirectoryPicker = (opts: { mode: 'readwrite' }) => Promise<FileSystemDirectoryHandle>;
 
 /** Chromium's folder picker (File System Access API), where the browser has it. */
@@ -30,10 +34,6 @@ function targetOf(t: Target): { rank: number } | { energy: number } | string {
 function TargetInput({ label, target, onChange }: { label: string; target: Target; onChange(t: Target): void }) {
   return (
     <span className="rewrite-target">
-      <select aria-label={`${label}: keep`} value={target.by} onChange={(e) => onChange({ ...target, by: e.target.value as Target['by'] })}>
-        <option value="energy">energy %</option>
-        <option value="rank">rank</option>
-      </select>
       <input
         aria-label={`${label}: ${target.by === 'energy' ? 'energy share in percent' : 'rank'}`}
         type="number"
@@ -43,7 +43,11 @@ function TargetInput({ label, target, onChange }: { label: string; target: Targe
         value={target.value}
         onChange={(e) => onChange({ ...target, value: e.target.value })}
         style={{ width: '5em' }}
-      />
+      />{' '}
+      <select aria-label={`${label}: keep`} value={target.by} onChange={(e) => onChange({ ...target, by: e.target.value as Target['by'] })}>
+        <option value="energy">% of the energy</option>
+        <option value="rank">singular values (rank)</option>
+      </select>
     </span>
   );
 }
@@ -96,19 +100,20 @@ export function RewritePanel({ pair, names }: { pair: { fromId: string; toId: st
           ? 'Each button asks for a folder to write into (an empty one: existing files are not replaced).'
           : `This browser cannot write into a folder, so the files are downloaded; a download is held in memory, up to ${MAX_DOWNLOAD_BYTES / 2 ** 20} MiB (a LoRA adapter is small; a whole checkpoint above that needs a Chromium-based browser or the CLI).`}
       </p>
-      <div className="rewrite-actions">
-        <span>
-          <TargetInput label="Extract LoRA" target={lora} onChange={setLora} />{' '}
+      <div className="rewrite-actions" style={{ display: 'grid', gap: '6px', margin: '8px 0' }}>
+        <div style={ROW}>
+          <span style={WHAT}>A LoRA adapter of ΔW (PEFT), per matrix keeping</span>
+          <TargetInput label="Extract LoRA" target={lora} onChange={setLora} />
           <button
             disabled={busy}
             onClick={() => void start(typeof loraTarget === 'string' ? loraTarget : { kind: 'extract-lora', target: loraTarget })}
           >
             Extract LoRA…
           </button>
-        </span>
-        <span>
-          <label>
-            top{' '}
+        </div>
+        <div style={ROW}>
+          <span style={WHAT}>{names.to} with the heads that carry the most of ‖ΔW‖² put back to the base: the top</span>
+          <span>
             <input
               aria-label="Rewind heads: share of heads in percent"
               type="number"
@@ -119,23 +124,24 @@ export function RewritePanel({ pair, names }: { pair: { fromId: string; toId: st
               style={{ width: '4em' }}
             />{' '}
             % of heads
-          </label>{' '}
+          </span>
           <label>
-            <input type="checkbox" checked={perLayer} onChange={(e) => setPerLayer(e.target.checked)} /> per layer
-          </label>{' '}
+            <input type="checkbox" checked={perLayer} onChange={(e) => setPerLayer(e.target.checked)} /> in each layer
+          </label>
           <button disabled={busy} onClick={() => void start(headsWhat)}>
             Rewind heads…
           </button>
-        </span>
-        <span>
-          <TargetInput label="Truncate" target={trunc} onChange={setTrunc} />{' '}
+        </div>
+        <div style={ROW}>
+          <span style={WHAT}>{names.from} + ΔW truncated per matrix, keeping</span>
+          <TargetInput label="Truncate" target={trunc} onChange={setTrunc} />
           <button
             disabled={busy}
             onClick={() => void start(typeof truncTarget === 'string' ? truncTarget : { kind: 'truncate', target: truncTarget })}
           >
             Truncate…
           </button>
-        </span>
+        </div>
       </div>
       {problem && <p className="warn error-line">{problem}</p>}
       <RewriteStatus run={run} />
