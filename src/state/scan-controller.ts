@@ -7,7 +7,7 @@ import { planDelta } from '../core/scan/plan-delta.ts';
 import { adapterConfigErrors } from '../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../core/scan/plan.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
-import { importedRecord, type MatrixRecord } from '../core/scan/record.ts';
+import { importedRecord, type MatrixRecord, type ScanMode } from '../core/scan/record.ts';
 import type { RunScanResult } from '../core/scan/run.ts';
 import type { EngineStatus } from '../engine/webgpu/auto-engine.ts';
 import { scanOnPool } from '../workers/scan-pool.ts';
@@ -18,6 +18,7 @@ import { architectureOf } from './plan-membership.ts';
 import { ownValue } from '../core/data-record.ts';
 import { modelName } from '../core/naming/model-name.ts';
 import type { PagePool } from './worker-pool.ts';
+import { PERCENT_MAX, PERCENT_MIN } from './percent-input.ts';
 
 export interface ScanControllerDeps {
   store: AppStore;
@@ -33,6 +34,14 @@ export interface ScanControllerDeps {
   /** a session (or the restored workspace) replaced every tab */
   onReplaced?(): void;
 }
+
+/** The scan mode the address asks for: `?mode=fast`, else exact. */
+export function pageScanMode(): ScanMode {
+  return typeof location !== 'undefined' && new URLSearchParams(location.search).get('mode') === 'fast' ? 'fast' : 'exact';
+}
+
+/** Every percent the page's percent fields accept (PERCENT_MIN … PERCENT_MAX). */
+const PAGE_PERCENTS = Array.from({ length: PERCENT_MAX - PERCENT_MIN + 1 }, (_, i) => PERCENT_MIN + i);
 
 /** Whatever is open in the page; a session opened replaces it whole. */
 interface Workspace {
@@ -417,7 +426,10 @@ export class ScanController {
     const result = await scanOnPool(pool, ckpt, plan, {
       // Files are attached to the workers as "<checkpoint id>/<file>"; derived jobs carry their operands' refs.
       refOf: (file) => `${opts.checkpointId}/${file}`,
-      mode: 'exact',
+      // `?mode=fast`: estimates first (marked in the heatmap), then exact recomputes wherever one could
+      // change a selection at any percent the page offers, so that every selection is exact mode's
+      mode: pageScanMode(),
+      refine: { percents: PAGE_PERCENTS, variant: this.state.view.variant },
       signal: task.abort.signal,
       done: opts.done,
       onRecord: (r) => batch.record(r),

@@ -1,4 +1,8 @@
+import { pageScanMode } from '../../state/scan-controller.ts';
 import { NOT_SELECTED, SELECTED, type Painter } from './colors.ts';
+
+/** `?mode=fast`: the page's scans give estimates first, drawn with a dashed outline (draw.ts). */
+const FAST_MODE = pageScanMode() === 'fast';
 
 const fmt = (v: number) => (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0) ? v.toExponential(2) : v.toPrecision(3));
 
@@ -78,6 +82,12 @@ export function Legend({
       {fingerLabel && (
         <span className="legend-item" data-testid="legend-alpha-finger">
           <span className="swatch alpha-finger" /> {fingerLabel}
+        </span>
+      )}
+      {FAST_MODE && (
+        <span className="legend-item" data-testid="legend-estimate">
+          <span className="swatch" style={{ background: NOT_SELECTED, outline: '1px dashed #fff', outlineOffset: -3 }} /> estimate (fast
+          mode)
         </span>
       )}
       <span className="legend-item">

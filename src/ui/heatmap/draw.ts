@@ -80,6 +80,15 @@ export function drawHeatmap(
         ctx.lineWidth = 1;
         ctx.stroke();
       }
+      if (grid.cells.get(key)?.estimate) {
+        // fast mode's estimate, not yet exact: a dashed white inner outline
+        ctx.save();
+        ctx.setLineDash([2, 2]);
+        ctx.strokeStyle = '#fff';
+        ctx.lineWidth = 1;
+        ctx.strokeRect(x + 2.5, y + 2.5, l.cellW - 5, l.cellH - 5);
+        ctx.restore();
+      }
       const mark = painter.mark?.(grid.cells.get(key));
       if (mark) {
         const r = Math.max(2, Math.min(4, l.cellW / 4));
