@@ -14,7 +14,8 @@ import type { GemmParams, Machine } from './machine.ts';
  * With each probe's exact spectral measure (s → ∞), Spectrum's SNR is off by a median 1.5e-2 at
  * n = 4096 for b = 8, 2.5e-3 for b = 128, 7e-4 for b = n/2; this method's 8 × 64 measures 4.5e-2
  * at n = 1024. Spectrum's selections on real models need about 3e-4 (the SNRs at a cut are 1e-4
- * to 1e-3 apart), which no b ≪ n reaches: fast mode ranks layers approximately, not as exact mode.
+ * to 1e-3 apart), which no b ≪ n reaches: so each estimate carries an SNR interval (bounds.ts) and the
+ * scan recomputes exactly every matrix whose interval straddles a selection cut (core/selection/undecided.ts).
  */
 export interface KrylovSize {
   b: number;
