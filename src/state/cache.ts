@@ -1,5 +1,6 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import type { ErrorRecord } from '../core/errors.ts';
+import { HTSR_METRIC_KEYS, type HtsrMetricKey } from '../core/metrics/htsr.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import type { ScanResult } from '../core/scan/result.ts';
 
@@ -62,7 +63,13 @@ export async function loadScan(fingerprint: string): Promise<{ meta: CachedScan;
   const meta = await tx.objectStore('scans').get(fingerprint);
   if (!meta) return null;
   const rows = await tx.objectStore('records').index('byScan').getAll(fingerprint);
-  return { meta, records: rows.map((r) => r.record) };
+  // a record cached before a metric was added lacks it: computed again where the weights are at hand
+  return { meta, records: rows.map((r) => r.record).filter(hasEveryMetric) };
+}
+
+function hasEveryMetric(record: MatrixRecord): boolean {
+  const htsr = record.htsr as Partial<Record<HtsrMetricKey, unknown>> | null;
+  return htsr === null || HTSR_METRIC_KEYS.every((key) => htsr[key] !== undefined);
 }
 
 /** How many checkpoints the cache holds, and the bytes this page's storage uses (where the browser says). */

@@ -94,7 +94,20 @@ export function recordOf<T>(check: Check<T>): Check<Record<string, T>> {
 /** WeightWatcher's metrics: each a number or null, with the reasons as text. */
 export const htsrShape: Check<Record<string, unknown>> = (v, path) => {
   if (!isObject(v)) throw new SchemaError(path, 'an object');
-  for (const key of HTSR_METRIC_KEYS) nullable(num)(v[key], `${path}.${key}`);
   if (v.reasons !== undefined) recordOf(str)(v.reasons, `${path}.reasons`);
-  return v;
+  // a session saved before a metric was added lacks it: null, with the reason, rather than refused
+  const missing = HTSR_METRIC_KEYS.filter((key) => v[key] === undefined);
+  if (missing.length === 0) {
+    for (const key of HTSR_METRIC_KEYS) nullable(num)(v[key], `${path}.${key}`);
+    return v;
+  }
+  const reasons = dataRecord<string>();
+  if (isObject(v.reasons)) for (const [key, reason] of Object.entries(v.reasons)) reasons[key] = reason as string;
+  const filled: Record<string, unknown> = { ...v, reasons };
+  for (const key of missing) {
+    filled[key] = null;
+    reasons[key] = 'not in this session file (saved before this metric was added)';
+  }
+  for (const key of HTSR_METRIC_KEYS) nullable(num)(filled[key], `${path}.${key}`);
+  return filled;
 };

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { scanFile } from '../../test-fixtures/builders/scan-file.ts';
+import { HTSR_METRIC_KEYS } from '../core/metrics/htsr.ts';
 import { deltaMetrics } from '../core/metrics/weight-delta.ts';
 import { seededUniform } from '../core/random.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
@@ -122,6 +123,33 @@ describe('a session file that is wrong in one field', () => {
       's.json',
     );
     expect(Array.from(s.checkpoints[0].records['model.layers.0.mlp.up_proj.weight'].singularValues!)).toEqual([2, 1]);
+  });
+
+  it('a session saved before alpha_peak, alpha_farms and mp_rank existed loads, those metrics null with the reason', () => {
+    // the heavy-tailed metrics as a session of that time wrote them: every key but the four added since
+    const older = Object.fromEntries(
+      HTSR_METRIC_KEYS.filter((k) => !['alpha_peak', 'xmin_peak', 'alpha_peak_ratio', 'alpha_farms', 'mp_rank'].includes(k)).map((k) => [
+        k,
+        1.5,
+      ]),
+    );
+    const s = parseSession(
+      damaged((f) => (firstRecord(f).htsr = { ...older, reasons: { entropy: 'kept' } })),
+      's.json',
+    );
+    const htsr = s.checkpoints[0].records['model.layers.0.mlp.up_proj.weight'].htsr!;
+    expect(htsr.alpha).toBe(1.5);
+    expect(htsr.alpha_peak).toBeNull();
+    expect(htsr.mp_rank).toBeNull();
+    expect(htsr.reasons.alpha_peak).toMatch(/saved before this metric was added/);
+    expect(htsr.reasons.entropy).toBe('kept');
+    // a present key that is wrong is still refused
+    expect(() =>
+      parseSession(
+        damaged((f) => (firstRecord(f).htsr = { ...older, alpha: 'x' })),
+        's.json',
+      ),
+    ).toThrow(new SessionError('s.json: session.checkpoints[0].records[0].htsr.alpha: expected a number'));
   });
 
   it.each<[string, (f: Record<string, unknown> & { checkpoints: Record<string, unknown>[] }) => void, string]>([
