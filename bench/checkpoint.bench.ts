@@ -141,6 +141,8 @@ interface Run {
   ms: number;
   peakMiB: number;
   note?: string;
+  /** σ_max per tensor name, from the run's output */
+  sigmaMax?: Map<string, number>;
 }
 
 /** Runs a command under /usr/bin/time: its wall time and peak RSS; rejects when it fails. */
@@ -159,13 +161,14 @@ async function timedProcess(command: string, args: string[], env: NodeJS.Process
   return { ms, peakMiB: kb / 1024, stdout };
 }
 
-function cliRun(file: string, pass: number): Promise<Run> {
-  return timedProcess(process.execPath, [
+async function cliRun(file: string, pass: number): Promise<Run> {
+  const out = join(tmp, `cli-${pass}`);
+  const run = await timedProcess(process.execPath, [
     bin,
     'scan',
     file,
     '--out',
-    join(tmp, `cli-${pass}`),
+    out,
     '--engine',
     'cpu',
     '--threads',
@@ -173,6 +176,9 @@ function cliRun(file: string, pass: number): Promise<Run> {
     '--quiet',
     '--force',
   ]);
+  const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { matrices: { name: string; sigma_max: number | null }[] };
+  const sigmaMax = new Map(metrics.matrices.flatMap((m) => (m.sigma_max === null ? [] : [[m.name, m.sigma_max] as [string, number]])));
+  return { ms: run.ms, peakMiB: run.peakMiB, sigmaMax };
 }
 
 /** python3 with torch or numpy: which, or null. */
@@ -190,8 +196,13 @@ async function pythonBackend(): Promise<string | null> {
 async function pythonRun(file: string): Promise<Run> {
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const r = await timedProcess('python3', [join(root, 'bench/numpy_svdvals.py'), '--checkpoint', file, '--threads', String(threads)], env);
-  const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { method: string; matrices: number };
-  return { ms: r.ms, peakMiB: r.peakMiB, note: `${result.method}, ${result.matrices} matrices` };
+  const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { method: string; matrices: number; sigma_max: Record<string, number> };
+  return {
+    ms: r.ms,
+    peakMiB: r.peakMiB,
+    note: `${result.method}, ${result.matrices} matrices`,
+    sigmaMax: new Map(Object.entries(result.sigma_max)),
+  };
 }
 
 interface PageSession {
@@ -351,6 +362,19 @@ try {
     console.log(`page's last progress line: ${pr.at(-1)!.note}`);
   }
   if (backend) console.log(`python: ${runs.python.at(-1)!.note}`);
+  const ours = runs.cli.at(-1)?.sigmaMax,
+    theirs = runs.python.at(-1)?.sigmaMax;
+  if (ours && theirs) {
+    let worst = 0,
+      compared = 0;
+    for (const [name, v] of theirs) {
+      const o = ours.get(name);
+      if (o === undefined) continue;
+      compared++;
+      worst = Math.max(worst, Math.abs(o - v) / v);
+    }
+    console.log(`σ_max, CLI against the Python path: ${compared} matrices compared, largest relative difference ${worst.toExponential(1)}`);
+  }
   const ratio = (a: Run[], b: Run[]) => (a.length && b.length ? (median(a.map((r) => r.ms)) / median(b.map((r) => r.ms))).toFixed(2) : '-');
   const pairs = (a: Run[], b: Run[]) =>
     a
