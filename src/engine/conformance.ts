@@ -19,6 +19,7 @@ import { spectrumModules } from '../core/scan/result.ts';
 import { spectrumEntries } from '../core/exports/spectrum-files.ts';
 import { selectedNames, selectTopPercent } from '../core/selection/select.ts';
 import { gaussian, jacobiSingularValues } from './cpu/testing.ts';
+import { lowRankConformance } from './low-rank/conformance.ts';
 import type { SpectralEngine } from './types.ts';
 
 export const ROOT = join(import.meta.dirname, '../..');
@@ -300,6 +301,8 @@ export function describeConformance(name: string, make: EngineFactory, opts: Con
       },
       1_800_000,
     );
+
+    lowRankConformance(test, opts.eps, name);
 
     // Last: the engine is gone after this one.
     test('lets go when disposed: a later call rejects with ENGINE_FAILED', async (e) => {

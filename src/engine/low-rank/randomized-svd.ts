@@ -17,7 +17,7 @@ import { BlockedCpuMachine } from './cpu-machine.ts';
 /** Extra probe vectors beyond the rank. */
 export const DEFAULT_OVERSAMPLE = 10;
 /** Products with G = A Aᵀ after the first block: the Krylov space has passes + 1 blocks. */
-export const DEFAULT_PASSES = 2;
+export const DEFAULT_PASSES = 3;
 export const DEFAULT_SEED = 1;
 /** The first block size tried for an energy target (doubled until the target is reached). */
 export const ENERGY_START_RANK = 16;
@@ -56,17 +56,59 @@ const gemm = (p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>): GemmP
 });
 
 /**
- * SVQB (Stathopoulos & Wu 2002): from the b × b Gram S = ZᵀZ of a block, the b × b transform M with
- * Z·M orthonormal, M = V Λ^(−1/2) over the eigenpairs with λ > deadRel·ref; the others (directions
- * that are rounding noise: a Krylov space that ran out, a rank-deficient W) get zero columns.
+ * smallEigen of a symmetric N × N matrix whose rows and columns are exactly zero where a basis
+ * vector was dropped: those coordinates are eigenvectors of eigenvalue 0 as they are, and the rest
+ * is solved on its own (implicit QL stalls on such a matrix when the zeros are scattered through
+ * it). Same layout as smallEigen: values ascending, head[r·N + l] component r of vector l.
  */
-export function orthonormalizer(s: Float64Array, b: number, ref: number, deadRel: number): Float64Array {
+export function eigenOfDeflated(h: Float64Array, N: number): { values: Float64Array; head: Float64Array } {
+  const live: number[] = [];
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < N; j++)
+      if (h[i * N + j] !== 0) {
+        live.push(i);
+        break;
+      }
+  }
+  const L = live.length;
+  const compact = new Float64Array(L * L);
+  for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) compact[i * L + j] = h[live[i] * N + live[j]];
+  const part = smallEigen(compact, L, L);
+  // Merge the live eigenpairs with the dead coordinates' (0, e_i) in ascending order.
+  const isLive = new Uint8Array(N);
+  for (const i of live) isLive[i] = 1;
+  const dead = Array.from({ length: N }, (_, i) => i).filter((i) => !isLive[i]);
+  const values = new Float64Array(N);
+  const head = new Float64Array(N * N);
+  let a = 0,
+    d = 0;
+  for (let l = 0; l < N; l++) {
+    if (d < dead.length && (a >= L || part.values[a] >= 0)) {
+      head[dead[d++] * N + l] = 1;
+      values[l] = 0;
+    } else {
+      values[l] = part.values[a];
+      for (let r = 0; r < L; r++) head[live[r] * N + l] = part.head[r * L + a];
+      a++;
+    }
+  }
+  return { values, head };
+}
+
+/**
+ * SVQB (Stathopoulos & Wu 2002): from the b × b Gram S = ZᵀZ of a block, the b × b transform M with
+ * Z·M orthonormal, M = V Λ^(−1/2) over the eigenpairs with λ above both `floor` and relToLargest·λ_max;
+ * the others (directions that are rounding noise: a Krylov space that ran out, a rank-deficient W)
+ * get zero columns. S itself is known to about eps·λ_max, hence relToLargest.
+ */
+export function orthonormalizer(s: Float64Array, b: number, relToLargest: number, floor: number): Float64Array {
   const sym = new Float64Array(b * b);
   for (let i = 0; i < b; i++) for (let j = 0; j < b; j++) sym[i * b + j] = 0.5 * (s[i * b + j] + s[j * b + i]);
-  const { values, head } = smallEigen(sym, b, b);
+  const { values, head } = eigenOfDeflated(sym, b);
   const out = new Float64Array(b * b);
+  const cut = Math.max(floor, relToLargest * (b > 0 ? values[b - 1] : 0));
   for (let l = 0; l < b; l++) {
-    if (!(values[l] > deadRel * ref) || !(values[l] > 0)) continue;
+    if (!(values[l] > cut) || !(values[l] > 0)) continue;
     const f = 1 / Math.sqrt(values[l]);
     for (let r = 0; r < b; r++) out[r * b + l] = head[r * b + l] * f;
   }
@@ -123,8 +165,10 @@ function* tripletScript<B>(
       mc.gemm(x, q, t, gemm({ M: n, N: b, K: J, ldp: N, alpha: -1, beta: 1 }));
     };
     // z orthonormalized against the basis so far and itself into basis block j: projection and
-    // SVQB, twice ("twice is enough"). The first SVQB drops what is rounding noise relative to the
-    // block before projection; the second, directions that lost half their norm to it.
+    // SVQB, twice ("twice is enough"). The first SVQB drops what is rounding noise: below the
+    // projection's error (about eps times the block before it, (1e3·eps)² in squared norms) or
+    // below what the block's own Gram resolves (32·eps of its largest eigenvalue); the second,
+    // directions that lost half their norm to the second projection.
     const orthonormalizeInto = function* (j: number): Generator<ReadRequest<B>, void, Float64Array> {
       const J = j * b;
       mc.gemm(s, z, z, gemm({ M: b, N: b, K: n, transP: true, ldp: b }));
@@ -133,12 +177,12 @@ function* tripletScript<B>(
       const grams = yield { buf: s, floats: 2 * b * b };
       let ref = 0;
       for (let i = 0; i < b; i++) ref = Math.max(ref, grams[i * b + i]);
-      mc.upload(mm, orthonormalizer(grams.subarray(b * b), b, ref, 32 * mc.eps));
+      mc.upload(mm, orthonormalizer(grams.subarray(b * b), b, 32 * mc.eps, (1e3 * mc.eps) ** 2 * ref));
       mc.gemm(z2, z, mm, gemm({ M: n, N: b, K: b }));
       project(z2, J);
       mc.gemm(s, z2, z2, gemm({ M: b, N: b, K: n, transP: true, ldp: b }));
       const again = yield { buf: s, floats: b * b };
-      mc.upload(mm, orthonormalizer(again, b, 1, 0.25));
+      mc.upload(mm, orthonormalizer(again, b, 0, 0.25));
       mc.gemm(q, z2, mm, gemm({ M: n, N: b, K: b, ldo: N, oOff: J }));
     };
     mc.upload(omega, gaussianBlock(m * b, seed));
@@ -159,7 +203,7 @@ function* tripletScript<B>(
       const mean = 0.5 * (hv[i * N + j] + hv[j * N + i]);
       hv[i * N + j] = hv[j * N + i] = mean;
     }
-  const { values, head } = smallEigen(hv, N, N);
+  const { values, head } = eigenOfDeflated(hv, N);
   const theta = Float64Array.from(values).reverse();
   const sigmaAll = Float64Array.from(theta, (v) => Math.sqrt(Math.max(v, 0)) / scale);
   const keep = choose(sigmaAll, exact);
@@ -184,7 +228,34 @@ function* tripletScript<B>(
   mc.gemm(vb, bm, yvb, gemm({ M: m, N: keep, K: N, ldp: N }));
   const uShort = yield { buf: ub, floats: n * keep };
   const vLong = yield { buf: vb, floats: m * keep };
-  return { keep, sigma: sigmaAll.slice(0, keep), uShort, vLong };
+  return refineByNorms({ keep, sigma: sigmaAll.slice(0, keep), uShort, vLong }, n, m, theta, scale);
+}
+
+/**
+ * σ_i = ‖Aᵀ u_i‖ from the columns v_i = Aᵀ Q y_i / √θ_i as computed, each then normalized: the
+ * eigenvalues θ of H = BᵀB carry H's rounding, eps·σ₁² (a relative eps·(σ₁/σ_i)² in σ_i, 1.5e-4 in
+ * f32 at σ_i = σ₁/50), where the norm of a vector carries eps·σ₁/σ_i. Sorted again, as the refined
+ * values of near ties can change places.
+ */
+function refineByNorms(r: Ritz, n: number, m: number, theta: Float64Array, scale: number): Ritz {
+  const { keep, uShort, vLong } = r;
+  const sigma = Float64Array.from(r.sigma);
+  for (let c = 0; c < keep; c++) {
+    let ss = 0;
+    for (let i = 0; i < m; i++) ss += vLong[i * keep + c] ** 2;
+    const norm = Math.sqrt(ss);
+    if (!(theta[c] > 0) || !(norm > 0)) continue;
+    sigma[c] = (Math.sqrt(theta[c]) * norm) / scale;
+    for (let i = 0; i < m; i++) vLong[i * keep + c] /= norm;
+  }
+  const order = Array.from({ length: keep }, (_, c) => c).sort((a, b) => sigma[b] - sigma[a]);
+  if (order.every((c, i) => c === i)) return { keep, sigma, uShort, vLong };
+  const permute = (mat: Float64Array, len: number): Float64Array => {
+    const out = new Float64Array(len * keep);
+    for (let i = 0; i < len; i++) for (let c = 0; c < keep; c++) out[i * keep + c] = mat[i * keep + order[c]];
+    return out;
+  };
+  return { keep, sigma: Float64Array.from(order, (c) => sigma[c]), uShort: permute(uShort, n), vLong: permute(vLong, m) };
 }
 
 /**
