@@ -143,6 +143,65 @@ test.describe('ΔW page: writing a new checkpoint', () => {
     await panel.scrollIntoViewIfNeeded();
     await page.screenshot({ path: info.outputPath('rewrite-800.png') });
   });
+
+  test("heads picked in the per-head chart: the heads file, and their rewind as the CLI's --heads-file writes it, byte for byte", async ({
+    page,
+  }, info) => {
+    test.setTimeout(180_000);
+    await page.addInitScript(() => delete (window as Window & { showDirectoryPicker?: unknown }).showDirectoryPicker);
+    const canvas = await deltaOfPhase1(page);
+    await canvas.focus();
+    await page.keyboard.press('Home');
+    await page.keyboard.press('Enter');
+    const detail = page.getByRole('region', { name: 'Matrix detail' });
+    await expect(detail).toContainText('ΔW · self_attn.q_proj · layer 0');
+    const bars = detail.getByRole('img', { name: /Share of the change carried by each of 4 heads/ }).locator('rect');
+    await bars.nth(2).click();
+    await bars.nth(0).click();
+    await expect(bars.nth(0)).toHaveAttribute('data-picked', 'true');
+    const panel = page.getByRole('region', { name: 'Write a new checkpoint' });
+    await expect(panel.getByTestId('picked-heads')).toContainText('2 heads picked');
+    const [file] = await Promise.all([page.waitForEvent('download'), panel.getByRole('button', { name: 'Export heads file' }).click()]);
+    const headsPath = await file.path();
+    expect(JSON.parse(readFileSync(headsPath, 'utf8'))).toEqual({
+      format: 'spectral-workbench-heads',
+      version: 1,
+      base: 'phase0-base',
+      finetuned: 'phase1-25pct',
+      heads: [
+        { tensor: 'model.layers.0.self_attn.q_proj.weight', head: 0 },
+        { tensor: 'model.layers.0.self_attn.q_proj.weight', head: 2 },
+      ],
+    });
+    const downloads: { name: string; path: string }[] = [];
+    page.on('download', (d) => void d.path().then((path) => downloads.push({ name: d.suggestedFilename(), path })));
+    await panel.getByRole('button', { name: 'Rewind the picked heads…' }).click();
+    await expect(panel.getByTestId('rewrite-status')).toContainText('Rewind heads: done', { timeout: 60_000 });
+    const out = tmp();
+    await promisify(execFile)(
+      process.execPath,
+      [
+        join(root, 'bin/spectral-workbench.js'),
+        'rewind',
+        join(root, 'public/demo/phase0-base.safetensors'),
+        join(root, 'public/demo/phase1-25pct.safetensors'),
+        '--heads-file',
+        headsPath,
+        '--out',
+        out,
+        '--quiet',
+      ],
+      { cwd: root },
+    );
+    const expected = readdirSync(out).filter((n) => !n.endsWith('.md') && n !== 'rewind-report.json');
+    await expect.poll(() => downloads.length).toBe(expected.length + 1);
+    for (const name of expected) {
+      const d = downloads.find((x) => x.name === name);
+      expect(d && readFileSync(d.path).equals(readFileSync(join(out, name))), name).toBe(true);
+    }
+    await panel.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: info.outputPath('picked-heads.png') });
+  });
 });
 
 /** A safetensors file's F32 tensors by name, with their shapes. */

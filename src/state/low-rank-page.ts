@@ -1,7 +1,7 @@
 import { proxy, wrap, type Remote } from 'comlink';
 import '../workers/comlink-errors.ts';
 import type { LowRankWorkerApi } from '../workers/low-rank-api.ts';
-import { IntruderRuns, RewriteRuns, type LowRankDeps, type LowRankWorker } from './low-rank.ts';
+import { HeadPicks, IntruderRuns, RewriteRuns, type LowRankDeps, type LowRankWorker } from './low-rank.ts';
 import { scanner } from './scanner.ts';
 
 let remote: Remote<LowRankWorkerApi> | null = null;
@@ -30,3 +30,6 @@ export const pageIntruders = new IntruderRuns(pageLowRank);
 
 /** The ΔW page's rewrites (extract a LoRA, rewind heads, truncate). */
 export const pageRewrites = new RewriteRuns(pageLowRank);
+
+/** Heads picked in the ΔW detail's per-head charts. */
+export const pageHeadPicks = new HeadPicks();

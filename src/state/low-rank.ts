@@ -1,5 +1,6 @@
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import type { IntruderMatrixReport, IntruderOptions } from '../core/metrics/intruders.ts';
+import { HEADS_FORMAT, type HeadRef, type HeadsFile } from '../core/rewrite/rewind.ts';
 import { operandsOf } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, planDelta, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { IntruderOutcome } from '../workers/intruders.ts';
@@ -235,4 +236,66 @@ export class RewriteRuns {
     this.controller = null;
     if (this.run?.status === 'running') this.set({ status: 'cancelled', kind: this.run.kind });
   }
+}
+
+/**
+ * Heads picked by hand in the ΔW detail's per-head charts, for the current ΔW pair: the rewrite
+ * panel rewinds them or exports them as a heads file (docs/rewrite.md), the list `rewind
+ * --heads-file` reads. Picking under another pair starts a new list.
+ */
+export class HeadPicks {
+  private pairKey = '';
+  private picked = new Map<string, HeadRef>();
+  private listeners = new Set<() => void>();
+  private version = 0;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  };
+
+  /** changes whenever the picks do (for useSyncExternalStore) */
+  snapshot = (): number => this.version;
+
+  private forPair(pair: { fromId: string; toId: string }): void {
+    const key = `${pair.fromId}\u0000${pair.toId}`;
+    if (key !== this.pairKey) {
+      this.pairKey = key;
+      this.picked = new Map();
+    }
+  }
+
+  private changed(): void {
+    this.version++;
+    for (const l of this.listeners) l();
+  }
+
+  toggle(pair: { fromId: string; toId: string }, tensor: string, head: number): void {
+    this.forPair(pair);
+    const key = `${tensor}\u0000${head}`;
+    if (this.picked.has(key)) this.picked.delete(key);
+    else this.picked.set(key, { tensor, head });
+    this.changed();
+  }
+
+  isPicked(pair: { fromId: string; toId: string }, tensor: string, head: number): boolean {
+    return this.pairKey === `${pair.fromId}\u0000${pair.toId}` && this.picked.has(`${tensor}\u0000${head}`);
+  }
+
+  /** the picks of this pair, by tensor name then head */
+  list(pair: { fromId: string; toId: string }): HeadRef[] {
+    if (this.pairKey !== `${pair.fromId}\u0000${pair.toId}`) return [];
+    return [...this.picked.values()].sort((a, b) => (a.tensor < b.tensor ? -1 : a.tensor > b.tensor ? 1 : a.head - b.head));
+  }
+
+  clear(): void {
+    this.picked = new Map();
+    this.changed();
+  }
+}
+
+/** The heads file of a list of heads (docs/rewrite.md), as `rewind --heads-file` reads it. */
+export function headsFile(heads: readonly HeadRef[], names: { base: string; finetuned: string }): string {
+  const file: HeadsFile = { format: HEADS_FORMAT, version: 1, base: names.base, finetuned: names.finetuned, heads: [...heads] };
+  return `${JSON.stringify(file, null, 2)}\n`;
 }

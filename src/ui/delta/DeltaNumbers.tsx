@@ -30,7 +30,7 @@ export function DeltaNumbers({ record }: { record: MatrixRecord }) {
       {d.heads ? (
         <>
           <h4>Share of the change per head</h4>
-          <HeadShares heads={d.heads} />
+          <HeadShares heads={d.heads} record={record} />
         </>
       ) : (
         d.reasons.heads && <p className="note">Per-head shares: {d.reasons.heads}.</p>

@@ -1,12 +1,27 @@
 import { scaleBand, scaleLinear } from 'd3';
+import { useSyncExternalStore } from 'react';
 import type { DeltaMetrics } from '../../core/metrics/weight-delta.ts';
+import type { MatrixRecord } from '../../core/scan/record.ts';
+import { pageHeadPicks } from '../../state/low-rank-page.ts';
+import { useApp } from '../../state/store.ts';
 
 const W = 440;
 const H = 150;
 const M = { left: 40, right: 8, top: 10, bottom: 30 };
 
-/** Each head's share of ‖ΔW‖_F², with the even share 1/heads as a dashed line. */
-export function HeadShares({ heads }: { heads: NonNullable<DeltaMetrics['heads']> }) {
+/**
+ * Each head's share of ‖ΔW‖_F², with the even share 1/heads as a dashed line. For a record of the ΔW
+ * page's pair, a click on a bar picks that head for the rewrite panel's rewind and heads file.
+ */
+export function HeadShares({ heads, record }: { heads: NonNullable<DeltaMetrics['heads']>; record?: MatrixRecord }) {
+  const pair = useApp((s) => s.delta.computed);
+  const ofPair = useApp(
+    (s) => record !== undefined && Object.hasOwn(s.delta.records, record.name) && s.delta.records[record.name] === record,
+  );
+  useSyncExternalStore(pageHeadPicks.subscribe, pageHeadPicks.snapshot);
+  const tensor = record?.name ?? '';
+  const pickable = ofPair && pair !== null;
+  const picked = (i: number) => pickable && pageHeadPicks.isPicked(pair, tensor, i);
   const n = heads.shares.length;
   const x = scaleBand<number>()
     .domain(heads.shares.map((_, i) => i))
@@ -26,9 +41,19 @@ export function HeadShares({ heads }: { heads: NonNullable<DeltaMetrics['heads']
       aria-label={`Share of the change carried by each of ${n} heads (${heads.axis === 'rows' ? 'row' : 'column'} blocks): ${heads.shares.map((s, i) => `head ${i} ${pct(s)}`).join(', ')}`}
     >
       {heads.shares.map((s, i) => (
-        <rect key={i} x={x(i)} width={x.bandwidth()} y={y(s)} height={y(0) - y(s)} fill="#1c7ed6">
+        <rect
+          key={i}
+          x={x(i)}
+          width={x.bandwidth()}
+          y={y(s)}
+          height={y(0) - y(s)}
+          fill={picked(i) ? '#e8590c' : '#1c7ed6'}
+          data-picked={picked(i) || undefined}
+          style={pickable ? { cursor: 'pointer' } : undefined}
+          onClick={pickable ? () => pageHeadPicks.toggle(pair, tensor, i) : undefined}
+        >
           <title>
-            head {i}: {pct(s)} of ‖ΔW‖²
+            head {i}: {pct(s)} of ‖ΔW‖²{pickable ? (picked(i) ? ' · picked (click to drop)' : ' · click to pick it for a rewind') : ''}
           </title>
         </rect>
       ))}

@@ -1,8 +1,8 @@
 import { useEffect, useRef, useState, useSyncExternalStore } from 'react';
-import { MAX_DOWNLOAD_BYTES, type RewriteRun } from '../../state/low-rank.ts';
-import { pageRewrites } from '../../state/low-rank-page.ts';
+import { headsFile, MAX_DOWNLOAD_BYTES, type RewriteRun } from '../../state/low-rank.ts';
+import { pageHeadPicks, pageRewrites } from '../../state/low-rank-page.ts';
 import type { RewriteWhat } from '../../workers/rewrite-run.ts';
-import { download } from '../download.ts';
+import { download, fileNamePart } from '../download.ts';
 
 type Target = { by: 'energy' | 'rank'; value: string };
 
@@ -66,6 +66,8 @@ export function RewritePanel({ pair, names }: { pair: { fromId: string; toId: st
   const [perLayer, setPerLayer] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
   const picker = directoryPicker();
+  useSyncExternalStore(pageHeadPicks.subscribe, pageHeadPicks.snapshot);
+  const picks = pageHeadPicks.list(pair);
   const downloaded = useRef<RewriteRun | null>(null);
   useEffect(() => {
     if (run?.status !== 'done' || run.files.length === 0 || downloaded.current === run) return;
@@ -131,6 +133,32 @@ export function RewritePanel({ pair, names }: { pair: { fromId: string; toId: st
           <button disabled={busy} onClick={() => void start(headsWhat)}>
             Rewind heads…
           </button>
+        </div>
+        <div style={ROW} data-testid="picked-heads">
+          <span style={WHAT}>
+            {picks.length === 0
+              ? 'Or pick heads by hand: click their bars in a matrix detail’s per-head chart.'
+              : `${picks.length} head${picks.length === 1 ? '' : 's'} picked in the per-head charts:`}
+          </span>
+          {picks.length > 0 && (
+            <>
+              <button disabled={busy} onClick={() => void start({ kind: 'rewind', heads: picks })}>
+                Rewind the picked heads…
+              </button>
+              <button
+                onClick={() =>
+                  download(
+                    `${fileNamePart(names.to)}-heads.json`,
+                    headsFile(picks, { base: names.from, finetuned: names.to }),
+                    'application/json',
+                  )
+                }
+              >
+                Export heads file
+              </button>
+              <button onClick={() => pageHeadPicks.clear()}>Clear</button>
+            </>
+          )}
         </div>
         <div style={ROW}>
           <span style={WHAT}>{names.from} + ΔW truncated per matrix, keeping</span>
