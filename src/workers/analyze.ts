@@ -7,7 +7,7 @@ import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { MatrixJob } from '../core/scan/plan.ts';
 import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, type ScanMode } from '../core/scan/record.ts';
 import { eigenvaluesAscending, type HtsrExtras } from '../core/metrics/htsr.ts';
-import { farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
+import { FARMS_NOT_ASKED, farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import { isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
@@ -54,7 +54,7 @@ export async function analyzeJob(
     const { sv, producedBy } = await spectrumOf(engine, values, job.rows, job.cols, opts.signal);
     const extras =
       job.vector || !(opts.farms ?? job.farms ?? false)
-        ? { farmsSkipped: 'FARMS not asked for in this scan (CLI --farms)' }
+        ? { farmsSkipped: FARMS_NOT_ASKED }
         : await farmsExtras(engine, values, job.rows, job.cols, opts.signal);
     return {
       ok: true,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memorySource } from '../core/formats/byte-source.ts';
 import { openCheckpoint } from '../core/formats/checkpoint.ts';
+import { FARMS_NOT_ASKED } from '../core/metrics/farms.ts';
 import { htsrMetrics } from '../core/metrics/htsr.ts';
 import { planScan } from '../core/scan/plan.ts';
 import type { MatrixRecord, ScanMode } from '../core/scan/record.ts';
@@ -67,7 +68,8 @@ describe('the analyzer on the WebGPU engine', async () => {
       for (const r of records.filter((r) => r.engine === 'webgpu')) expect(r.engineNote, r.name).toBeUndefined();
       // One xmin scan per matrix on the GPU (vectors have no HT-SR metrics).
       expect(gpu.fitStats.candidates).toBeGreaterThan(matrices.length * 10);
-      for (const r of matrices) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
+      for (const r of matrices)
+        expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols, undefined, { farmsSkipped: FARMS_NOT_ASKED }));
       console.log(
         `analyzer on WebGPU: ${matrices.length} power-law fits on the GPU, ${gpu.fitStats.candidates} xmin candidates, ${gpu.fitStats.recomputed} recounted in float64`,
       );
@@ -91,7 +93,8 @@ describe('the analyzer on the WebGPU engine', async () => {
       for (const r of records) {
         const tol = r.engine === 'cpu' ? 1e-12 : 16 * want.get(r.name)!.length * 2 ** -24;
         expect(error(r), `${r.name} (${r.engine})`).toBeLessThanOrEqual(tol);
-        if (!r.vector) expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols));
+        if (!r.vector)
+          expect(r.htsr, r.name).toEqual(htsrMetrics(r.singularValues!, r.rows, r.cols, undefined, { farmsSkipped: FARMS_NOT_ASKED }));
       }
       expect(note).toMatch(/^CPU engine \(float64\): the WebGPU device was lost \(.+\); the scan went on on the CPU$/);
       console.log(

@@ -102,6 +102,9 @@ export function farmsAlpha(pooledAscending: Float64Array): PowerLawFit {
   return powerLawAt(data, alphas, i, ksDistance(logs, i, alphas[i]), start);
 }
 
+/** Why a scan's records have no FARMS alpha: it is an option, for its cost (the page has no switch for it yet). */
+export const FARMS_NOT_ASKED = 'FARMS not asked for in this scan (the CLI computes it with scan --farms, about 9× the time)';
+
 /** The plan with FARMS asked for on every matrix job (the scan option: CLI `--farms`, the page's setting). */
 export function withFarms<P extends ScanPlan>(plan: P): P {
   return { ...plan, jobs: plan.jobs.map((j) => (j.vector ? j : { ...j, farms: true })) };
