@@ -4,7 +4,7 @@ import { writeSmallFile, type RewriteLayout } from '../core/rewrite/checkpoint-w
 import { extractLora } from '../core/rewrite/extract-lora.ts';
 import type { RankTarget, TopTriplets } from '../core/rewrite/low-rank-fn.ts';
 import { pairCheckpoints, type CheckpointPair } from '../core/rewrite/pair.ts';
-import { chooseHeads, headScores, rewind, type HeadRef } from '../core/rewrite/rewind.ts';
+import { chooseHeads, headScores, rewind, withHeadShares, type HeadRef } from '../core/rewrite/rewind.ts';
 import { memoryOutput, textBytes, type OutputFolder } from '../core/rewrite/sink.ts';
 import { truncateUpdate } from '../core/rewrite/truncate.ts';
 import { blobSource } from './blob-source.ts';
@@ -114,11 +114,5 @@ async function headsToRewind(
   signal: AbortSignal,
 ): Promise<(HeadRef & { energy: number; share: number })[]> {
   const scores = await headScores(pair, signal);
-  const total = scores.reduce((s, h) => s + h.energy, 0);
-  const energyOf = new Map(scores.map((s) => [`${s.tensor}\u0000${s.head}`, s.energy]));
-  const chosen = 'heads' in what ? what.heads : chooseHeads(scores, what.percent, what.perLayer);
-  return chosen.map(({ tensor, head }) => {
-    const energy = energyOf.get(`${tensor}\u0000${head}`) ?? 0;
-    return { tensor, head, energy, share: total > 0 ? energy / total : 0 };
-  });
+  return withHeadShares(scores, 'heads' in what ? what.heads : chooseHeads(scores, what.percent, what.perLayer));
 }

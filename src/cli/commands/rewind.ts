@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { ScanError } from '../../core/errors.ts';
 import { writeSmallFile } from '../../core/rewrite/checkpoint-writer.ts';
-import { chooseHeads, headScores, parseHeadsFile, rewind, type HeadRef, type RewindReport } from '../../core/rewrite/rewind.ts';
+import {
+  chooseHeads,
+  headScores,
+  parseHeadsFile,
+  rewind,
+  withHeadShares,
+  type HeadRef,
+  type RewindReport,
+} from '../../core/rewrite/rewind.ts';
 import { textBytes } from '../../core/rewrite/sink.ts';
 import { UsageError, option, type ParsedArgs } from '../args.ts';
 import {
@@ -62,8 +70,6 @@ export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{
           `rewind: ${pair.ft.name} has no attention heads to choose from (heads are known for separate q_proj, k_proj, v_proj and o_proj weights with config.json's num_attention_heads); --matrices REGEX rewinds whole weights`,
           false,
         );
-      const total = scores.reduce((s, h) => s + h.energy, 0);
-      const energyOf = new Map(scores.map((s) => [`${s.tensor}\u0000${s.head}`, s.energy]));
       let chosen: HeadRef[];
       if (headsFile !== undefined) {
         const text = await readFile(headsFile, 'utf8').catch((e: unknown) => {
@@ -76,10 +82,7 @@ export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{
           `${chosen.length} of ${scores.length} heads chosen (top ${percent} %${args.options.has('per-layer') ? ' per layer' : ''})\n`,
         );
       }
-      heads = chosen.map((h) => {
-        const energy = energyOf.get(`${h.tensor}\u0000${h.head}`) ?? 0;
-        return { tensor: h.tensor, head: h.head, energy, share: total > 0 ? energy / total : 0 };
-      });
+      heads = withHeadShares(scores, chosen);
     }
     const whole = matrices ? pair.matrices.filter((m) => !m.vector && matrices.test(m.name)).map((m) => m.name) : [];
     if (matrices && whole.length === 0) throw new UsageError(`--matrices ${matrices.source} matches no weight of ${pair.ft.name}`, false);

@@ -77,6 +77,16 @@ export function chooseHeads(scores: readonly HeadScore[], percent: number, perLa
   return chosen;
 }
 
+/** Each chosen head with its ‖ΔW‖² and its share of all the heads' (what the reports list). */
+export function withHeadShares(scores: readonly HeadScore[], chosen: readonly HeadRef[]): (HeadRef & { energy: number; share: number })[] {
+  const total = scores.reduce((s, h) => s + h.energy, 0);
+  const energyOf = new Map(scores.map((s) => [`${s.tensor}\u0000${s.head}`, s.energy]));
+  return chosen.map(({ tensor, head }) => {
+    const energy = energyOf.get(`${tensor}\u0000${head}`) ?? 0;
+    return { tensor, head, energy, share: total > 0 ? energy / total : 0 };
+  });
+}
+
 /** Read a heads file: `{"format": "spectral-workbench-heads", "version": 1, "heads": [{"tensor", "head"}]}`, each head checked against the pair. */
 export function parseHeadsFile(text: string, file: string, pair: CheckpointPair): HeadRef[] {
   let parsed: unknown;
