@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { root, waitForScan } from './helpers.ts';
+import { cliOutput, root, waitForScan } from './helpers.ts';
 
 async function downloaded(page: Page, where: Locator, button: string): Promise<{ name: string; text: string }> {
   const [file] = await Promise.all([page.waitForEvent('download'), where.getByRole('button', { name: button, exact: true }).click()]);
@@ -183,4 +183,30 @@ test('Spectrum’s Qwen2.5-14B and Mistral-7B results: 2 flagged and none', asyn
   await waitForScan(page, 'Mistral-7B');
   await expect(page.locator('.checkpoint-view canvas[role="grid"]').first()).toHaveAttribute('data-flagged', '0');
   await expect(page.getByTestId('snr-sanity')).toHaveCount(0);
+});
+
+test('?farms=1: the page computes FARMS alpha, the numbers the CLI’s scan --farms writes', async ({ page }) => {
+  test.setTimeout(420_000);
+  await page.goto('/?engine=cpu&farms=1');
+  await page.getByRole('tab', { name: /phase0-base/ }).click();
+  await expect(page.locator('.progress strong')).toHaveText(/^(Done|From the cache)/, { timeout: 300_000 });
+  await page.getByLabel('Metric', { exact: true }).check();
+  const picker = page.getByLabel('Metric to colour by');
+  await expect(picker.locator('option[value="alpha_farms"]')).toBeEnabled();
+  await picker.selectOption('alpha_farms');
+  await expect(page.locator('.checkpoint-view .legend .ramp')).toBeVisible();
+  const metrics = JSON.parse((await downloaded(page, page.getByRole('region', { name: 'Export' }), 'metrics.json')).text) as {
+    matrices: (MetricsRow & { alpha_farms: number | null })[];
+  };
+  const cli = JSON.parse(
+    await cliOutput(['scan', join(root, 'public/demo/phase0-base.safetensors'), '--farms', '--engine', 'cpu'], 'metrics.json'),
+  ) as { matrices: (MetricsRow & { alpha_farms: number | null })[] };
+  const cliFarms = new Map(cli.matrices.map((m) => [m.name, m.alpha_farms]));
+  const blocks = metrics.matrices.filter(blockMatrix);
+  expect(blocks).toHaveLength(16 * 7);
+  for (const m of blocks) {
+    expect(m.alpha_farms, m.name).not.toBeNull();
+    // the same windows and fit; Chromium's Math.log may differ from Node's in the last bit
+    expect(Math.abs(m.alpha_farms! - cliFarms.get(m.name)!), m.name).toBeLessThan(1e-9 * Math.abs(cliFarms.get(m.name)!));
+  }
 });

@@ -6,6 +6,7 @@ import { parseSpectrumJson } from '../core/exports/spectrum-files.ts';
 import { planDelta } from '../core/scan/plan-delta.ts';
 import { adapterConfigErrors } from '../core/scan/plan-lora.ts';
 import { planScan, type ScanPlan } from '../core/scan/plan.ts';
+import { FARMS_NOT_ASKED, withFarms } from '../core/metrics/farms.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
 import { importedRecord, type MatrixRecord, type ScanMode } from '../core/scan/record.ts';
 import type { RunScanResult } from '../core/scan/run.ts';
@@ -38,6 +39,16 @@ export interface ScanControllerDeps {
 /** The scan mode the address asks for: `?mode=fast`, else exact. */
 export function pageScanMode(): ScanMode {
   return typeof location !== 'undefined' && new URLSearchParams(location.search).get('mode') === 'fast' ? 'fast' : 'exact';
+}
+
+/** `?farms=1`: the page's scans compute FARMS alpha too (its windows cost about 9× a small matrix's scan). */
+export function pageFarms(): boolean {
+  return typeof location !== 'undefined' && new URLSearchParams(location.search).get('farms') === '1';
+}
+
+/** A record this scan must compute again: FARMS is asked for now, and the record was made without it. */
+function lacksAskedFarms(r: MatrixRecord): boolean {
+  return pageFarms() && r.htsr !== null && r.htsr.alpha_farms === null && r.htsr.reasons.alpha_farms === FARMS_NOT_ASKED;
 }
 
 /** Every percent the page's percent fields accept (PERCENT_MIN … PERCENT_MAX). */
@@ -379,9 +390,9 @@ export class ScanController {
     kept: readonly MatrixRecord[],
     sink: ScanSink,
   ): Promise<void> {
-    const done = new Map<string, MatrixRecord>(kept.map((r) => [r.name, r]));
+    const done = new Map<string, MatrixRecord>(kept.filter((r) => !lacksAskedFarms(r)).map((r) => [r.name, r]));
     const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
-    for (const r of cached?.records ?? []) done.set(r.name, r);
+    for (const r of cached?.records ?? []) if (!lacksAskedFarms(r)) done.set(r.name, r);
     sink.restored(done);
     const uncached = kept.filter((r) => !cached?.records.some((c) => c.name === r.name));
     if (uncached.length > 0) void this.cached(this.deps.cache.saveRecords(info.fingerprint, uncached), undefined);
@@ -423,7 +434,7 @@ export class ScanController {
     batch: RecordBatcher,
     opts: { checkpointId: string; done?: ReadonlyMap<string, MatrixRecord> },
   ): Promise<RunScanResult> {
-    const result = await scanOnPool(pool, ckpt, plan, {
+    const result = await scanOnPool(pool, ckpt, pageFarms() ? withFarms(plan) : plan, {
       // Files are attached to the workers as "<checkpoint id>/<file>"; derived jobs carry their operands' refs.
       refOf: (file) => `${opts.checkpointId}/${file}`,
       // `?mode=fast`: estimates first (marked in the heatmap), then exact recomputes wherever one could

@@ -102,10 +102,10 @@ export function farmsAlpha(pooledAscending: Float64Array): PowerLawFit {
   return powerLawAt(data, alphas, i, ksDistance(logs, i, alphas[i]), start);
 }
 
-/** Why a scan's records have no FARMS alpha: it is an option, for its cost (the page has no switch for it yet). */
-export const FARMS_NOT_ASKED = 'FARMS not asked for in this scan (the CLI computes it with scan --farms, about 9× the time)';
+/** Why a scan's records have no FARMS alpha: it is an option, for its cost. */
+export const FARMS_NOT_ASKED = 'FARMS not asked for in this scan (about 9× the time: scan --farms in the CLI, ?farms=1 in the page)';
 
-/** The plan with FARMS asked for on every matrix job (the scan option: CLI `--farms`, the page's setting). */
+/** The plan with FARMS asked for on every matrix job (the scan option: CLI `--farms`, the page's `?farms=1`). */
 export function withFarms<P extends ScanPlan>(plan: P): P {
   return { ...plan, jobs: plan.jobs.map((j) => (j.vector ? j : { ...j, farms: true })) };
 }
