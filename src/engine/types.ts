@@ -63,12 +63,6 @@ export interface SpectralEngine {
    */
   singularValuesOfSlices?(m: SlicedMatrix, opts?: SingularValueOptions): Promise<Float64Array>;
   /**
-   * The singular values of `count` matrices of one rows × cols shape packed one after another
-   * (row-major f32 each; FARMS' windows, core/metrics/farms.ts): count × min(rows, cols) values,
-   * each matrix's descending, in the order given. Without it the scan asks singularValues once each.
-   */
-  singularValuesBatch?(m: Float32Array, count: number, rows: number, cols: number, opts?: SingularValueOptions): Promise<Float64Array>;
-  /**
    * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
    * compute shader); it must pick the same xmin as core's fitPowerLaw. null (or no such method): the
    * engine has no fit of its own at the moment, and core fits.

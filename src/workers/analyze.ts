@@ -123,8 +123,8 @@ async function analyzeLongThin(
 }
 
 /**
- * FARMS' windows of a matrix (core/metrics/farms.ts) on the engine, in one batch where it takes
- * batches, and their eigenvalues pooled; or why there are none.
+ * FARMS' windows of a matrix (core/metrics/farms.ts) on the engine, one call each (no engine takes
+ * a batch of them yet), and their eigenvalues pooled; or why there are none.
  */
 export async function farmsExtras(
   engine: SpectralEngine,
@@ -138,16 +138,10 @@ export async function farmsExtras(
   const packed = packWindows(values, cols, w);
   const count = w.rowStarts.length * w.colStarts.length;
   const size = w.windowRows * w.windowCols;
-  const k = Math.min(w.windowRows, w.windowCols);
   const each: Float64Array[] = [];
-  if (engine.singularValuesBatch) {
-    const all = await engine.singularValuesBatch(packed, count, w.windowRows, w.windowCols, { signal });
-    for (let i = 0; i < count; i++) each.push(all.subarray(i * k, (i + 1) * k));
-  } else {
-    for (let i = 0; i < count; i++) {
-      if (signal?.aborted) throw abortError();
-      each.push(await engine.singularValues(packed.slice(i * size, (i + 1) * size), w.windowRows, w.windowCols, { signal }));
-    }
+  for (let i = 0; i < count; i++) {
+    if (signal?.aborted) throw abortError();
+    each.push(await engine.singularValues(packed.slice(i * size, (i + 1) * size), w.windowRows, w.windowCols, { signal }));
   }
   return { farmsEigenvalues: pooledEigenvalues(each) };
 }
