@@ -90,7 +90,7 @@ test.describe('ΔW page: writing a new checkpoint', () => {
     page.on('download', (d) => void d.path().then((path) => downloads.push({ name: d.suggestedFilename(), path })));
     await panel.getByRole('button', { name: 'Extract LoRA…' }).click();
     await expect(panel.getByTestId('rewrite-status')).toContainText('Extract LoRA: done', { timeout: 60_000 });
-    await expect.poll(() => downloads.length).toBe(3);
+    await expect.poll(() => downloads.length).toBe(4);
     const out = tmp();
     await promisify(execFile)(
       process.execPath,
@@ -107,11 +107,8 @@ test.describe('ΔW page: writing a new checkpoint', () => {
       ],
       { cwd: root },
     );
-    expect(downloads.map((d) => d.name).sort()).toEqual(
-      readdirSync(out)
-        .filter((n) => !n.endsWith('.md'))
-        .sort(),
-    );
+    // the CLI's files, the Markdown report included
+    expect(downloads.map((d) => d.name).sort()).toEqual(readdirSync(out).sort());
     const page_ = (name: string) => readFileSync(downloads.find((d) => d.name === name)!.path);
     const cli = (name: string) => readFileSync(join(out, name));
     // the same modules and ranks: adapter_config.json byte for byte
@@ -193,8 +190,9 @@ test.describe('ΔW page: writing a new checkpoint', () => {
       ],
       { cwd: root },
     );
-    const expected = readdirSync(out).filter((n) => !n.endsWith('.md') && n !== 'rewind-report.json');
-    await expect.poll(() => downloads.length).toBe(expected.length + 1);
+    // every file but the report (JSON and Markdown), which says how the heads were chosen
+    const expected = readdirSync(out).filter((n) => !n.startsWith('rewind-report.'));
+    await expect.poll(() => downloads.length).toBe(expected.length + 2);
     for (const name of expected) {
       const d = downloads.find((x) => x.name === name);
       expect(d && readFileSync(d.path).equals(readFileSync(join(out, name))), name).toBe(true);

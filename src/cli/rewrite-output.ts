@@ -6,7 +6,9 @@ import { ScanError } from '../core/errors.ts';
 import { openCheckpoint, type Checkpoint } from '../core/formats/checkpoint.ts';
 import { modelName } from '../core/naming/model-name.ts';
 import { pairCheckpoints, type CheckpointPair } from '../core/rewrite/pair.ts';
-import type { OutputFolder } from '../core/rewrite/sink.ts';
+import { writeSmallFile } from '../core/rewrite/checkpoint-writer.ts';
+import { rewriteReportFiles, type RewriteReport } from '../core/rewrite/reports.ts';
+import { textBytes, type OutputFolder } from '../core/rewrite/sink.ts';
 import { UsageError, option, type ParsedArgs } from './args.ts';
 import { fileSource } from './file-source.ts';
 import { resolveCheckpoint, type CheckpointInput } from './inputs.ts';
@@ -189,13 +191,14 @@ export function checkpointFileNames(
 }
 
 /** A markdown table (the report's files and stdout). */
-export function markdownTable(head: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cell = (x: string | number) => String(x).replace(/\|/g, '\\|');
-  return [`| ${head.join(' | ')} |`, `|${head.map(() => ' --- ').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join(
-    '\n',
-  );
-}
-
 export function isAbort(e: unknown): boolean {
   return e instanceof Error && e.name === 'AbortError';
+}
+
+/** The report beside a rewrite's output (JSON and Markdown), the folder committed, the Markdown on stdout. */
+export async function finishRewrite(folder: OutputFolder, r: RewriteReport): Promise<void> {
+  const files = rewriteReportFiles(r);
+  for (const f of files) await writeSmallFile(folder, f.name, textBytes(f.text));
+  await folder.commit();
+  process.stdout.write(files[1].text);
 }

@@ -4,6 +4,7 @@ import { writeSmallFile, type RewriteLayout } from '../core/rewrite/checkpoint-w
 import { extractLora } from '../core/rewrite/extract-lora.ts';
 import type { RankTarget, TopTriplets } from '../core/rewrite/low-rank-fn.ts';
 import { pairCheckpoints, type CheckpointPair } from '../core/rewrite/pair.ts';
+import { rewriteReportFiles, type RewriteReport } from '../core/rewrite/reports.ts';
 import { chooseHeads, headScores, rewind, withHeadShares, type HeadRef } from '../core/rewrite/rewind.ts';
 import { memoryOutput, textBytes, type OutputFolder } from '../core/rewrite/sink.ts';
 import { truncateUpdate } from '../core/rewrite/truncate.ts';
@@ -39,13 +40,6 @@ export interface RewriteProgress {
 export type RewriteOutcome =
   | { ok: true; report: string; files: { name: string; bytes: Uint8Array }[]; written: { name: string; bytes: number }[] }
   | { ok: false; error: ErrorRecord };
-
-/** The report file each rewrite writes beside its output (the CLI's name). */
-export const REPORT_FILE: Record<RewriteWhat['kind'], string> = {
-  'extract-lora': 'extract-lora-report.json',
-  truncate: 'truncate-report.json',
-  rewind: 'rewind-report.json',
-};
 
 async function open(side: RewriteSide): Promise<Checkpoint> {
   const c = await openCheckpoint(side.files.map((f) => blobSource(f)));
@@ -86,20 +80,25 @@ export async function runRewrite(
     let done = 0;
     const tick = (name: string) => opts.onProgress?.({ done: ++done, total, what: name });
     const layout: RewriteLayout = { index, sideFiles, signal: opts.signal, onTensor: (t) => tick(t.name) };
-    let report: object;
-    if (what.kind === 'extract-lora') {
-      report = await extractLora(pair, lowRank, out, { target: what.target, signal: opts.signal, onModule: (m) => tick(m.module) });
-    } else if (what.kind === 'truncate') {
-      report = await truncateUpdate(pair, lowRank, out, what.target, layout);
-    } else {
-      report = await rewind(pair, out, { heads: await headsToRewind(pair, what, opts.signal), matrices: [] }, layout);
-    }
-    const text = `${JSON.stringify(report, null, 2)}\n`;
-    await writeSmallFile(out, REPORT_FILE[what.kind], textBytes(text));
+    const reported: RewriteReport =
+      what.kind === 'extract-lora'
+        ? {
+            kind: what.kind,
+            report: await extractLora(pair, lowRank, out, { target: what.target, signal: opts.signal, onModule: (m) => tick(m.module) }),
+          }
+        : what.kind === 'truncate'
+          ? { kind: what.kind, report: await truncateUpdate(pair, lowRank, out, what.target, layout) }
+          : {
+              kind: what.kind,
+              report: await rewind(pair, out, { heads: await headsToRewind(pair, what, opts.signal), matrices: [] }, layout),
+            };
+    // the CLI's report files, JSON and Markdown, beside the output
+    const reportFiles = rewriteReportFiles(reported);
+    for (const f of reportFiles) await writeSmallFile(out, f.name, textBytes(f.text));
     await out.commit();
     const files = memory ? [...memory.files].map(([name, bytes]) => ({ name, bytes })) : [];
-    const written = 'files' in report ? (report.files as { name: string; bytes: number }[]) : [];
-    return { ok: true, report: text, files, written };
+    const written = 'files' in reported.report ? reported.report.files : [];
+    return { ok: true, report: reportFiles[0].text, files, written };
   } catch (e) {
     await folder?.abort().catch(() => {});
     const err = e instanceof Error && e.name === 'AbortError' ? abortError() : e;

@@ -1,9 +1,7 @@
 import { extractLora, type ExtractReport } from '../../core/rewrite/extract-lora.ts';
 import type { TopTriplets } from '../../core/rewrite/low-rank-fn.ts';
-import { textBytes } from '../../core/rewrite/sink.ts';
-import { writeSmallFile } from '../../core/rewrite/checkpoint-writer.ts';
 import type { ParsedArgs } from '../args.ts';
-import { fileOutputFolder, markdownTable, openPair, outputDir, rankTarget, refuseExisting, regexOption } from '../rewrite-output.ts';
+import { fileOutputFolder, finishRewrite, openPair, outputDir, rankTarget, refuseExisting, regexOption } from '../rewrite-output.ts';
 import type { ScanStop } from '../signals.ts';
 
 export const EXTRACT_FILES = ['adapter_model.safetensors', 'adapter_config.json', 'extract-lora-report.json', 'extract-lora-report.md'];
@@ -34,11 +32,7 @@ export async function extractLoraCommand(
           process.stderr.write(`[${done}/${total}] ${m.module}: rank ${m.rank}, ${(m.kept_energy * 100).toFixed(1)} % of the energy\n`);
       },
     });
-    const md = extractMarkdown(report);
-    await writeSmallFile(folder, 'extract-lora-report.json', textBytes(`${JSON.stringify(report, null, 2)}\n`));
-    await writeSmallFile(folder, 'extract-lora-report.md', textBytes(md));
-    await folder.commit();
-    process.stdout.write(md);
+    await finishRewrite(folder, { kind: 'extract-lora', report });
     return { report, dir };
   } catch (e) {
     await folder.abort();
@@ -46,23 +40,4 @@ export async function extractLoraCommand(
   } finally {
     await opened.close();
   }
-}
-
-function extractMarkdown(r: ExtractReport): string {
-  const rows = r.modules.map((m) => [
-    m.module,
-    `${m.shape[0]} × ${m.shape[1]}`,
-    m.rank,
-    (m.kept_energy * 100).toFixed(2),
-    m.relative_error.toExponential(3),
-  ]);
-  return [
-    `# LoRA extracted from ${r.finetuned} − ${r.base}`,
-    '',
-    `${r.target} per module; r = ${r.r}, lora_alpha = ${r.lora_alpha} (alpha = rank for every module: PEFT's scale alpha/r is 1, so B·A is the update).`,
-    `${r.modules.length} modules adapted, ${r.unchanged.length} unchanged, ${r.not_adapted.length} 1-D weights not adapted.`,
-    '',
-    markdownTable(['module', 'out × in', 'rank', 'kept energy %', '‖ΔW − BA‖/‖ΔW‖'], rows),
-    '',
-  ].join('\n');
 }

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { ScanError } from '../../core/errors.ts';
-import { writeSmallFile } from '../../core/rewrite/checkpoint-writer.ts';
 import {
   chooseHeads,
   headScores,
@@ -10,12 +9,11 @@ import {
   type HeadRef,
   type RewindReport,
 } from '../../core/rewrite/rewind.ts';
-import { textBytes } from '../../core/rewrite/sink.ts';
 import { UsageError, option, type ParsedArgs } from '../args.ts';
 import {
   checkpointFileNames,
+  finishRewrite,
   fileOutputFolder,
-  markdownTable,
   openPair,
   outputDir,
   refuseExisting,
@@ -87,11 +85,7 @@ export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{
     const whole = matrices ? pair.matrices.filter((m) => !m.vector && matrices.test(m.name)).map((m) => m.name) : [];
     if (matrices && whole.length === 0) throw new UsageError(`--matrices ${matrices.source} matches no weight of ${pair.ft.name}`, false);
     const report = await rewind(pair, folder, { heads, matrices: whole }, { index, sideFiles: side, signal: stop.signal });
-    const md = rewindMarkdown(report);
-    await writeSmallFile(folder, 'rewind-report.json', textBytes(`${JSON.stringify(report, null, 2)}\n`));
-    await writeSmallFile(folder, 'rewind-report.md', textBytes(md));
-    await folder.commit();
-    process.stdout.write(md);
+    await finishRewrite(folder, { kind: 'rewind', report });
     return { report, dir };
   } catch (e) {
     await folder.abort();
@@ -99,20 +93,4 @@ export async function rewindCommand(args: ParsedArgs, stop: ScanStop): Promise<{
   } finally {
     await opened.close();
   }
-}
-
-function rewindMarkdown(r: RewindReport): string {
-  const share = r.heads.reduce((s, h) => s + (h.share ?? 0), 0);
-  return [
-    `# ${r.finetuned} with heads put back to ${r.base}`,
-    '',
-    `${r.heads.length} heads rewound (${(share * 100).toFixed(1)} % of the heads' ‖ΔW‖²), ${r.matrices.length} whole matrices.`,
-    '',
-    markdownTable(
-      ['tensor', 'head', '‖ΔW‖² share %'],
-      r.heads.map((h) => [h.tensor, h.head, ((h.share ?? 0) * 100).toFixed(2)]),
-    ),
-    ...(r.matrices.length > 0 ? ['', 'Whole matrices:', '', ...r.matrices.map((m) => `- ${m}`)] : []),
-    '',
-  ].join('\n');
 }

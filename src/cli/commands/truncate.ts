@@ -1,12 +1,10 @@
 import type { TopTriplets } from '../../core/rewrite/low-rank-fn.ts';
-import { textBytes } from '../../core/rewrite/sink.ts';
-import { writeSmallFile } from '../../core/rewrite/checkpoint-writer.ts';
 import { truncateUpdate, type TruncateReport } from '../../core/rewrite/truncate.ts';
 import type { ParsedArgs } from '../args.ts';
 import {
   checkpointFileNames,
+  finishRewrite,
   fileOutputFolder,
-  markdownTable,
   openPair,
   outputDir,
   rankTarget,
@@ -47,11 +45,7 @@ export async function truncateCommand(
         if (!quiet) process.stderr.write(`[${++done}] ${m.tensor}: rank ${m.rank}, ${(m.kept_energy * 100).toFixed(1)} % of the energy\n`);
       },
     });
-    const md = truncateMarkdown(report);
-    await writeSmallFile(folder, 'truncate-report.json', textBytes(`${JSON.stringify(report, null, 2)}\n`));
-    await writeSmallFile(folder, 'truncate-report.md', textBytes(md));
-    await folder.commit();
-    process.stdout.write(md);
+    await finishRewrite(folder, { kind: 'truncate', report });
     return { report, dir };
   } catch (e) {
     await folder.abort();
@@ -59,25 +53,4 @@ export async function truncateCommand(
   } finally {
     await opened.close();
   }
-}
-
-function truncateMarkdown(r: TruncateReport): string {
-  const rows = r.matrices.map((m) => [
-    m.tensor,
-    `${m.shape[0]} × ${m.shape[1]}`,
-    m.dtype,
-    m.rank,
-    (m.kept_energy * 100).toFixed(2),
-    m.relative_error.toExponential(3),
-    m.rounding_error.toExponential(3),
-  ]);
-  return [
-    `# ${r.finetuned}: the update since ${r.base} truncated`,
-    '',
-    `${r.target} per matrix. ${r.matrices.length} matrices truncated, ${r.unchanged.length} unchanged (copied), ${r.kept_as_finetuned.length} 1-D weights kept as fine-tuned.`,
-    'relative error: ‖ΔW − ΔW_r‖/‖ΔW‖ in float64; rounding: what writing in the dtype adds, ‖(W − BASE) − ΔW_r‖/‖ΔW‖.',
-    '',
-    markdownTable(['tensor', 'shape', 'dtype', 'rank', 'kept energy %', 'relative error', 'rounding'], rows),
-    '',
-  ].join('\n');
 }
