@@ -1,18 +1,13 @@
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import { proxy, wrap, type Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { relaxedSimdAvailable } from '../engine/cpu/wasm/wasm-kernels.ts';
 import type { EnginePreference } from '../engine/webgpu/auto-engine.ts';
 import { addSoftwareVulkanDriver, gpuDevicePresent } from '../engine/webgpu/node-gpu.ts';
 import type { Analyzer } from '../workers/analyzer.ts';
 import { ScanPool } from '../workers/scan-pool.ts';
 import { cliMemoryBudget } from './memory.ts';
+import './relaxed-simd.ts';
 import { spawnScanThread } from './worker-thread.ts';
-
-// Node 20's V8 has relaxed SIMD behind a flag (Node 22 and Chromium have it on). Set in this process before any
-// worker thread compiles the CPU engine's kernels, so that the CLI runs the build the page runs (on one machine, the same bits).
-if (!relaxedSimdAvailable()) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 /** Jobs at once on the one GPU worker thread (one reads and decodes while the GPU computes). */
 const GPU_JOBS = 2;
