@@ -4,7 +4,7 @@ import { HEADS_FORMAT, type HeadRef, type HeadsFile } from '../core/rewrite/rewi
 import { operandsOf } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, planDelta, type DeltaJob } from '../core/scan/plan-delta.ts';
 import type { IntruderOutcome } from '../workers/intruders.ts';
-import type { IntrudersRequest } from '../workers/low-rank-api.ts';
+import type { LowRankWorkerApi } from '../workers/low-rank-api.ts';
 import type { DirectoryHandle } from '../workers/directory-output.ts';
 import type { RewriteOutcome, RewriteProgress, RewriteRequest, RewriteWhat } from '../workers/rewrite-run.ts';
 
@@ -15,16 +15,8 @@ export interface LowRankDeps {
   worker(): LowRankWorker;
 }
 
-/** The low-rank worker as the state layer calls it (the page passes callbacks through Comlink's proxy). */
-export interface LowRankWorker {
-  intruders(request: IntrudersRequest): Promise<IntruderOutcome>;
-  rewrite(
-    request: RewriteRequest,
-    out: { directory?: DirectoryHandle; maxMemoryBytes: number },
-    onProgress?: (p: RewriteProgress) => void,
-  ): Promise<RewriteOutcome>;
-  cancel(): unknown;
-}
+/** The low-rank worker as the state layer calls it (through Comlink in the page, whose cancel returns a promise). */
+export type LowRankWorker = Omit<LowRankWorkerApi, 'cancel'> & { cancel(): unknown };
 
 /** The two checkpoints of a ΔW pair, as the ΔW plan names their files (`${id}/${file}`). */
 function sides(deps: LowRankDeps, pair: { fromId: string; toId: string }) {

@@ -3,6 +3,7 @@ import type { ErrorRecord } from '../core/errors.ts';
 import type { SpectrumScore } from '../core/metrics/spectrum.ts';
 import type { DeltaMetrics, EnergyLevel } from '../core/metrics/weight-delta.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
+import { METRICS } from './heatmap-data.ts';
 import type { ExpertView } from './moe-lora-view.ts';
 import { arrayOf, bool, htsrShape, nullable, num, object, oneOf, recordOf, SchemaError, str, whole, type Check } from './session-schema.ts';
 import type { Cell, CheckpointState, DeltaState, PlanStep, ViewState } from './types.ts';
@@ -207,20 +208,7 @@ const viewState = object<ViewState>(
   {
     page: oneOf('checkpoint', 'phases', 'delta', 'run'),
     mode: oneOf('selection', 'metric'),
-    metric: oneOf(
-      'snr',
-      'signal_to_noise',
-      'sigma_max',
-      'frobenius',
-      'alpha',
-      'alpha_weighted',
-      'stable_rank',
-      'entropy',
-      'num_spikes',
-      'alpha_peak',
-      'alpha_farms',
-      'mp_rank',
-    ),
+    metric: oneOf(...METRICS.map((m) => m.id)),
     percent: num,
     variant: oneOf('current', 'legacy'),
     activeId: nullable(str),

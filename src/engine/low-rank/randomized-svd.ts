@@ -9,7 +9,7 @@
  */
 import type { LowRankOptions, SingularTriplets } from '../../core/low-rank.ts';
 import { abortError, EngineError } from '../cpu/errors.ts';
-import type { GemmParams, Machine } from '../webgpu/fast/machine.ts';
+import { gemm, type Machine } from '../webgpu/fast/machine.ts';
 import { gaussianBlock } from '../webgpu/fast/krylov.ts';
 import { smallEigen } from '../webgpu/fast/small-eigen.ts';
 import { BlockedCpuMachine } from './cpu-machine.ts';
@@ -40,20 +40,6 @@ interface Ritz {
 
 /** How many triplets to keep out of the Ritz values (descending σ), or null: a larger block is needed. */
 type Choose = (sigma: Float64Array, exact: boolean) => number | null;
-
-const gemm = (p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>): GemmParams => ({
-  transP: false,
-  ldp: p.K,
-  pOff: 0,
-  ldx: p.N,
-  xOff: 0,
-  ldo: p.N,
-  oOff: 0,
-  alpha: 1,
-  beta: 0,
-  maskMod: 0,
-  ...p,
-});
 
 /**
  * smallEigen of a symmetric N × N matrix whose rows and columns are exactly zero where a basis

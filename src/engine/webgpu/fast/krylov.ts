@@ -1,5 +1,5 @@
 import { seededUniform, standardNormal } from '../../../core/random.ts';
-import type { GemmParams, Machine } from './machine.ts';
+import { gemm, type Machine } from './machine.ts';
 
 /**
  * The fast mode's Krylov spaces: b independent Lanczos runs (random probes) of s steps each. The
@@ -29,20 +29,6 @@ export interface KrylovResult {
   h: Float64Array;
   size: KrylovSize;
 }
-
-const gemm = (p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>): GemmParams => ({
-  transP: false,
-  ldp: p.K,
-  pOff: 0,
-  ldx: p.N,
-  xOff: 0,
-  ldo: p.N,
-  oOff: 0,
-  alpha: 1,
-  beta: 0,
-  maskMod: 0,
-  ...p,
-});
 
 /** Standard normal values from the project's seeded generator, so that the probes are the same on every run. */
 export function gaussianBlock(len: number, seed: number): Float64Array {

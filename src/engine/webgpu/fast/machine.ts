@@ -25,6 +25,21 @@ export interface GemmParams {
   maskMod: number;
 }
 
+/** A product's parameters from its sizes and what differs from a plain dense out = P·X (row-major, no offsets). */
+export const gemm = (p: Partial<GemmParams> & Pick<GemmParams, 'M' | 'N' | 'K'>): GemmParams => ({
+  transP: false,
+  ldp: p.K,
+  pOff: 0,
+  ldx: p.N,
+  xOff: 0,
+  ldo: p.N,
+  oOff: 0,
+  alpha: 1,
+  beta: 0,
+  maskMod: 0,
+  ...p,
+});
+
 export interface Machine<B> {
   /** the matrix, as given (rows × cols, row-major) */
   readonly w: B;
