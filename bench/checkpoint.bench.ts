@@ -1,5 +1,6 @@
 /**
  * npm run bench:checkpoint [-- --small] [--layers N] [--vocab N] [--passes 3] [--threads N] [--no-cli] [--no-page] [--no-python]
+ * npm run bench:checkpoint -- --write-only FILE   (writes the checkpoint to FILE and stops: for profiling one path alone)
  *
  * A whole checkpoint, scanned three ways in the same run, interleaved pass by pass:
  *
@@ -306,6 +307,13 @@ async function pageRun(session: PageSession, file: string): Promise<PageRun> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const s = (ms: number) => `${(ms / 1e3).toFixed(2)} s`;
+
+const writeOnly = arg('write-only', '');
+if (writeOnly) {
+  const { bytes, matrices } = writeCheckpoint(writeOnly);
+  console.log(`${writeOnly}: ${(bytes / 1e6).toFixed(0)} MB, ${matrices} matrices`);
+  process.exit(0);
+}
 
 const tmp = mkdtempSync(join(tmpdir(), 'sw-checkpoint-bench-'));
 try {

@@ -87,6 +87,21 @@ function isTiedHead(r: MatrixRecord): boolean {
 }
 
 /**
+ * alpha_mid and the energy ranks of one spectrum, kept per array: the page builds the plans again each time
+ * records arrive, and sorting every spectrum again each time took most of that.
+ */
+const fromSpectrum = new WeakMap<Float64Array, Pick<PlanMatrix, 'alphaMid' | 'energyRank'>>();
+
+function spectrumFields(sv: Float64Array): Pick<PlanMatrix, 'alphaMid' | 'energyRank'> {
+  let fields = fromSpectrum.get(sv);
+  if (!fields) {
+    fields = { alphaMid: alphaMid(sv), energyRank: sv.length > 0 ? energyRanks(sv) : null };
+    fromSpectrum.set(sv, fields);
+  }
+  return fields;
+}
+
+/**
  * The plans' matrices from a scan's records, in model order (layer by layer, attention then MLP; embeddings
  * and the head last): every analysed 2-D stored parameter, and a tied lm_head.
  */
@@ -109,9 +124,9 @@ export function planMatrices(records: readonly MatrixRecord[], variant: Spectrum
       snr: recordSpectrumValue(r, variant),
       alpha: finiteOrNull(h?.alpha),
       alphaPeak: finiteOrNull(h?.alpha_peak),
-      alphaMid: sv ? alphaMid(sv) : null,
+      alphaMid: sv ? spectrumFields(sv).alphaMid : null,
       mpRank: finiteOrNull(h?.mp_rank),
-      energyRank: sv && sv.length > 0 ? energyRanks(sv) : null,
+      energyRank: sv ? spectrumFields(sv).energyRank : null,
     });
   }
   out.sort((a, b) => compareJobs(a.sortKey, b.sortKey));

@@ -47,3 +47,47 @@ describe('runScan', () => {
     expect(seen.map((r) => r.singularValues)).toEqual([null, null, null]);
   });
 });
+
+describe('runScan order', () => {
+  const sized = (name: string, rows: number, cols: number) =>
+    ({ name, rows, cols, tensor: { name, file: 'm.safetensors', byteLength: rows * cols * 2 } }) as MatrixJob;
+
+  it('starts the costliest matrices first, so the last ones to finish are small; the result stays in plan order', async () => {
+    // Qwen2.5-0.5B's shapes in plan order (layer by layer, the embedding last). Gram min²·max plus the
+    // eigensolver's 2·min³ (in multiply-adds) plus the bytes, by hand:
+    //   embed 151936 × 896: 896²·151936 + 2·896³ + 272 MB ≈ 1.237e11
+    //   gate / up 4864 × 896 and down 896 × 4864: 896²·4864 + 2·896³ + 8.7 MB ≈ 5.35e9
+    //   q / o 896 × 896: 3·896³ + 1.6 MB ≈ 2.16e9;   k 128 × 896: 128²·896 + 2·128³ ≈ 1.9e7
+    const jobs = [
+      sized('model.layers.0.self_attn.q_proj.weight', 896, 896),
+      sized('model.layers.0.self_attn.k_proj.weight', 128, 896),
+      sized('model.layers.0.mlp.down_proj.weight', 896, 4864),
+      sized('model.layers.0.mlp.up_proj.weight', 4864, 896),
+      sized('model.layers.1.self_attn.k_proj.weight', 128, 896),
+      sized('model.embed_tokens.weight', 151936, 896),
+    ];
+    const started: string[] = [];
+    const result = await runScan(
+      ckpt,
+      { jobs, aliases: [], skipped: [], unmapped: [], totalBytes: 0 },
+      {
+        engine: 'cpu',
+        mode: 'exact',
+        concurrency: 1,
+        run: async (j) => {
+          started.push(j.name);
+          return { ok: true, record: { name: j.name, singularValues: null } as MatrixRecord };
+        },
+      },
+    );
+    expect(started).toEqual([
+      'model.embed_tokens.weight',
+      'model.layers.0.mlp.down_proj.weight', // ties keep plan order
+      'model.layers.0.mlp.up_proj.weight',
+      'model.layers.0.self_attn.q_proj.weight',
+      'model.layers.0.self_attn.k_proj.weight',
+      'model.layers.1.self_attn.k_proj.weight',
+    ]);
+    expect(result.records.map((r) => r.name)).toEqual(jobs.map((j) => j.name));
+  });
+});

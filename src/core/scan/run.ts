@@ -1,7 +1,7 @@
 import type { ErrorRecord } from '../errors.ts';
 import type { CheckpointInfo } from '../formats/checkpoint.ts';
 import type { AliasJob, MatrixJob, ScanPlan } from './plan.ts';
-import { ProgressTracker, type ScanProgress } from './progress.ts';
+import { longestFirst, ProgressTracker, type ScanProgress } from './progress.ts';
 import type { EngineKind, JobOutcome, MatrixRecord, ScanMode } from './record.ts';
 import { aliasRecord, type ScanResult } from './result.ts';
 import type { SpectrumVariant } from '../metrics/spectrum.ts';
@@ -40,8 +40,8 @@ export interface RunScanResult extends ScanResult {
 }
 
 /**
- * Runs a scan plan over a pool of analysers: jobs in plan order, `concurrency` at a time, each
- * record handed on as soon as it is ready. Cancelling stops handing out jobs at once and keeps
+ * Runs a scan plan over a pool of analysers: the costliest jobs first (longestFirst), `concurrency`
+ * at a time, each record handed on as soon as it is ready (the result is in plan order). Cancelling stops handing out jobs at once and keeps
  * every record already made.
  */
 export async function runScan(
@@ -51,7 +51,7 @@ export async function runScan(
 ): Promise<RunScanResult> {
   const records = new Map<string, MatrixRecord>(opts.done ?? []);
   const errors: ErrorRecord[] = [...ckpt.errors];
-  const pending = plan.jobs.filter((j) => !records.has(j.name));
+  const pending = longestFirst(plan.jobs.filter((j) => !records.has(j.name)));
   const tracker = new ProgressTracker(pending);
   let next = 0;
   const aliasesOf = new Map<string, AliasJob[]>();
@@ -93,7 +93,9 @@ export async function runScan(
     // Exact values only narrow the intervals, so one round decides every estimate; the loop checks that.
     while (!opts.signal?.aborted) {
       const names = [...undecidedRecords([...records.values()], percents, variant)].map((n) => aliasOf.get(n) ?? n);
-      const jobs = [...new Set(names)].flatMap((n) => (byName.has(n) && !tried.has(n) && records.get(n)?.estimate ? [byName.get(n)!] : []));
+      const jobs = longestFirst(
+        [...new Set(names)].flatMap((n) => (byName.has(n) && !tried.has(n) && records.get(n)?.estimate ? [byName.get(n)!] : [])),
+      );
       if (jobs.length === 0) break;
       for (const j of jobs) tried.add(j.name);
       let at = 0;
