@@ -9,7 +9,7 @@ import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, 
 import { eigenvaluesAscending, type HtsrExtras } from '../core/metrics/htsr.ts';
 import { FARMS_NOT_ASKED, farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
-import { isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
+import { CPU_SLICED, isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
 import { EngineError } from '../engine/cpu/errors.ts';
 import type { SlicedMatrix, SpectralEngine } from '../engine/types.ts';
@@ -20,7 +20,7 @@ export interface AnalyzeOptions {
   onBytes?: (bytes: number) => void;
   /** the file a derivation's operand names (its `ref`); without it, every operand is read from `source` */
   sourceFor?: (ref: string) => Promise<ByteSource> | ByteSource;
-  /** which matrices are read slice by slice into their Gram instead of whole (default LONG_THIN) */
+  /** which matrices are read slice by slice into their Gram instead of whole (default: CPU_SLICED on the CPU engine in exact mode without FARMS, else LONG_THIN) */
   longThin?: LongThinPolicy;
   /** FARMS alpha: the singular values of its windows too (default: the job's `farms`, else off; docs/metrics.md) */
   farms?: boolean;
@@ -39,23 +39,23 @@ export async function analyzeJob(
 ): Promise<JobOutcome> {
   const started = performance.now();
   const mode = opts.mode ?? 'exact';
+  let reused: Float32Array | undefined;
   try {
     const read = { signal: opts.signal, onBytes: opts.onBytes };
     const readOperand: ReadOperand = async (o) => readTensorAsF32(opts.sourceFor ? await opts.sourceFor(o.ref) : source, o.tensor, read);
     if (isDeltaJob(job)) return await analyzeDelta(job, readOperand, engine, mode, started, opts.signal);
-    const longThin = opts.longThin ?? LONG_THIN;
-    if (isLongThin(job, longThin)) return await analyzeLongThin(job, source, engine, mode, started, { ...opts, longThin });
+    const farms = !job.vector && (opts.farms ?? job.farms ?? false);
+    const longThin = opts.longThin ?? (engine.kind === 'cpu' && mode === 'exact' && !farms ? CPU_SLICED : LONG_THIN);
+    if (isLongThin(job, longThin)) return await analyzeLongThin(job, source, engine, mode, started, { ...opts, longThin, farms });
+    if (!job.derive) reused = matrixArrays.take(job.rows * job.cols);
     const values = job.derive
       ? (await materialize(job.derive, readOperand, opts.signal)).values
-      : await readTensorAsF32(source, job.tensor, read);
+      : await readTensorAsF32(source, job.tensor, { ...read, ...(reused ? { into: reused } : {}) });
     const bad = countNonFinite(values);
     if (bad > 0) return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     if (opts.signal?.aborted) throw abortError();
     const { sv, producedBy } = await spectrumOf(engine, values, job.rows, job.cols, opts.signal);
-    const extras =
-      job.vector || !(opts.farms ?? job.farms ?? false)
-        ? { farmsSkipped: FARMS_NOT_ASKED }
-        : await farmsExtras(engine, values, job.rows, job.cols, opts.signal);
+    const extras = farms ? await farmsExtras(engine, values, job.rows, job.cols, opts.signal) : { farmsSkipped: FARMS_NOT_ASKED };
     return {
       ok: true,
       record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine), extras),
@@ -63,8 +63,36 @@ export async function analyzeJob(
   } catch (e) {
     const err = e instanceof DeriveError ? new ScanError('SHAPE_INVALID', job.tensor.file, job.name, e.message) : e;
     return { ok: false, error: toErrorRecord(err, job.tensor.file, job.name) };
+  } finally {
+    // nothing keeps the matrix after its job (records hold singular values only): the next job may decode into it
+    if (reused) matrixArrays.give(reused);
   }
 }
+
+/**
+ * The f32 arrays that matrices are decoded into, kept for the next job of about the same size. A fresh array
+ * of tens of MB costs its page faults every time: in a virtual machine about 12 µs per 4 KiB, 3.7 s of system
+ * time over a 1 GB checkpoint of 17 MB matrices. An array serves a matrix that needs at least 4/5 of it (the
+ * pool's memory budget counts one matrix per job), and every spare that does not fit the job at hand is let go,
+ * so a worker holds no more than its jobs' arrays.
+ */
+class MatrixArrays {
+  private spare: Float32Array[] = [];
+
+  take(count: number): Float32Array | undefined {
+    const fits = this.spare.findIndex((a) => a.length >= count && a.length * 0.8 <= count);
+    const array = fits >= 0 ? this.spare[fits] : undefined;
+    this.spare = [];
+    return array ?? (count > 0 ? new Float32Array(count) : undefined);
+  }
+
+  give(array: Float32Array): void {
+    // two at most: the WebGPU worker runs two jobs at once
+    this.spare = [array, ...this.spare].slice(0, 2);
+  }
+}
+
+const matrixArrays = new MatrixArrays();
 
 /** The CPU engine of this worker's long thin matrices when its engine cannot take them in slices (WebGPU, fast mode). */
 let slicedCpuEngine: CpuEngine | undefined;
@@ -80,7 +108,7 @@ async function analyzeLongThin(
   engine: SpectralEngine,
   mode: ScanMode,
   started: number,
-  opts: AnalyzeOptions & { longThin: LongThinPolicy },
+  opts: AnalyzeOptions & { longThin: LongThinPolicy; farms: boolean },
 ): Promise<JobOutcome> {
   let bad = 0;
   const matrix: SlicedMatrix = {
@@ -113,7 +141,9 @@ async function analyzeLongThin(
       return { ok: true, record: nonFiniteRecord(job, bad, engine.kind, mode, performance.now() - started) };
     throw e;
   }
-  const farmsSkipped = 'FARMS not computed: a long thin matrix is read in slices, never held whole for its windows';
+  const farmsSkipped = opts.farms
+    ? 'FARMS not computed: a long thin matrix is read in slices, never held whole for its windows'
+    : FARMS_NOT_ASKED;
   return {
     ok: true,
     record: recordFromSpectrum(job, sv, producedBy, mode, performance.now() - started, await enginePowerLaw(job, sv, engine), {

@@ -29,7 +29,7 @@ export async function readTensorAsF32(source: ByteSource, info: TensorInfo, opts
       `shape [${info.shape.join(', ')}] of ${info.dtype} needs ${count * width} bytes but its byte range holds ${info.byteLength}`,
     );
   }
-  const out = new Float32Array(count);
+  const out = opts.into && opts.into.length >= count ? opts.into.subarray(0, count) : new Float32Array(count);
   let done = 0;
   await readInSlices(source, info, width, opts, (bytes) => {
     done += decodeInto(dtype, bytes, out, done);

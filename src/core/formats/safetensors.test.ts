@@ -67,6 +67,22 @@ describe('dtype decoding', () => {
     expect(reads.reduce((a, b) => a + b, 0)).toBe(1001 * 4);
   });
 
+  it('decodes into a longer array given to it, as a view of its first values, and leaves the rest alone', async () => {
+    const src = memorySource('m.safetensors', buildSafetensors([{ name: 'w.weight', dtype: 'BF16', shape: [2, 4], values }]));
+    const h = await readSafetensorsHeader(src);
+    const into = new Float32Array(10).fill(7);
+    const out = await readTensorAsF32(src, h.tensors[0], { into });
+    expect(out.buffer).toBe(into.buffer);
+    expect(Array.from(out)).toEqual(values);
+    expect(Array.from(into.subarray(8))).toEqual([7, 7]);
+    // too short to hold the tensor: a new array, the one given untouched
+    const short = new Float32Array(4).fill(7);
+    const fresh = await readTensorAsF32(src, h.tensors[0], { into: short });
+    expect(fresh.buffer).not.toBe(short.buffer);
+    expect(Array.from(fresh)).toEqual(values);
+    expect(Array.from(short)).toEqual([7, 7, 7, 7]);
+  });
+
   it('counts non-finite values', () => {
     expect(countNonFinite(Float32Array.from([1, NaN, Infinity, -Infinity, 0]))).toBe(3);
   });

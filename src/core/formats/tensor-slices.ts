@@ -14,6 +14,8 @@ export interface TensorReadOptions {
   onBytes?: ReadProgress;
   /** a smaller slice than MAX_READ_SLICE (tests); never a larger one */
   sliceBytes?: number;
+  /** readTensorAsF32: where to decode (its first `count` values, returned as a view), when it is long enough */
+  into?: Float32Array;
 }
 
 /** The tensor's element count, refused (typed, before any read) beyond what one f32 array can hold. */

@@ -29,6 +29,15 @@ export interface LongThinPolicy {
 
 export const LONG_THIN: LongThinPolicy = { minRatio: 1024, minBytes: MAX_READ_SLICE, sliceBytes: MAX_READ_SLICE };
 
+/**
+ * The CPU engine's policy in exact mode without FARMS: every matrix of more than one slice is read in slices,
+ * whatever its shape. The CPU engine sums slices into the very Gram of the whole matrix (the same bits), so only
+ * memory changes: a 151936 × 896 embedding holds one 64 MiB slice instead of 545 MB of f32 (and the page faults
+ * of touching it). LONG_THIN stays the rule where the whole matrix is needed: the WebGPU engine, fast mode's
+ * estimates and FARMS' windows.
+ */
+export const CPU_SLICED: LongThinPolicy = { minRatio: 1, minBytes: MAX_READ_SLICE, sliceBytes: MAX_READ_SLICE };
+
 /** A stored 2-D (or 1-D) tensor read as it is, long and thin enough to be read in slices. */
 export function isLongThin(job: MatrixJob, policy: LongThinPolicy = LONG_THIN): boolean {
   if (job.derive) return false;
