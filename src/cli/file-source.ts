@@ -53,13 +53,13 @@ export async function fileSource(path: string, expected?: FileState): Promise<Fi
     name,
     size,
     ref: `${path}\0${opened.ino}:${opened.size}:${opened.mtimeNs}`,
-    async read(offset, length) {
+    async read(offset, length, into) {
       if (offset < 0 || length < 0 || offset + length > size) {
         throw new RangeError(`read of ${length} bytes at ${offset} is beyond the end of ${name} (${size} bytes)`);
       }
       handle ??= await open(path, 'r');
       const h = handle;
-      const out = new Uint8Array(length);
+      const out = into && into.byteLength >= length ? into.subarray(0, length) : new Uint8Array(length);
       let done = 0;
       while (done < length) {
         const { bytesRead } = await h.read(out, done, length - done, offset + done);

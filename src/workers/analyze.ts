@@ -1,6 +1,7 @@
 import { abortError, ScanError, toErrorRecord } from '../core/errors.ts';
 import type { ByteSource } from '../core/formats/byte-source.ts';
 import { countNonFinite, readTensorAsF32 } from '../core/formats/read-tensor.ts';
+import { SpareArrays } from '../core/formats/spare-arrays.ts';
 import { deltaMetrics, subtractInPlaceMeasured } from '../core/metrics/weight-delta.ts';
 import { DeriveError, materialize, type ReadOperand } from '../core/scan/matrix-expr.ts';
 import { isDeltaJob, type DeltaJob } from '../core/scan/plan-delta.ts';
@@ -47,7 +48,7 @@ export async function analyzeJob(
     const farms = !job.vector && (opts.farms ?? job.farms ?? false);
     const longThin = opts.longThin ?? (engine.kind === 'cpu' && mode === 'exact' && !farms ? CPU_SLICED : LONG_THIN);
     if (isLongThin(job, longThin)) return await analyzeLongThin(job, source, engine, mode, started, { ...opts, longThin, farms });
-    if (!job.derive) reused = matrixArrays.take(job.rows * job.cols);
+    if (!job.derive && job.rows * job.cols > 0) reused = matrixArrays.take(job.rows * job.cols);
     const values = job.derive
       ? (await materialize(job.derive, readOperand, opts.signal)).values
       : await readTensorAsF32(source, job.tensor, { ...read, ...(reused ? { into: reused } : {}) });
@@ -69,30 +70,8 @@ export async function analyzeJob(
   }
 }
 
-/**
- * The f32 arrays that matrices are decoded into, kept for the next job of about the same size. A fresh array
- * of tens of MB costs its page faults every time: in a virtual machine about 12 µs per 4 KiB, 3.7 s of system
- * time over a 1 GB checkpoint of 17 MB matrices. An array serves a matrix that needs at least 4/5 of it (the
- * pool's memory budget counts one matrix per job), and every spare that does not fit the job at hand is let go,
- * so a worker holds no more than its jobs' arrays.
- */
-class MatrixArrays {
-  private spare: Float32Array[] = [];
-
-  take(count: number): Float32Array | undefined {
-    const fits = this.spare.findIndex((a) => a.length >= count && a.length * 0.8 <= count);
-    const array = fits >= 0 ? this.spare[fits] : undefined;
-    this.spare = [];
-    return array ?? (count > 0 ? new Float32Array(count) : undefined);
-  }
-
-  give(array: Float32Array): void {
-    // two at most: the WebGPU worker runs two jobs at once
-    this.spare = [array, ...this.spare].slice(0, 2);
-  }
-}
-
-const matrixArrays = new MatrixArrays();
+/** The f32 arrays that this worker's matrices are decoded into (the pool's memory budget counts one matrix per job). */
+const matrixArrays = new SpareArrays<Float32Array>((count) => new Float32Array(count));
 
 /** The CPU engine of this worker's long thin matrices when its engine cannot take them in slices (WebGPU, fast mode). */
 let slicedCpuEngine: CpuEngine | undefined;

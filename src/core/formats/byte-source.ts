@@ -6,8 +6,12 @@ export interface ByteSource {
   /** the file's name as the user knows it (used in every message) */
   readonly name: string;
   readonly size: number;
-  /** exactly `length` bytes from `offset`; rejects when the source is shorter */
-  read(offset: number, length: number): Promise<Uint8Array>;
+  /**
+   * exactly `length` bytes from `offset`; rejects when the source is shorter. `into`: an array the caller gives
+   * up until it has used the bytes, which a source may read into (a view of its first `length` bytes) to spare a
+   * fresh allocation; a source that cannot (a Blob, memory) returns its own bytes.
+   */
+  read(offset: number, length: number, into?: Uint8Array): Promise<Uint8Array>;
   close?(): Promise<void>;
 }
 

@@ -1,5 +1,6 @@
 import { ScanError, throwIfAborted } from '../errors.ts';
 import { MAX_READ_SLICE, type ByteSource } from './byte-source.ts';
+import { SpareArrays } from './spare-arrays.ts';
 import { elementCount, type TensorInfo } from './tensor-info.ts';
 
 /** The largest tensor we decode at once: 2^31 f32 elements is beyond any typed array we can allocate. */
@@ -26,10 +27,14 @@ export function decodableCount(info: TensorInfo): number {
   return count;
 }
 
+/** The raw bytes of the slices being read, kept from one slice (and one tensor) to the next. */
+const rawBuffers = new SpareArrays<Uint8Array>((count) => new Uint8Array(count));
+
 /**
  * Read a tensor's byte range in slices of at most MAX_READ_SLICE bytes, each a whole number of
  * `unit`s (an element, or a quantization block), handing each to `decode` as it arrives, so that the
- * raw bytes of one slice only are held at a time. A failed or short read is a typed error naming
+ * raw bytes of one slice only are held at a time. `decode` has the bytes for the call only: their buffer is
+ * read into again for the next slice or tensor (a copy is the caller's to make). A failed or short read is a typed error naming
  * the file and the tensor.
  */
 export async function readInSlices(
@@ -44,8 +49,9 @@ export async function readInSlices(
     throwIfAborted(opts.signal);
     const length = Math.min(slice, info.byteLength - pos);
     let bytes: Uint8Array;
+    const buffer = rawBuffers.take(length);
     try {
-      bytes = await source.read(info.begin + pos, length);
+      bytes = await source.read(info.begin + pos, length, buffer);
     } catch (e) {
       // a file that changed on disk since it was opened: its own code, so that the tensor is not read as a mix of two files
       if (e instanceof ScanError && e.code === 'FILE_CHANGED') throw new ScanError('FILE_CHANGED', info.file, info.name, e.detail);
@@ -66,6 +72,8 @@ export async function readInSlices(
       );
     }
     decode(bytes);
+    // decoded: the raw bytes are not needed any more (a failed read above lets the buffer go with its error)
+    rawBuffers.give(buffer);
     opts.onBytes?.(length);
   }
 }

@@ -190,7 +190,8 @@ export async function copyTensor(
   for (let pos = 0; pos < info.byteLength; pos += MAX_READ_SLICE) {
     const piece: TensorInfo = { ...info, begin: info.begin + pos, byteLength: Math.min(MAX_READ_SLICE, info.byteLength - pos) };
     let bytes: Uint8Array | undefined;
-    await readInSlices(source, piece, 1, signal ? { signal } : {}, (b) => (bytes = b));
+    // readInSlices lends its buffer for the call only: keep a copy to emit after it
+    await readInSlices(source, piece, 1, signal ? { signal } : {}, (b) => (bytes = b.slice()));
     if (bytes) await emit(bytes);
   }
 }
