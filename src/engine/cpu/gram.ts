@@ -36,6 +36,11 @@ export function gramLayout(rows: number, cols: number): GramLayout {
  */
 function pack(m: Float32Array, cols: number, lay: GramLayout, k0: number, kc: number, out: Float64Array): void {
   const { n, wide } = lay;
+  if (!wide) {
+    packTall(m, cols, n, k0, kc, out);
+    return;
+  }
+  // a wide W: row i of W is the contiguous row i of the panels
   const np = Math.ceil(n / PANEL);
   for (let p = 0; p < np; p++) {
     const base = p * kc * PANEL;
@@ -43,14 +48,37 @@ function pack(m: Float32Array, cols: number, lay: GramLayout, k0: number, kc: nu
       const i = p * PANEL + r;
       if (i >= n) {
         for (let kk = 0; kk < kc; kk++) out[base + kk * PANEL + r] = 0;
-      } else if (wide) {
+      } else {
         const src = i * cols + k0;
         for (let kk = 0; kk < kc; kk++) out[base + kk * PANEL + r] = m[src + kk];
-      } else {
-        let src = k0 * cols + i;
-        for (let kk = 0; kk < kc; kk++, src += cols) out[base + kk * PANEL + r] = m[src];
       }
     }
+  }
+}
+
+/**
+ * pack() for a tall W (Gram WᵀW): panel p holds columns 4p..4p+3, which lie side by side in each row of W, so the
+ * loop runs along the rows and copies four neighbours at a time (reading down one column at a time touched a new
+ * cache line for every value).
+ */
+function packTall(m: Float32Array, cols: number, n: number, k0: number, kc: number, out: Float64Array): void {
+  const full = Math.floor(n / PANEL);
+  for (let p = 0; p < full; p++) {
+    let o = p * kc * PANEL;
+    let src = k0 * cols + p * PANEL;
+    for (let kk = 0; kk < kc; kk++, src += cols, o += PANEL) {
+      out[o] = m[src];
+      out[o + 1] = m[src + 1];
+      out[o + 2] = m[src + 2];
+      out[o + 3] = m[src + 3];
+    }
+  }
+  const rest = n - full * PANEL;
+  if (rest === 0) return;
+  let o = full * kc * PANEL;
+  let src = k0 * cols + full * PANEL;
+  for (let kk = 0; kk < kc; kk++, src += cols, o += PANEL) {
+    for (let r = 0; r < PANEL; r++) out[o + r] = r < rest ? m[src + r] : 0;
   }
 }
 
