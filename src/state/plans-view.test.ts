@@ -56,7 +56,7 @@ describe("a Spectrum result JSON's plans", () => {
     expect('text' in files.lrGroups && files.lrGroups.name).toBe('Qwen-Qwen2.5-14B_lr_groups.yaml');
     expect('reason' in files.sparsity && files.sparsity.reason).toMatch(/Spectrum result JSON/);
     expect('reason' in files.rankPattern).toBe(true);
-    const yaml = 'text' in files.lrGroups ? files.lrGroups.text : '';
+    const yaml = 'text' in files.lrGroups ? files.lrGroups.text() : '';
     // the file starts with Spectrum's own unfrozen_parameters for the 25 % selection
     expect(yaml.startsWith('unfrozen_parameters:\n')).toBe(true);
     // by hand: layer 0's v_proj is the only Infinity of its 48 → the highest rank → s₂η = 1.5 · 2e-5;

@@ -49,8 +49,12 @@ export function plansView(records: readonly MatrixRecord[], settings: PlanSettin
   return { source, matrices, plans: buildPlans(matrices, source, effective) };
 }
 
-/** A file the panel offers, or why it cannot. */
-export type PlanFile = { name: string; text: string; type: string } | { name: string; reason: string };
+/**
+ * A file the panel offers, or why it cannot. Its text is written when it is downloaded: the panel's files are
+ * made again each time a scan's records arrive, and writing every one each time took a share of the page's
+ * main thread while it scanned.
+ */
+export type PlanFile = { name: string; text(): string; type: string } | { name: string; reason: string };
 
 export interface PlanFiles {
   lrGroups: PlanFile;
@@ -79,11 +83,11 @@ export function planFiles(model: string, view: PlansView, selection: readonly Ty
   return {
     lrGroups: isUnavailable(lr)
       ? { name: lrName, reason: lr.reason }
-      : { name: lrName, text: writeLrGroupsYaml(lr, selection), type: YAML },
-    plan: { name: `${slug}_plan.json`, text: writePlanJson(model, view.source, view.plans), type: JSON_TYPE },
+      : { name: lrName, text: () => writeLrGroupsYaml(lr, selection), type: YAML },
+    plan: { name: `${slug}_plan.json`, text: () => writePlanJson(model, view.source, view.plans), type: JSON_TYPE },
     sparsity: isUnavailable(sparsity)
       ? { name: sparsityName, reason: sparsity.reason }
-      : { name: sparsityName, text: writeSparsityJson(sparsity), type: JSON_TYPE },
+      : { name: sparsityName, text: () => writeSparsityJson(sparsity), type: JSON_TYPE },
     rankPattern: isUnavailable(ranks)
       ? { name: rankName, reason: ranks.reason }
       : Object.keys(rankPattern(ranks, view.plans.rankSource)).length === 0
@@ -91,10 +95,10 @@ export function planFiles(model: string, view: PlansView, selection: readonly Ty
             name: rankName,
             reason: `no matrix has a ${view.plans.rankSource === 'mp' ? 'MP rank' : `${view.plans.rankSource}% energy rank`}`,
           }
-        : { name: rankName, text: writeRankPatternJson(ranks, view.plans.rankSource), type: JSON_TYPE },
+        : { name: rankName, text: () => writeRankPatternJson(ranks, view.plans.rankSource), type: JSON_TYPE },
     laser: isUnavailable(ranks)
       ? { name: laserName, reason: ranks.reason }
-      : { name: laserName, text: writeLaserJson(ranks), type: JSON_TYPE },
+      : { name: laserName, text: () => writeLaserJson(ranks), type: JSON_TYPE },
   };
 }
 

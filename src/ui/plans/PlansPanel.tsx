@@ -67,7 +67,7 @@ function FileButton({ file, label }: { file: PlanFile; label: string }) {
       </button>
     );
   return (
-    <button title={`Download ${file.name}`} onClick={() => download(file.name, file.text, file.type)}>
+    <button title={`Download ${file.name}`} onClick={() => download(file.name, file.text(), file.type)}>
       {label}
     </button>
   );
