@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CpuEngine, singularValuesSync } from '../../cpu/cpu-engine.ts';
 import { gaussian } from '../../cpu/testing.ts';
 import { DEMO_PHASES, fixtureMatrices, jaccard, selection } from '../../conformance.ts';
-import { recordFromSpectrum, type MatrixRecord } from '../../../core/scan/record.ts';
+import { recordFromSpectrum, type MatrixRecord, type Provenance } from '../../../core/scan/record.ts';
 import { slowTests, testEngine } from '../testing.ts';
 import type { WebGpuEngine } from '../webgpu-engine.ts';
 import { cpuFastSpectrum, FAST_TOP_K, fastView, usesKrylov, type FastOptions } from './fast.ts';
@@ -129,6 +129,20 @@ describe('fast mode below the Krylov threshold is exact mode', () => {
       }
     }
   }, 300_000);
+});
+
+describe('fast mode on the CPU', () => {
+  it('is exact mode at the sizes where the GPU would estimate (n = 1024): the Krylov method in TypeScript costs more than the exact spectrum', async () => {
+    const [rows, cols] = [1100, 1024];
+    expect(usesKrylov(Math.min(rows, cols))).toBe(true); // the GPU's threshold
+    const m = new Float32Array(rows * cols);
+    for (let i = 0; i < m.length; i++) m[i] = Math.sin(i * 0.37) + Math.cos(i * 0.011);
+    const engine = new CpuEngine();
+    let provenance: Provenance | undefined;
+    const fast = await fastView(engine).singularValues(m, rows, cols, { onProvenance: (p) => (provenance = p) });
+    expect(fast).toEqual(await engine.singularValues(m, rows, cols));
+    expect(provenance).toEqual({ engine: 'cpu' }); // no estimate, so nothing to recompute
+  }, 120_000);
 });
 
 /**

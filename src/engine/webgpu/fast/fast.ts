@@ -66,8 +66,18 @@ export async function fastSpectrum<B>(
 }
 
 /**
+ * The CPU's Krylov space, as a fraction of n, below which its estimate may pay: its 2·b·s products with W run in
+ * TypeScript at about 1 GFLOP/s, the exact pipeline's Gram in WebAssembly SIMD at 15–20 (at 1024 × 1536 the
+ * estimate took 7 s against 0.5 s exact), so on a tall W the estimate is cheaper only past n ≈ 36000. With the
+ * default 512 vectors this is n ≥ 32768, beyond every LLM matrix's short side: on the CPU, fast mode is exact mode
+ * unless a caller forces the method (tests, benchmarks).
+ */
+export const CPU_KRYLOV_MAX_FRACTION = 1 / 64;
+
+/**
  * Fast mode in float64 on the CPU (the reference for the GPU's, and its fallback); `engine` gives
  * the exact spectrum where that stands in for the Krylov method, and says where it came from.
+ * Without a `maxFraction`, CPU_KRYLOV_MAX_FRACTION.
  */
 export async function cpuFastSpectrum(
   engine: SpectralEngine,
@@ -82,7 +92,7 @@ export async function cpuFastSpectrum(
     producedBy = { engine: engine.kind };
     return engine.singularValues(m, rows, cols, { signal: opts.signal, onProvenance: (p) => (producedBy = p) });
   };
-  const result = await fastSpectrum(() => new CpuMachine(m), exact, m, rows, cols, k, 1, opts);
+  const result = await fastSpectrum(() => new CpuMachine(m), exact, m, rows, cols, k, 1, { maxFraction: CPU_KRYLOV_MAX_FRACTION, ...opts });
   opts.onProvenance?.(producedBy);
   return result;
 }
