@@ -37,10 +37,23 @@ export function longestFirst<J extends MatrixJob>(jobs: readonly J[]): J[] {
   return [...jobs].sort((a, b) => cost.get(b)! - cost.get(a)!);
 }
 
+/**
+ * Counts, bytes and the ETA of a scan. The ETA is the work left over the rate the workers have shown: each
+ * finished job's cost over the time it ran gives one worker's rate, the jobs still running are credited with
+ * what that rate has done of them so far (at most 95 % of each), and the rest is shared by the jobs running at
+ * once. With the costliest jobs first, counting finished jobs only put the ETA at 3× the truth early on (the
+ * embedding, a quarter of the work, finishes after many smaller matrices).
+ */
 export class ProgressTracker {
   private readonly started: number;
   private costDone = 0;
   private readonly costTotal: number;
+  /** finished jobs' cost and the time they ran, summed */
+  private finishedCost = 0;
+  private finishedMs = 0;
+  private readonly running = new Map<MatrixJob, number>();
+  /** the most jobs seen running at once: the pool's size */
+  private workers = 1;
   private progress: ScanProgress;
 
   constructor(
@@ -65,19 +78,47 @@ export class ProgressTracker {
     return this.snapshot();
   }
 
+  jobStarted(job: MatrixJob): void {
+    this.running.set(job, this.now());
+    this.workers = Math.max(this.workers, this.running.size);
+  }
+
   jobDone(job: MatrixJob): ScanProgress {
     this.progress.matricesDone++;
-    this.costDone += jobCost(job);
+    const cost = jobCost(job);
+    this.costDone += cost;
+    const since = this.running.get(job);
+    if (since !== undefined) {
+      this.running.delete(job);
+      this.finishedCost += cost;
+      this.finishedMs += this.now() - since;
+    }
     return this.snapshot();
   }
 
   snapshot(): ScanProgress {
-    const elapsedMs = this.now() - this.started;
+    const now = this.now();
+    const elapsedMs = now - this.started;
     const p = this.progress;
     p.elapsedMs = elapsedMs;
     p.bytesPerSecond = elapsedMs > 0 ? (p.bytesDone * 1000) / elapsedMs : 0;
-    p.etaMs = this.costDone > 0 && elapsedMs > 0 ? (elapsedMs * (this.costTotal - this.costDone)) / this.costDone : null;
+    p.etaMs = this.eta(now, elapsedMs);
     return { ...p };
+  }
+
+  private eta(now: number, elapsedMs: number): number | null {
+    if (this.costDone <= 0 || elapsedMs <= 0) return null;
+    if (this.finishedMs <= 0 || this.finishedCost <= 0) {
+      // no job's own time known (jobStarted never called): finished work over the time so far
+      return (elapsedMs * (this.costTotal - this.costDone)) / this.costDone;
+    }
+    const perWorker = this.finishedCost / this.finishedMs;
+    let left = this.costTotal - this.costDone;
+    for (const [job, since] of this.running) left -= Math.min(0.95 * jobCost(job), (now - since) * perWorker);
+    // the workers that still have something to do: all of them until the jobs left are fewer
+    const notStarted = this.progress.matricesTotal - this.progress.matricesDone - this.running.size;
+    const busy = Math.max(1, Math.min(this.workers, this.running.size + notStarted));
+    return Math.max(0, left) / (perWorker * busy);
   }
 }
 

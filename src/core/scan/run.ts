@@ -80,6 +80,7 @@ export async function runScan(
   const worker = async () => {
     while (next < pending.length && !opts.signal?.aborted) {
       const job = pending[next++];
+      tracker.jobStarted(job);
       await analyse(job);
       opts.onProgress?.(tracker.jobDone(job));
     }
