@@ -38,7 +38,9 @@ export function drawHeatmap(
     ctx.fillText(names.module, 0, 0);
     ctx.restore();
   }
-  const hatch = hatchPattern(ctx);
+  // made at the first non-finite cell only: building its tile on every draw showed in the page's long tasks
+  let hatch: CanvasPattern | null | undefined;
+  const hatchFill = () => (hatch === undefined ? (hatch = hatchPattern(ctx)) : hatch) ?? '#000';
   grid.modules.forEach((m, row) => {
     grid.layers.forEach((layer, col) => {
       const x = l.left + col * l.cellW;
@@ -46,7 +48,7 @@ export function drawHeatmap(
       const key = cellKey(m, layer);
       const paint = painter.paint(grid.cells.get(key));
       const failed = !grid.cells.has(key) && grid.failed.has(key);
-      ctx.fillStyle = failed ? FAILED : paint.kind === 'fill' ? paint.color : paint.kind === 'hatch' ? (hatch ?? '#000') : PENDING;
+      ctx.fillStyle = failed ? FAILED : paint.kind === 'fill' ? paint.color : paint.kind === 'hatch' ? hatchFill() : PENDING;
       ctx.fillRect(x + 0.5, y + 0.5, l.cellW - 1, l.cellH - 1);
       if (failed) {
         ctx.fillStyle = '#fff';
