@@ -46,9 +46,9 @@ export function pageFarms(): boolean {
   return typeof location !== 'undefined' && new URLSearchParams(location.search).get('farms') === '1';
 }
 
-/** A record this scan must compute again: FARMS is asked for now, and the record was made without it. */
-function lacksAskedFarms(r: MatrixRecord): boolean {
-  return pageFarms() && r.htsr !== null && r.htsr.alpha_farms === null && r.htsr.reasons.alpha_farms === FARMS_NOT_ASKED;
+/** A record made without FARMS: a scan that asks for FARMS computes it again. */
+function lacksFarms(r: MatrixRecord): boolean {
+  return r.htsr !== null && r.htsr.alpha_farms === null && r.htsr.reasons.alpha_farms === FARMS_NOT_ASKED;
 }
 
 /** Every percent the page's percent fields accept (PERCENT_MIN … PERCENT_MAX). */
@@ -390,9 +390,12 @@ export class ScanController {
     kept: readonly MatrixRecord[],
     sink: ScanSink,
   ): Promise<void> {
-    const done = new Map<string, MatrixRecord>(kept.filter((r) => !lacksAskedFarms(r)).map((r) => [r.name, r]));
+    // the page's address is read once, not once per restored record (a checkpoint may have 200,000 tensors)
+    const farms = pageFarms();
+    const keep = (r: MatrixRecord) => !(farms && lacksFarms(r));
+    const done = new Map<string, MatrixRecord>(kept.filter(keep).map((r) => [r.name, r]));
     const cached = await this.cached(this.deps.cache.loadScan(info.fingerprint), null);
-    for (const r of cached?.records ?? []) if (!lacksAskedFarms(r)) done.set(r.name, r);
+    for (const r of cached?.records ?? []) if (keep(r)) done.set(r.name, r);
     sink.restored(done);
     const uncached = kept.filter((r) => !cached?.records.some((c) => c.name === r.name));
     if (uncached.length > 0) void this.cached(this.deps.cache.saveRecords(info.fingerprint, uncached), undefined);
