@@ -3,7 +3,10 @@ import type { MatrixJob, ScanPlan } from './plan.ts';
 import type { MatrixRecord } from './record.ts';
 import { runScan } from './run.ts';
 
-const job = (name: string) => ({ name, rows: 2, cols: 3, tensor: { name, file: 'm.safetensors', byteLength: 24 } }) as MatrixJob;
+/** A stored rows × cols tensor of `width`-byte elements. */
+const sized = (name: string, rows: number, cols: number, width = 2) =>
+  ({ name, rows, cols, tensor: { name, file: 'm.safetensors', byteLength: rows * cols * width } }) as MatrixJob;
+const job = (name: string) => sized(name, 2, 3, 4);
 const plan: ScanPlan = {
   jobs: [job('model.embed_tokens.weight'), job('model.layers.0.mlp.up_proj.weight')],
   aliases: [
@@ -49,9 +52,6 @@ describe('runScan', () => {
 });
 
 describe('runScan order', () => {
-  const sized = (name: string, rows: number, cols: number) =>
-    ({ name, rows, cols, tensor: { name, file: 'm.safetensors', byteLength: rows * cols * 2 } }) as MatrixJob;
-
   it('starts the costliest matrices first, so the last ones to finish are small; the result stays in plan order', async () => {
     // Qwen2.5-0.5B's shapes in plan order (layer by layer, the embedding last). Gram min²·max plus the
     // eigensolver's 2·min³ (in multiply-adds) plus the bytes, by hand:
