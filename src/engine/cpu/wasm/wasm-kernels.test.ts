@@ -47,8 +47,8 @@ describe.each([
     return [w, t];
   }
 
-  it('symvUpper, for every parity of m and offsets', () => {
-    for (const m of [1, 2, 3, 4, 5, 8, 33, 64, 101]) {
+  it('symvUpper, for every parity of m, every remainder after the blocks of four rows, and offsets', () => {
+    for (const m of [1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 33, 64, 101]) {
       const ld = m + 7;
       const [[wa, wx, wy], [ta, tx, ty]] = twin([ld * ld + 10, m + 3, m + 3], m);
       wasm.symvUpper(wa, 5, ld, m, wx, 1, wy, 2);
