@@ -88,10 +88,151 @@ export function implicitQl(d: Float64Array, e: Float64Array, vectors?: KeptRows)
   }
 }
 
+/** Smallest normal float64 (LAPACK's dlamch('S')) and the scaling bounds dsterf derives from it. */
+const SAFE_MIN = 2 ** -1022;
+const SCALE_ABOVE = Math.sqrt(1 / SAFE_MIN) / 3;
+const SCALE_BELOW = Math.sqrt(SAFE_MIN) / (EPS * EPS);
+
+/** Eigenvalues [rt1, rt2] of the symmetric 2×2 [[a, b], [b, c]], |rt1| ≥ |rt2| (LAPACK dlae2). */
+function eigenvalues2x2(a: number, b: number, c: number): [number, number] {
+  const sum = a + c;
+  const adf = Math.abs(a - c);
+  const ab = Math.abs(b + b);
+  const [acmx, acmn] = Math.abs(a) > Math.abs(c) ? [a, c] : [c, a];
+  const rt = adf > ab ? adf * Math.sqrt(1 + (ab / adf) ** 2) : adf < ab ? ab * Math.sqrt(1 + (adf / ab) ** 2) : ab * Math.SQRT2;
+  if (sum === 0) return [0.5 * rt, -0.5 * rt];
+  const rt1 = 0.5 * (sum < 0 ? sum - rt : sum + rt);
+  return [rt1, (acmx / rt1) * acmn - (b / rt1) * b];
+}
+
+/**
+ * The root-free QL/QR method of Pal, Walker and Kahan as LAPACK's dsterf runs it (what NumPy's eigvalsh
+ * uses for eigenvalues alone): on the squared off-diagonal, so that a rotation costs two divisions and no
+ * square root; each unreduced block is scaled into a safe range first and goes QL or QR, whichever
+ * chases from its larger end. d ends holding the eigenvalues, unsorted; e (n, e[n−1] = 0) is destroyed.
+ * About twice as fast as implicitQl on the Grams the engine meets.
+ */
+function rootFreeQl(d: Float64Array, e: Float64Array): void {
+  const n = d.length;
+  const eps2 = EPS * EPS;
+  const maxSweeps = MAX_SWEEPS_PER_EIGENVALUE * n;
+  let sweeps = 0;
+  let l1 = 0;
+  while (l1 < n) {
+    if (l1 > 0) e[l1 - 1] = 0;
+    // The next unreduced block [l1, m].
+    let m = l1;
+    for (; m < n - 1; m++) {
+      if (Math.abs(e[m]) <= Math.sqrt(Math.abs(d[m])) * Math.sqrt(Math.abs(d[m + 1])) * EPS) {
+        e[m] = 0;
+        break;
+      }
+    }
+    const start = l1;
+    const end = m;
+    l1 = m + 1;
+    if (end === start) continue;
+    let norm = 0;
+    for (let i = start; i <= end; i++) norm = Math.max(norm, Math.abs(d[i]), i < end ? Math.abs(e[i]) : 0);
+    if (norm === 0) continue;
+    const scale = norm > SCALE_ABOVE ? SCALE_ABOVE / norm : norm < SCALE_BELOW ? SCALE_BELOW / norm : 1;
+    for (let i = start; i <= end; i++) {
+      d[i] *= scale;
+      if (i < end) e[i] = (e[i] * scale) ** 2;
+    }
+    if (Math.abs(d[end]) >= Math.abs(d[start])) {
+      // QL: deflate from the top.
+      let l = start;
+      while (l <= end) {
+        let mm = l;
+        for (; mm < end; mm++) if (Math.abs(e[mm]) <= eps2 * Math.abs(d[mm] * d[mm + 1])) break;
+        if (mm < end) e[mm] = 0;
+        if (mm === l) {
+          l++;
+          continue;
+        }
+        if (mm === l + 1) {
+          [d[l], d[l + 1]] = eigenvalues2x2(d[l], Math.sqrt(e[l]), d[l + 1]);
+          e[l] = 0;
+          l += 2;
+          continue;
+        }
+        if (++sweeps > maxSweeps) throw new EngineError('ENGINE_FAILED', 'tridiagonal eigenvalues: QL iteration did not converge');
+        const rte = Math.sqrt(e[l]);
+        let sigma = (d[l + 1] - d[l]) / (2 * rte);
+        const r = Math.hypot(sigma, 1);
+        sigma = d[l] - rte / (sigma + (sigma >= 0 ? r : -r));
+        let c = 1,
+          s = 0,
+          gamma = d[mm] - sigma,
+          p = gamma * gamma;
+        for (let i = mm - 1; i >= l; i--) {
+          const bb = e[i];
+          const rr = p + bb;
+          if (i !== mm - 1) e[i + 1] = s * rr;
+          const oldc = c;
+          c = p / rr;
+          s = bb / rr;
+          const oldgam = gamma;
+          const alpha = d[i];
+          gamma = c * (alpha - sigma) - s * oldgam;
+          d[i + 1] = oldgam + (alpha - gamma);
+          p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
+        }
+        e[l] = s * p;
+        d[l] = sigma + gamma;
+      }
+    } else {
+      // QR: deflate from the bottom.
+      let l = end;
+      while (l >= start) {
+        let mm = l;
+        for (; mm > start; mm--) if (Math.abs(e[mm - 1]) <= eps2 * Math.abs(d[mm] * d[mm - 1])) break;
+        if (mm > start) e[mm - 1] = 0;
+        if (mm === l) {
+          l--;
+          continue;
+        }
+        if (mm === l - 1) {
+          [d[l], d[l - 1]] = eigenvalues2x2(d[l], Math.sqrt(e[l - 1]), d[l - 1]);
+          e[l - 1] = 0;
+          l -= 2;
+          continue;
+        }
+        if (++sweeps > maxSweeps) throw new EngineError('ENGINE_FAILED', 'tridiagonal eigenvalues: QR iteration did not converge');
+        const rte = Math.sqrt(e[l - 1]);
+        let sigma = (d[l - 1] - d[l]) / (2 * rte);
+        const r = Math.hypot(sigma, 1);
+        sigma = d[l] - rte / (sigma + (sigma >= 0 ? r : -r));
+        let c = 1,
+          s = 0,
+          gamma = d[mm] - sigma,
+          p = gamma * gamma;
+        for (let i = mm; i <= l - 1; i++) {
+          const bb = e[i];
+          const rr = p + bb;
+          if (i !== mm) e[i - 1] = s * rr;
+          const oldc = c;
+          c = p / rr;
+          s = bb / rr;
+          const oldgam = gamma;
+          const alpha = d[i + 1];
+          gamma = c * (alpha - sigma) - s * oldgam;
+          d[i] = oldgam + (alpha - gamma);
+          p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
+        }
+        e[l - 1] = s * p;
+        d[l] = sigma + gamma;
+      }
+    }
+    if (scale !== 1) for (let i = start; i <= end; i++) d[i] /= scale;
+  }
+}
+
 /**
  * All eigenvalues of the symmetric tridiagonal matrix with diagonal d (n) and off-diagonal e
- * (n − 1, e[i] couples i and i+1), ASCENDING, by the implicit QL method with Wilkinson shifts
- * (no eigenvectors). Inputs are not modified. O(n²).
+ * (n − 1, e[i] couples i and i+1), ASCENDING, by the root-free QL/QR method (LAPACK dsterf's; no
+ * eigenvectors). Inputs are not modified. O(n²).
  *
  * Throws EngineError 'NON_FINITE' if d or e holds NaN or ±Infinity, and 'ENGINE_FAILED' if the
  * iteration does not converge within 30·n sweeps (never seen on finite input; the cap exists so
@@ -107,6 +248,6 @@ export function tridiagonalEigenvalues(dIn: Float64Array, eIn: Float64Array): Fl
     if (!Number.isFinite(d[i]) || !Number.isFinite(e[i]))
       throw new EngineError('NON_FINITE', 'tridiagonal eigenvalues: input holds NaN or Infinity');
   }
-  implicitQl(d, e);
+  rootFreeQl(d, e);
   return d.sort();
 }
