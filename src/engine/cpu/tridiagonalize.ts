@@ -125,24 +125,27 @@ export function* tridiagonalizeSteps(
     const m = n - k1;
     const np = Math.ceil(m / PANEL);
     const kc = 2 * jb;
-    for (let p = 0; p < np; p++) {
-      for (let r = 0; r < PANEL; r++) {
-        const row = k1 + p * PANEL + r;
-        for (let c = 0; c < kc; c++) {
-          const o = (p * kc + c) * PANEL + r;
-          if (row >= n) {
-            z1[o] = 0;
-            z2[o] = 0;
-          } else if (c < jb) {
-            z1[o] = z[c * n + row];
-            z2[o] = -z[W0 + c * n + row];
-          } else {
-            z1[o] = z[W0 + (c - jb) * n + row];
-            z2[o] = -z[(c - jb) * n + row];
-          }
-        }
+    // Column by column, so that V and W are read in order (they are column-major).
+    for (let c = 0; c < jb; c++) {
+      const v = c * n,
+        w = W0 + c * n;
+      for (let t = 0; t < m; t++) {
+        const row = k1 + t;
+        const o1 = ((t >> 2) * kc + c) * PANEL + (t & 3);
+        const o2 = o1 + jb * PANEL; // column jb + c
+        z1[o1] = z[v + row];
+        z2[o1] = -z[w + row];
+        z1[o2] = z[w + row];
+        z2[o2] = -z[v + row];
       }
     }
+    // Rows past n in the last panel are zeros.
+    for (let t = m; t < np * PANEL; t++)
+      for (let c = 0; c < kc; c++) {
+        const o = ((t >> 2) * kc + c) * PANEL + (t & 3);
+        z1[o] = 0;
+        z2[o] = 0;
+      }
     // Column blocks of 32 panels keep the −[W V] panels they use in L2.
     for (let pj0 = 0; pj0 < np; pj0 += 32) {
       const pj1 = Math.min(np, pj0 + 32);
