@@ -3,7 +3,7 @@ import { buildSafetensors, joinSafetensors, safetensorsParts } from '../../../te
 import { ScanError } from '../errors.ts';
 import { memorySource } from './byte-source.ts';
 import { openCheckpoint } from './checkpoint.ts';
-import { e4m3ToFloat, e5m2ToFloat, halfToFloat, type FloatDType } from './dtype.ts';
+import { decodeInto, e4m3ToFloat, e5m2ToFloat, halfToFloat, type FloatDType } from './dtype.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
 import { countNonFinite, readTensorAsF32 } from './read-tensor.ts';
 
@@ -44,6 +44,24 @@ describe('dtype decoding', () => {
     expect(e4m3ToFloat(0x01)).toBe(2 ** -9);
     expect(e5m2ToFloat(0x7c)).toBe(Infinity);
     expect(e5m2ToFloat(0x7b)).toBe(57344);
+  });
+
+  it('decodes bf16 two values at a time from any even offset, any count, into any position', () => {
+    // bit patterns and their values by the format's definition (the top half of an IEEE f32)
+    const bits = [0x3f80, 0xc000, 0x4049, 0x0001, 0x7f80, 0xff80, 0x8000, 0x3e80, 0x4780];
+    const want = [1, -2, 3.140625, 2 ** -133, Infinity, -Infinity, -0, 0.25, 65536];
+    for (const byteOffset of [0, 2, 4, 6])
+      for (let count = 0; count <= bits.length; count++)
+        for (const at of [0, 1]) {
+          const bytes = new Uint8Array(byteOffset + 2 * count);
+          bits.slice(0, count).forEach((b, i) => {
+            bytes[byteOffset + 2 * i] = b & 0xff;
+            bytes[byteOffset + 2 * i + 1] = b >> 8;
+          });
+          const out = new Float32Array(count + 2).fill(7);
+          expect(decodeInto('BF16', bytes.subarray(byteOffset), out, at)).toBe(count);
+          expect(Array.from(out)).toEqual([...(at ? [7] : []), ...want.slice(0, count), ...(at ? [7] : [7, 7])]);
+        }
   });
 
   it('reads in slices no larger than asked, from unaligned offsets', async () => {
