@@ -40,6 +40,21 @@ describe('tridiagonalEigenvalues', () => {
     }
   });
 
+  it('matches the closed form whichever end the iteration chases from, at any scale', () => {
+    // d = [1, 2, …, 2], e = −1: eigenvalues 2 − 2cos((2k−1)π/(2n+1)). Reversed (d = [2, …, 2, 1]) the same
+    // eigenvalues, but the iteration runs from the other end (QR instead of QL); scaled by 1e-300 or 1e300
+    // it has to scale the block into range first, as products of the entries underflow or overflow.
+    for (const n of [2, 3, 50, 301])
+      for (const scale of [1, 1e-300, 1e300])
+        for (const reversed of [false, true]) {
+          const d = new Float64Array(n).fill(2 * scale);
+          d[reversed ? n - 1 : 0] = scale;
+          const got = tridiagonalEigenvalues(d, new Float64Array(n - 1).fill(-scale));
+          const want = Array.from({ length: n }, (_, k) => scale * (2 - 2 * Math.cos(((2 * k + 1) * Math.PI) / (2 * n + 1))));
+          expect(maxRelError(got, Float64Array.from(want).sort(), 4 * scale)).toBeLessThan(1e-14);
+        }
+  });
+
   it('handles the empty matrix and split (zero off-diagonal) blocks', () => {
     expect(tridiagonalEigenvalues(new Float64Array(0), new Float64Array(0))).toHaveLength(0);
     const got = tridiagonalEigenvalues(Float64Array.of(3, -1, 7, 0), Float64Array.of(0, 0, 0));
