@@ -131,7 +131,7 @@ export function* tridiagonalizeSteps(
         w = W0 + c * n;
       for (let t = 0; t < m; t++) {
         const row = k1 + t;
-        const o1 = ((t >> 2) * kc + c) * PANEL + (t & 3);
+        const o1 = (Math.floor(t / PANEL) * kc + c) * PANEL + (t % PANEL);
         const o2 = o1 + jb * PANEL; // column jb + c
         z1[o1] = z[v + row];
         z2[o1] = -z[w + row];
@@ -142,7 +142,7 @@ export function* tridiagonalizeSteps(
     // Rows past n in the last panel are zeros.
     for (let t = m; t < np * PANEL; t++)
       for (let c = 0; c < kc; c++) {
-        const o = ((t >> 2) * kc + c) * PANEL + (t & 3);
+        const o = (Math.floor(t / PANEL) * kc + c) * PANEL + (t % PANEL);
         z1[o] = 0;
         z2[o] = 0;
       }
