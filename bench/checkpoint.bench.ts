@@ -1,5 +1,5 @@
 /**
- * npm run bench:checkpoint [-- --small] [--layers N] [--vocab N] [--passes 3] [--threads N] [--no-cli] [--no-page] [--no-python]
+ * npm run bench:checkpoint [-- --small] [--layers N] [--vocab N] [--passes 3] [--threads N] [--no-cli] [--no-page] [--no-python] [--python PATH]
  * npm run bench:checkpoint -- --write-only FILE   (writes the checkpoint to FILE and stops: for profiling one path alone)
  *
  * A whole checkpoint, scanned three ways in the same run, interleaved pass by pass:
@@ -8,7 +8,7 @@
  * - the page: built and served by `vite preview`, in Debian's chromium (headless, `?engine=cpu`), the file given to the
  *   file input until the progress line says Done; a PerformanceObserver for 'longtask' counts the main thread's tasks
  *   over 50 ms while it scans, and the renderer's peak RSS is sampled from /proc;
- * - Spectrum's own path, when python3 has torch or numpy (`bench/numpy_svdvals.py --checkpoint`): each 2-D tensor to
+ * - Spectrum's own path, when python3 (or --python PATH) has torch or numpy (`bench/numpy_svdvals.py --checkpoint`): each 2-D tensor to
  *   float32, then `torch.linalg.svdvals` (what spectrum.py runs), or without torch NumPy's float64 Gram + `eigvalsh`
  *   (the algorithm of our CPU engine, in LAPACK), with as many BLAS threads as the CLI has workers.
  *
@@ -39,6 +39,8 @@ const layers = Number(arg('layers', small ? '4' : '24'));
 const vocab = Number(arg('vocab', small ? '16384' : '151936'));
 const passes = Number(arg('passes', '3'));
 const threads = Number(arg('threads', String(availableParallelism())));
+/** the interpreter for Spectrum's path: Debian's /usr/bin/python3 has python3-torch where a pyenv one may not */
+const python = arg('python', 'python3');
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/spectral-workbench.js');
 
@@ -185,7 +187,7 @@ async function cliRun(file: string, pass: number): Promise<Run> {
 /** python3 with torch or numpy: which, or null. */
 async function pythonBackend(): Promise<string | null> {
   const probe = async (mod: string) =>
-    promisify(execFile)('python3', ['-c', `import ${mod}`]).then(
+    promisify(execFile)(python, ['-c', `import ${mod}`]).then(
       () => true,
       () => false,
     );
@@ -196,7 +198,7 @@ async function pythonBackend(): Promise<string | null> {
 
 async function pythonRun(file: string): Promise<Run> {
   const env = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
-  const r = await timedProcess('python3', [join(root, 'bench/numpy_svdvals.py'), '--checkpoint', file, '--threads', String(threads)], env);
+  const r = await timedProcess(python, [join(root, 'bench/numpy_svdvals.py'), '--checkpoint', file, '--threads', String(threads)], env);
   const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { method: string; matrices: number; sigma_max: Record<string, number> };
   return {
     ms: r.ms,

@@ -1,5 +1,5 @@
 /**
- * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|wasm-plain|wasm-relaxed|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N] [--workers N] [--no-peak]
+ * npm run bench:cpu [-- --shapes 896x4864,2048x5632] [--kernels wasm|wasm-plain|wasm-relaxed|ts] [--numpy FILE] [--numpy-sigma FILE] [--reps N] [--workers N] [--no-peak] [--python PATH]
  *
  * Time per matrix of the CPU engine, single-threaded (the CLI runs one matrix per worker, one
  * worker per core), by stage, with the Gram's and the tridiagonalization's GFLOP/s, and those as a
@@ -8,7 +8,8 @@
  * The references, at one BLAS thread: NumPy's float64 Gram + eigvalsh (the same algorithm, in
  * LAPACK), torch.linalg.svdvals on the float32 matrix (what spectrum.py runs) when torch is
  * installed, and numpy.linalg.svd. They are run by bench/numpy_svdvals.py right after each shape
- * of ours (interleaved, as the machine may be shared), unless --numpy FILE gives its results file.
+ * of ours (interleaved, as the machine may be shared), unless --numpy FILE gives its results file. --python names the
+ * interpreter that runs it (default python3; e.g. /usr/bin/python3 for Debian's, which has python3-torch).
  * Not a test: nothing here runs under vitest.
  */
 import { execFileSync } from 'node:child_process';
@@ -64,12 +65,13 @@ const shapes = arg('shapes', SHAPES)
 const which = arg('kernels', 'wasm');
 const reps = Number(arg('reps', '1'));
 const workers = Number(arg('workers', '0'));
+const python = arg('python', 'python3');
 const numpyFile = arg('numpy', process.env.NUMPY_RESULTS ?? '');
 const numpy = numpyFile ? loadNumpy(numpyFile) : null;
-/** Without a results file: NumPy (and torch) at one thread on this shape, now, in a child process; null without python3/numpy. */
+/** Without a results file: NumPy (and torch) at one thread on this shape, now, in a child process; null without `python`/numpy. */
 function numpyNow(shape: string): NumpyRow | null {
   try {
-    const out = execFileSync('python3', [join(here, 'numpy_svdvals.py'), '--child', '--shapes', shape, '--reps', String(reps)], {
+    const out = execFileSync(python, [join(here, 'numpy_svdvals.py'), '--child', '--shapes', shape, '--reps', String(reps)], {
       env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1' },
       stdio: ['ignore', 'pipe', 'ignore'],
       encoding: 'utf8',
