@@ -105,6 +105,12 @@ function eigenvalues2x2(a: number, b: number, c: number): [number, number] {
   return [rt1, (acmx / rt1) * acmn - (b / rt1) * b];
 }
 
+/** Turns the block [start, end] of the tridiagonal (d, e) upside down, in place: d[start + k] ↔ d[end − k], e likewise. */
+function reverseBlock(d: Float64Array, e: Float64Array, start: number, end: number): void {
+  d.subarray(start, end + 1).reverse();
+  e.subarray(start, end).reverse();
+}
+
 /**
  * The root-free QL/QR method of Pal, Walker and Kahan as LAPACK's dsterf runs it (what NumPy's eigvalsh
  * uses for eigenvalues alone): on the squared off-diagonal, so that a rotation costs two divisions and no
@@ -140,90 +146,49 @@ function rootFreeQl(d: Float64Array, e: Float64Array): void {
       d[i] *= scale;
       if (i < end) e[i] = (e[i] * scale) ** 2;
     }
-    if (Math.abs(d[end]) >= Math.abs(d[start])) {
-      // QL: deflate from the top.
-      let l = start;
-      while (l <= end) {
-        let mm = l;
-        for (; mm < end; mm++) if (Math.abs(e[mm]) <= eps2 * Math.abs(d[mm] * d[mm + 1])) break;
-        if (mm < end) e[mm] = 0;
-        if (mm === l) {
-          l++;
-          continue;
-        }
-        if (mm === l + 1) {
-          [d[l], d[l + 1]] = eigenvalues2x2(d[l], Math.sqrt(e[l]), d[l + 1]);
-          e[l] = 0;
-          l += 2;
-          continue;
-        }
-        if (++sweeps > maxSweeps) throw new EngineError('ENGINE_FAILED', 'tridiagonal eigenvalues: QL iteration did not converge');
-        const rte = Math.sqrt(e[l]);
-        let sigma = (d[l + 1] - d[l]) / (2 * rte);
-        const r = Math.hypot(sigma, 1);
-        sigma = d[l] - rte / (sigma + (sigma >= 0 ? r : -r));
-        let c = 1,
-          s = 0,
-          gamma = d[mm] - sigma,
-          p = gamma * gamma;
-        for (let i = mm - 1; i >= l; i--) {
-          const bb = e[i];
-          const rr = p + bb;
-          if (i !== mm - 1) e[i + 1] = s * rr;
-          const oldc = c;
-          c = p / rr;
-          s = bb / rr;
-          const oldgam = gamma;
-          const alpha = d[i];
-          gamma = c * (alpha - sigma) - s * oldgam;
-          d[i + 1] = oldgam + (alpha - gamma);
-          p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
-        }
-        e[l] = s * p;
-        d[l] = sigma + gamma;
+    // LAPACK chases from the top (QL) or, where the bottom end is the smaller, from the bottom (QR). QR on the block
+    // is QL on the block turned upside down, the same operations in the same order: turn it and run QL. (The
+    // eigenvalues are left in the turned order: they come out unsorted anyway.)
+    if (Math.abs(d[end]) < Math.abs(d[start])) reverseBlock(d, e, start, end);
+    let l = start;
+    while (l <= end) {
+      let mm = l;
+      for (; mm < end; mm++) if (Math.abs(e[mm]) <= eps2 * Math.abs(d[mm] * d[mm + 1])) break;
+      if (mm < end) e[mm] = 0;
+      if (mm === l) {
+        l++;
+        continue;
       }
-    } else {
-      // QR: deflate from the bottom.
-      let l = end;
-      while (l >= start) {
-        let mm = l;
-        for (; mm > start; mm--) if (Math.abs(e[mm - 1]) <= eps2 * Math.abs(d[mm] * d[mm - 1])) break;
-        if (mm > start) e[mm - 1] = 0;
-        if (mm === l) {
-          l--;
-          continue;
-        }
-        if (mm === l - 1) {
-          [d[l], d[l - 1]] = eigenvalues2x2(d[l], Math.sqrt(e[l - 1]), d[l - 1]);
-          e[l - 1] = 0;
-          l -= 2;
-          continue;
-        }
-        if (++sweeps > maxSweeps) throw new EngineError('ENGINE_FAILED', 'tridiagonal eigenvalues: QR iteration did not converge');
-        const rte = Math.sqrt(e[l - 1]);
-        let sigma = (d[l - 1] - d[l]) / (2 * rte);
-        const r = Math.hypot(sigma, 1);
-        sigma = d[l] - rte / (sigma + (sigma >= 0 ? r : -r));
-        let c = 1,
-          s = 0,
-          gamma = d[mm] - sigma,
-          p = gamma * gamma;
-        for (let i = mm; i <= l - 1; i++) {
-          const bb = e[i];
-          const rr = p + bb;
-          if (i !== mm) e[i - 1] = s * rr;
-          const oldc = c;
-          c = p / rr;
-          s = bb / rr;
-          const oldgam = gamma;
-          const alpha = d[i + 1];
-          gamma = c * (alpha - sigma) - s * oldgam;
-          d[i] = oldgam + (alpha - gamma);
-          p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
-        }
-        e[l - 1] = s * p;
-        d[l] = sigma + gamma;
+      if (mm === l + 1) {
+        [d[l], d[l + 1]] = eigenvalues2x2(d[l], Math.sqrt(e[l]), d[l + 1]);
+        e[l] = 0;
+        l += 2;
+        continue;
       }
+      if (++sweeps > maxSweeps) throw new EngineError('ENGINE_FAILED', 'tridiagonal eigenvalues: QL iteration did not converge');
+      const rte = Math.sqrt(e[l]);
+      let sigma = (d[l + 1] - d[l]) / (2 * rte);
+      const r = Math.hypot(sigma, 1);
+      sigma = d[l] - rte / (sigma + (sigma >= 0 ? r : -r));
+      let c = 1,
+        s = 0,
+        gamma = d[mm] - sigma,
+        p = gamma * gamma;
+      for (let i = mm - 1; i >= l; i--) {
+        const bb = e[i];
+        const rr = p + bb;
+        if (i !== mm - 1) e[i + 1] = s * rr;
+        const oldc = c;
+        c = p / rr;
+        s = bb / rr;
+        const oldgam = gamma;
+        const alpha = d[i];
+        gamma = c * (alpha - sigma) - s * oldgam;
+        d[i + 1] = oldgam + (alpha - gamma);
+        p = c !== 0 ? (gamma * gamma) / c : oldc * bb;
+      }
+      e[l] = s * p;
+      d[l] = sigma + gamma;
     }
     if (scale !== 1) for (let i = start; i <= end; i++) d[i] /= scale;
   }
