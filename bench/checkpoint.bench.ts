@@ -12,7 +12,7 @@
  *   float32, then `torch.linalg.svdvals` (what spectrum.py runs), or without torch NumPy's float64 Gram + `eigvalsh`
  *   (the algorithm of our CPU engine, in LAPACK), with as many BLAS threads as the CLI has workers.
  *
- * The checkpoint is synthetic and seeded: Qwen2.5-0.5B's tensors (24 layers, hidden 896, MLP 4864, 14 / 2 heads,
+ * The checkpoint is synthetic and seeded (bench/synthetic-checkpoint.ts): Qwen2.5-0.5B's tensors (24 layers, hidden 896, MLP 4864, 14 / 2 heads,
  * the full 151,936 vocabulary, tied embeddings, bf16: 988 MB), each matrix Gaussian plus a few planted rank-one
  * spikes above the Marchenko–Pastur edge (so that Spectrum's SNR has signal to find). `--small` writes 4 layers and
  * a 16,384 vocabulary (about 130 MB) for quick comparisons. It is written to a temporary folder, removed after.
@@ -20,14 +20,13 @@
  * Each figure is the min and median of --passes runs. Not a test: it prints figures and asserts nothing.
  */
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from '@playwright/test';
-import { rng } from '../test-fixtures/builders/safetensors.ts';
-import { floatToBf16 } from '../test-fixtures/builders/encode.ts';
 import { chromiumProcesses, rssMiB } from '../e2e/memory.ts';
+import { writeCheckpoint } from './synthetic-checkpoint.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,102 +42,6 @@ const threads = Number(arg('threads', String(availableParallelism())));
 const python = arg('python', 'python3');
 const root = join(import.meta.dirname, '..');
 const bin = join(root, 'bin/spectral-workbench.js');
-
-interface Tensor {
-  name: string;
-  shape: number[];
-}
-
-/** Qwen2.5-0.5B's tensors in its file's order (tied embeddings: no lm_head), with `layers` layers and a `vocab` vocabulary. */
-function qwen25_05b(): Tensor[] {
-  const [hidden, mlp, kv] = [896, 4864, 128];
-  const out: Tensor[] = [{ name: 'model.embed_tokens.weight', shape: [vocab, hidden] }];
-  for (let i = 0; i < layers; i++) {
-    const p = `model.layers.${i}`;
-    out.push(
-      { name: `${p}.input_layernorm.weight`, shape: [hidden] },
-      { name: `${p}.mlp.down_proj.weight`, shape: [hidden, mlp] },
-      { name: `${p}.mlp.gate_proj.weight`, shape: [mlp, hidden] },
-      { name: `${p}.mlp.up_proj.weight`, shape: [mlp, hidden] },
-      { name: `${p}.post_attention_layernorm.weight`, shape: [hidden] },
-      { name: `${p}.self_attn.k_proj.bias`, shape: [kv] },
-      { name: `${p}.self_attn.k_proj.weight`, shape: [kv, hidden] },
-      { name: `${p}.self_attn.o_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}.self_attn.q_proj.bias`, shape: [hidden] },
-      { name: `${p}.self_attn.q_proj.weight`, shape: [hidden, hidden] },
-      { name: `${p}.self_attn.v_proj.bias`, shape: [kv] },
-      { name: `${p}.self_attn.v_proj.weight`, shape: [kv, hidden] },
-    );
-  }
-  out.push({ name: 'model.norm.weight', shape: [hidden] });
-  return out;
-}
-
-/**
- * One tensor's bf16 bytes: a vector of ones (norms, biases) as a real checkpoint has them near 1, or a matrix
- * σ·G (G standard Gaussian) plus 1–4 rank-one spikes s·u vᵀ (u, v unit Gaussian) of 1.5 to 4.5 times the
- * Marchenko–Pastur edge σ(√rows + √cols).
- */
-function tensorValues(t: Tensor, seed: number): Uint16Array {
-  const r = rng(seed);
-  const len = t.shape.reduce((a, b) => a * b, 1);
-  const out = new Uint16Array(len);
-  if (t.shape.length === 1) {
-    for (let i = 0; i < len; i++) out[i] = floatToBf16(1 + 0.05 * r.normal());
-    return out;
-  }
-  const [rows, cols] = t.shape;
-  const sigma = 0.02;
-  const w = new Float32Array(len);
-  for (let i = 0; i < len; i++) w[i] = sigma * r.normal();
-  const edge = sigma * (Math.sqrt(rows) + Math.sqrt(cols));
-  const spikes = 1 + (seed % 4);
-  const unit = (n: number) => {
-    const v = Float64Array.from({ length: n }, () => r.normal());
-    let ss = 0;
-    for (const x of v) ss += x * x;
-    return v.map((x) => x / Math.sqrt(ss));
-  };
-  for (let s = 0; s < spikes; s++) {
-    const strength = edge * (1.5 + s);
-    const u = unit(rows),
-      v = unit(cols);
-    for (let i = 0; i < rows; i++) {
-      const ui = strength * u[i];
-      for (let j = 0, o = i * cols; j < cols; j++) w[o + j] += ui * v[j];
-    }
-  }
-  for (let i = 0; i < len; i++) out[i] = floatToBf16(w[i]);
-  return out;
-}
-
-/** Writes the checkpoint tensor by tensor (never more than one tensor in memory): its size in bytes. */
-function writeCheckpoint(path: string): { bytes: number; matrices: number } {
-  const tensors = qwen25_05b();
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  let at = 0;
-  for (const t of tensors) {
-    const size = t.shape.reduce((a, b) => a * b, 2);
-    header[t.name] = { dtype: 'BF16', shape: t.shape, data_offsets: [at, at + size] };
-    at += size;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - (json.length % 8)) % 8);
-  const prefix = new Uint8Array(8);
-  new DataView(prefix.buffer).setBigUint64(0, BigInt(json.length), true);
-  const fd = openSync(path, 'w');
-  try {
-    writeSync(fd, prefix);
-    writeSync(fd, new TextEncoder().encode(json));
-    tensors.forEach((t, i) => {
-      const values = tensorValues(t, 1000 + i);
-      writeSync(fd, new Uint8Array(values.buffer));
-    });
-  } finally {
-    closeSync(fd);
-  }
-  return { bytes: 8 + json.length + at, matrices: tensors.filter((t) => t.shape.length === 2).length };
-}
 
 interface Run {
   ms: number;
@@ -312,7 +215,7 @@ const s = (ms: number) => `${(ms / 1e3).toFixed(2)} s`;
 
 const writeOnly = arg('write-only', '');
 if (writeOnly) {
-  const { bytes, matrices } = writeCheckpoint(writeOnly);
+  const { bytes, matrices } = writeCheckpoint(writeOnly, { layers, vocab });
   console.log(`${writeOnly}: ${(bytes / 1e6).toFixed(0)} MB, ${matrices} matrices`);
   process.exit(0);
 }
@@ -321,7 +224,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'sw-checkpoint-bench-'));
 try {
   const file = join(tmp, small ? 'synthetic-qwen2.5-0.5b-small.safetensors' : 'synthetic-qwen2.5-0.5b.safetensors');
   const t0 = performance.now();
-  const { bytes, matrices } = writeCheckpoint(file);
+  const { bytes, matrices } = writeCheckpoint(file, { layers, vocab });
   const mb = bytes / 1e6;
   console.log(
     `synthetic Qwen2.5-0.5B-shaped checkpoint: ${layers} layers, vocab ${vocab}, bf16, ${mb.toFixed(0)} MB, ${matrices} matrices ` +

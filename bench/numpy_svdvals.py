@@ -3,6 +3,7 @@
 Usage: python3 bench/numpy_svdvals.py [--shapes 896x4864,...] [--threads 1,2] [--out bench/results/numpy-svdvals.json]
        python3 bench/numpy_svdvals.py --shapes 896x4864,2048x5632 --accuracy bench/results/numpy-sigma.json
        OPENBLAS_NUM_THREADS=2 python3 bench/numpy_svdvals.py --checkpoint model.safetensors --threads 2
+       python3 bench/numpy_svdvals.py --checkpoint model.safetensors --device cuda
 
 Runs itself once per thread count (OPENBLAS_NUM_THREADS must be set before numpy
 loads) and merges the timings into one JSON that `npm run bench:cpu` reads to
@@ -90,17 +91,27 @@ def accuracy(shapes, out):
         json.dump(res, f)
 
 
-def checkpoint(path, threads):
-    """Spectrum's path over one safetensors file: every 2-D tensor to float32, then its singular values."""
+def checkpoint(path, threads, device):
+    """Spectrum's path over one safetensors file: every 2-D tensor to float32, then its singular values.
+
+    device "cuda": each tensor goes to the GPU first, as spectrum.py's model lives there on a GPU machine; the
+    seconds include CUDA's start (our CLI's include Dawn's), reported apart as init_seconds."""
     import numpy as np
     try:
         import torch
         torch.set_num_threads(threads)
-        method = "torch.linalg.svdvals (float32)"
+        method = f"torch.linalg.svdvals (float32, {device})"
     except ImportError:
+        if device != "cpu":
+            raise SystemExit(f"--device {device} needs torch")
         torch = None
         method = "numpy float64 Gram + eigvalsh"
     t0 = time.perf_counter()
+    init = 0.0
+    if torch is not None and device != "cpu":
+        torch.zeros(1, device=device)
+        torch.cuda.synchronize()
+        init = time.perf_counter() - t0
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
         header = json.loads(f.read(n))
@@ -121,13 +132,14 @@ def checkpoint(path, threads):
             raise SystemExit(f"{name}: dtype {t['dtype']} not handled here")
         w = w.reshape(t["shape"])
         if torch is not None:
-            s = torch.linalg.svdvals(torch.from_numpy(w)).double().numpy()
+            s = torch.linalg.svdvals(torch.from_numpy(w).to(device)).double().cpu().numpy()
         else:
             a = w.astype(np.float64)
             g = a @ a.T if a.shape[0] <= a.shape[1] else a.T @ a
             s = np.sqrt(np.maximum(np.linalg.eigvalsh(g), 0))[::-1]
         sigma_max[name] = float(s[0])
-    print(json.dumps({"method": method, "matrices": len(sigma_max), "seconds": time.perf_counter() - t0, "sigma_max": sigma_max}))
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"method": method, "matrices": len(sigma_max), "seconds": seconds, "init_seconds": init, "sigma_max": sigma_max}))
 
 
 def main():
@@ -139,10 +151,11 @@ def main():
     ap.add_argument("--svd-only", action="store_true", help="skip the Gram + eigvalsh timings")
     ap.add_argument("--accuracy", metavar="FILE", help="instead of timing, write float64 svdvals of the bench's matrices to FILE")
     ap.add_argument("--checkpoint", metavar="FILE", help="instead, Spectrum's path over every 2-D tensor of a safetensors file")
+    ap.add_argument("--device", default="cpu", help="with --checkpoint: where torch computes (cpu or cuda)")
     ap.add_argument("--child", action="store_true")
     a = ap.parse_args()
     if a.checkpoint:
-        checkpoint(a.checkpoint, int(a.threads.split(",")[0]))
+        checkpoint(a.checkpoint, int(a.threads.split(",")[0]), a.device)
         return
     shapes = a.shapes.split(",")
     if a.accuracy:
