@@ -6,6 +6,7 @@
 #   bash bench/gpu-h100.sh run       # on the GPU machine, as the device tool's command, carry [".dev"]
 #   bash bench/gpu-h100.sh restore   # here, after the call: git puts the demo checkpoints back
 #   bash bench/gpu-h100.sh local     # here: every step of `run` at small sizes on SwiftShader, into /tmp/gpu-local
+#                                    #   (the check takes n = 400, past the one-workgroup reduction: the blocked path)
 #
 # `run` measures, in this order, each step under its own time limit so that one failure leaves the others:
 #   1. torch's svdvals and Gram + eigvalsh per shape, then our exact and fast modes per shape (gpu.bench.ts);
@@ -132,7 +133,7 @@ case "${1:-}" in
     export OUT=/tmp/gpu-local PY=${PY:-/usr/bin/python3} W=/tmp/sw-gpu
     rm -rf "$OUT" && mkdir -p "$OUT"
     unpack_dev "$W"
-    SHAPES=256x512,128x352 CHECK_SHAPES=256x512,128x352 REPS=2 LAYERS=2 VOCAB=256 HIDDEN=128 MLP=320 TORCH_DEVICE=cpu SOFTWARE=--allow-software KRYLOV="--krylov 4x16" measure
+    SHAPES=256x512,128x352 CHECK_SHAPES=400x448,128x352 REPS=2 LAYERS=2 VOCAB=256 HIDDEN=128 MLP=320 TORCH_DEVICE=cpu SOFTWARE=--allow-software KRYLOV="--krylov 4x16" measure
     ls -la "$OUT"
     ;;
   run)

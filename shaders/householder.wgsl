@@ -6,28 +6,35 @@
 //
 // (Small matrices take the one-workgroup unblocked reduction of householder-small.wgsl instead.)
 //
-// Per column k (j = k − k0 within the panel), three dispatches:
-//   column_start  (1 workgroup)  row k brought up to date, the reflector v and τ, and the dot
-//                                products Wᵀv, Vᵀv with the panel's earlier columns
-//   symv          (many)         partial sums of A22 v by segments of the columns
-//   column_finish (1 workgroup)  y = τ (A22 v − V Wᵀv − W Vᵀv), w = y − (τ/2)(yᵀv) v
-// and per panel: trailing        A[k1.., k1..] −= V Wᵀ + W Vᵀ
+// Per column k (j = k − k0 within the panel), four dispatches, each spread over the whole GPU but
+// the second: one workgroup doing O(n·NB) work is what bounds a column's time on a GPU (its loads
+// wait one after another), so every such loop is split by rows over workgroups and by 4 lanes:
+//   row_update (j > 0)  W_{j−1} finished (w = y − ½τ(yᵀv) v, from the last column's partial sums),
+//                       and row k brought up to date: a[k, t] −= Σ_c V_c[k] W_c[t] + W_c[k] V_c[t]
+//   reflector (1)       the reflector v and τ of row k
+//   symv                partial sums of A22 v by segments of the columns, and per block of rows
+//                       its share of the dot products Wᵀv, Vᵀv with the panel's earlier columns
+//   finish              y = τ (A22 v − V Wᵀv − W Vᵀv) per block of rows, and the block's yᵀv
+// and per panel: w_finish (the panel's last w), trailing  A[k1.., k1..] −= V Wᵀ + W Vᵀ
 // Every dispatch reads its column from a slot of one uniform buffer (dynamic offset), so the whole
 // reduction is recorded at once, with no round trip to the CPU.
 //
 // reduceSum, reduceMax and their scratch array `red` are reductions.wgsl's, put before this text.
 // The sizes the TypeScript side also uses are `override`s with no default, set from tridiagonal.ts.
 
-override NB: u32; // columns per panel (the V and W buffers hold NB columns each)
-override DOTS: u32; // where the dot products with the panel's columns start in work (after τ)
-override PART: u32; // where the symv partial sums start in work (≥ DOTS + 2·NB: after the dot products)
-override SYMV_ROWS: u32; // rows of A22 v per symv workgroup (≤ 64: its 4 lanes per row share red)
+override NB: u32; // columns per panel (the V and W buffers hold NB columns each; 2·NB ≤ ROWS)
+override PART: u32; // where the symv partial sums start in work (after τ)
+override ROWS: u32; // rows per workgroup of row_update, symv and finish (64: 4 lanes each, 256 invocations)
 override TRAILING_TILE: u32; // rows and columns of A per trailing workgroup (16, 32 or 64; see trailing)
+
+// Per block b of ROWS rows: its shares of the 2·NB dot products, then of yᵀv.
+override STRIDE: u32 = 2u * NB + 1u;
+override YV: u32 = 2u * NB;
 
 struct Params {
   n: u32,
-  k: u32,      // the column (panel start k0 for the trailing update)
-  j: u32,      // k − k0; for the trailing update: jb, the panel's width
+  k: u32,      // the column (panel start k0 for the panel's dispatches)
+  j: u32,      // k − k0; for the panel's dispatches: jb, the panel's width
   segLen: u32, // symv: columns per segment
 }
 
@@ -35,10 +42,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> a: array<f32>;
 // V_c at vw[c·n ..], W_c at vw[(NB + c)·n ..], indexed by the row of A
 @group(0) @binding(2) var<storage, read_write> vw: array<f32>;
-// work[0] = τ; work[DOTS + c] = W_cᵀv, work[DOTS + NB + c] = V_cᵀv; symv partial sums from PART
+// work[0] = τ of the column; symv partial sums from PART (segment s, row i at PART + s·n + i)
 @group(0) @binding(3) var<storage, read_write> work: array<f32>;
 // d[0..n) then e[0..n-1)
 @group(0) @binding(4) var<storage, read_write> tri: array<f32>;
+// block b's shares: parts[b·STRIDE + q] of W_qᵀv (q < j) and V_{q−j}ᵀv (j ≤ q < 2j), parts[b·STRIDE + YV] of yᵀv
+@group(0) @binding(5) var<storage, read_write> parts: array<f32>;
 
 fn V(c: u32, i: u32) -> f32 {
   return vw[c * p.n + i];
@@ -47,23 +56,56 @@ fn W(c: u32, i: u32) -> f32 {
   return vw[(NB + c) * p.n + i];
 }
 
-@compute @workgroup_size(256)
-fn column_start(@builtin(local_invocation_index) li: u32) {
+// ½ τ yᵀv of the column whose n − first rows start at `first` (its finish left yᵀv by blocks and τ
+// in work[0]): w = y − that · v. Every invocation of the workgroup gets it.
+fn halfTauYv(li: u32, first: u32) -> f32 {
+  let blocks = (p.n - first + ROWS - 1u) / ROWS;
+  var s = 0.0;
+  for (var b = li; b < blocks; b += 4u * ROWS) {
+    s += parts[b * STRIDE + YV];
+  }
+  return 0.5 * work[0] * reduceSum(li, s, 4u * ROWS);
+}
+
+// Row k with the panel's earlier reflectors applied, for t in this workgroup's ROWS columns of it;
+// first W_{j−1} = y − ½τ(yᵀv) v, which its finish left as y. Entry k of W_{j−1} stays y in memory
+// (every workgroup reads it, so none may change it; nothing reads it after this column), the rest
+// is written finished.
+@compute @workgroup_size(ROWS, 4)
+fn row_update(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let n = p.n;
   let k = p.k;
-  let j = p.j;
-  let row = k * n;
-  // Row k with this panel's earlier reflectors applied: a[k, t] −= Σ_c V_c[k] W_c[t] + W_c[k] V_c[t].
-  for (var t = k + li; t < n; t += 256u) {
-    var x = a[row + t];
-    for (var c = 0u; c < j; c++) {
-      x -= V(c, k) * W(c, t) + W(c, k) * V(c, t);
+  let last = p.j - 1u;
+  let half = halfTauYv(li, k);
+  let wk = W(last, k) - half * V(last, k);
+  let t = k + wg.x * ROWS + lid.x;
+  var acc = 0.0;
+  if (t < n) {
+    for (var c = lid.y; c < last; c += 4u) {
+      acc += V(c, k) * W(c, t) + W(c, k) * V(c, t);
     }
-    a[row + t] = x;
+    if (lid.y == 0u) {
+      let wt = W(last, t) - half * V(last, t);
+      if (t > k) {
+        vw[(NB + last) * n + t] = wt;
+      }
+      acc += V(last, k) * wt + wk * V(last, t);
+    }
   }
-  storageBarrier();
-  // The reflector H = I − τ v vᵀ with H a[k, k+1..] = β e1 (LAPACK dlarfg), the norm scaled so
-  // that it neither overflows nor underflows.
+  red[li] = acc;
+  workgroupBarrier();
+  if (lid.y == 0u && t < n) {
+    a[k * n + t] -= red[li] + red[li + ROWS] + red[li + 2u * ROWS] + red[li + 3u * ROWS];
+  }
+}
+
+// The reflector H = I − τ v vᵀ with H a[k, k+1..] = β e1 (LAPACK dlarfg), the norm scaled so that
+// it neither overflows nor underflows; v goes to V_j (zero where the column is already reduced).
+@compute @workgroup_size(256)
+fn reflector(@builtin(local_invocation_index) li: u32) {
+  let n = p.n;
+  let k = p.k;
+  let row = k * n;
   var big = 0.0;
   for (var t = k + 2u + li; t < n; t += 256u) {
     big = max(big, abs(a[row + t]));
@@ -78,7 +120,6 @@ fn column_start(@builtin(local_invocation_index) li: u32) {
   }
   let xnorm = big * sqrt(reduceSum(li, ss, 256u));
   let alpha = a[row + k + 1u];
-  let jv = p.j;
   if (li == 0u) {
     tri[k] = a[row + k];
   }
@@ -95,91 +136,131 @@ fn column_start(@builtin(local_invocation_index) li: u32) {
     let tau = (beta - alpha) / beta;
     let scal = 1.0 / (alpha - beta);
     for (var t = k + 1u + li; t < n; t += 256u) {
-      vw[jv * n + t] = select(a[row + t] * scal, 1.0, t == k + 1u);
+      vw[p.j * n + t] = select(a[row + t] * scal, 1.0, t == k + 1u);
     }
     if (li == 0u) {
       tri[n + k] = beta;
       work[0] = tau;
     }
   }
-  storageBarrier();
-  // W_cᵀv and V_cᵀv for c < j: 8 groups of 32 threads, one dot product per group at a time.
-  let grp = li / 32u;
-  let lane = li % 32u;
-  let count = 2u * j;
-  for (var q0 = 0u; q0 < count; q0 += 8u) {
-    let q = q0 + grp;
-    var acc = 0.0;
-    if (q < count) {
-      for (var t = k + 1u + lane; t < n; t += 32u) {
-        let other = select(V(q - j, t), W(q, t), q < j);
-        acc += other * V(jv, t);
+}
+
+// Workgroup (x, s < segments): partial sums of A22 v over ROWS rows and segment s of the columns,
+// the 4 lanes of a row splitting the segment. A is symmetric, so row i of A22 v is read down
+// column i: neighbouring invocations read neighbouring words. Workgroup (x, segments): block x's
+// shares of the dot products of v with the panel's earlier W_c and V_c.
+@compute @workgroup_size(ROWS, 4)
+fn symv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
+  let n = p.n;
+  let j = p.j;
+  let base = p.k + 1u;
+  let i = base + wg.x * ROWS + lid.x;
+  let segments = (n - base + p.segLen - 1u) / p.segLen;
+  if (wg.y == segments) {
+    let vi = select(0.0, V(j, i), i < n);
+    let count = 2u * j;
+    for (var q0 = 0u; q0 < count; q0 += 4u) {
+      let q = q0 + lid.y;
+      var x = 0.0;
+      if (q < count && i < n) {
+        if (q < j) {
+          x = W(q, i) * vi;
+        } else {
+          x = V(q - j, i) * vi;
+        }
       }
-    }
-    red[li] = acc;
-    workgroupBarrier();
-    for (var s = 16u; s > 0u; s >>= 1u) {
-      if (lane < s) {
-        red[li] += red[li + s];
+      red[li] = x;
+      workgroupBarrier();
+      for (var s = ROWS / 2u; s > 0u; s >>= 1u) {
+        if (lid.x < s) {
+          red[li] += red[li + s];
+        }
+        workgroupBarrier();
+      }
+      if (lid.x == 0u && q < count) {
+        parts[wg.x * STRIDE + q] = red[li];
       }
       workgroupBarrier();
     }
-    if (lane == 0u && q < count) {
-      let slot = select(DOTS + NB + (q - j), DOTS + q, q < j);
-      work[slot] = red[li];
-    }
-    workgroupBarrier();
+    return;
   }
-}
-
-// Partial sums of A22 v: workgroup (x, s) takes SYMV_ROWS rows and segment s of the columns; the 4
-// lanes of a row split the segment. A is symmetric, so row i of A22 v is read down column i:
-// neighbouring threads read neighbouring words.
-@compute @workgroup_size(SYMV_ROWS, 4)
-fn symv(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let n = p.n;
-  let base = p.k + 1u;
-  let i = base + wg.x * SYMV_ROWS + lid.x;
   let jStart = base + wg.y * p.segLen;
   let jEnd = min(jStart + p.segLen, n);
   var acc = 0.0;
   if (i < n) {
     for (var c = jStart + lid.y; c < jEnd; c += 4u) {
-      acc += a[c * n + i] * V(p.j, c);
+      acc += a[c * n + i] * V(j, c);
     }
   }
-  let li = lid.y * SYMV_ROWS + lid.x;
   red[li] = acc;
   workgroupBarrier();
   if (lid.y == 0u && i < n) {
-    work[PART + wg.y * n + i] = red[li] + red[li + SYMV_ROWS] + red[li + 2u * SYMV_ROWS] + red[li + 3u * SYMV_ROWS];
+    work[PART + wg.y * n + i] = red[li] + red[li + ROWS] + red[li + 2u * ROWS] + red[li + 3u * ROWS];
   }
 }
 
-@compute @workgroup_size(256)
-fn column_finish(@builtin(local_invocation_index) li: u32) {
+// The dot products Wᵀv, Vᵀv, summed from the blocks' shares by every finish workgroup.
+var<workgroup> dots: array<f32, 2u * NB>;
+
+// y = τ (A22 v − V Wᵀv − W Vᵀv) over ROWS rows, left in W_j (row_update or w_finish makes it w),
+// and the block's share of yᵀv.
+@compute @workgroup_size(ROWS, 4)
+fn finish(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) li: u32) {
   let n = p.n;
-  let k = p.k;
   let j = p.j;
-  let tau = work[0];
-  let segs = (n - k - 1u + p.segLen - 1u) / p.segLen;
-  var pv = 0.0;
-  for (var i = k + 1u + li; i < n; i += 256u) {
-    var y = 0.0;
-    for (var s = 0u; s < segs; s++) {
-      y += work[PART + s * n + i];
+  let base = p.k + 1u;
+  let blocks = (n - base + ROWS - 1u) / ROWS;
+  let count = 2u * j;
+  // Dot q by invocations (q, 0..3), each summing every fourth block's share.
+  var share = 0.0;
+  if (lid.x < count) {
+    for (var b = lid.y; b < blocks; b += 4u) {
+      share += parts[b * STRIDE + lid.x];
     }
-    for (var c = 0u; c < j; c++) {
-      y -= V(c, i) * work[DOTS + c] + W(c, i) * work[DOTS + NB + c];
-    }
-    y *= tau;
-    vw[(NB + j) * n + i] = y;
-    pv += y * V(j, i);
   }
-  let half = 0.5 * tau * reduceSum(li, pv, 256u);
-  storageBarrier();
-  for (var i = k + 1u + li; i < n; i += 256u) {
-    vw[(NB + j) * n + i] -= half * V(j, i);
+  red[li] = share;
+  workgroupBarrier();
+  if (lid.y == 0u && lid.x < count) {
+    dots[lid.x] = red[li] + red[li + ROWS] + red[li + 2u * ROWS] + red[li + 3u * ROWS];
+  }
+  workgroupBarrier();
+  let segments = (n - base + p.segLen - 1u) / p.segLen;
+  let i = base + wg.x * ROWS + lid.x;
+  var acc = 0.0;
+  if (i < n) {
+    for (var s = lid.y; s < segments; s += 4u) {
+      acc += work[PART + s * n + i];
+    }
+    for (var c = lid.y; c < j; c += 4u) {
+      acc -= V(c, i) * dots[c] + W(c, i) * dots[j + c];
+    }
+  }
+  red[li] = acc;
+  workgroupBarrier();
+  let tau = work[0];
+  var yv = 0.0;
+  if (lid.y == 0u && i < n) {
+    let y = tau * (red[li] + red[li + ROWS] + red[li + 2u * ROWS] + red[li + 3u * ROWS]);
+    vw[(NB + j) * n + i] = y;
+    yv = y * V(j, i);
+  }
+  workgroupBarrier();
+  let sum = reduceSum(li, yv, 4u * ROWS);
+  if (li == 0u) {
+    parts[wg.x * STRIDE + YV] = sum;
+  }
+}
+
+// The panel's last w = y − ½τ(yᵀv) v (row_update does it for the others), before the trailing update.
+@compute @workgroup_size(ROWS, 4)
+fn w_finish(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) li: u32) {
+  let n = p.n;
+  let last = p.j - 1u;
+  let first = p.k + p.j; // the last column's first row below the diagonal
+  let half = halfTauYv(li, first);
+  let t = first + wg.x * 4u * ROWS + li;
+  if (t < n) {
+    vw[(NB + last) * n + t] -= half * V(last, t);
   }
 }
 

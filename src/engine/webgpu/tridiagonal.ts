@@ -5,30 +5,34 @@ import { slotBytes, STORAGE, UNIFORM, type GpuKit } from './kit.ts';
 // The sizes below are set into the shaders as their `override`s of the same names (householder.wgsl,
 // householder-small.wgsl, tridiagonal-eigenvalues.wgsl), which have no defaults: this is their one source.
 
-/** Columns per panel (the V and W buffers hold NB columns each). */
+/** Columns per panel (the V and W buffers hold NB columns each; 2·NB ≤ ROWS). */
 export const NB = 32;
 /** Columns of the trailing matrix per symv segment (one workgroup's share of a row; a uniform, not an override). */
 const SEGMENT = 256;
-/** Where the 2·NB dot products with the panel's columns start in the work buffer (τ is work[0]). */
-const DOTS = 16;
-/** Where the symv partial sums start in the work buffer: after the dot products. */
-const PART = DOTS + 2 * NB;
-/** Rows of A22 v per symv workgroup (≤ 64). */
-const SYMV_ROWS = 64;
+/** Where the symv partial sums start in the work buffer (τ is work[0]). */
+const PART = 1;
+/** Rows per workgroup of row_update, symv and finish (4 lanes each: 256 invocations). */
+const ROWS = 64;
+/** Per block of ROWS rows in the parts buffer: its shares of the 2·NB dot products and of yᵀv. */
+const STRIDE = 2 * NB + 1;
 /** Rows and columns of A per workgroup of the trailing update (16, 32 or 64). */
 const TRAILING_TILE = 64;
+/** Panels per command buffer: the GPU starts on the first while the next are recorded. */
+const PANELS_PER_SUBMIT = 8;
 
-const BINDINGS = ['uniform-dynamic', 'storage', 'storage', 'storage', 'storage'] as const;
+const BINDINGS = ['uniform-dynamic', 'storage', 'storage', 'storage', 'storage', 'storage'] as const;
 const kernel = (entryPoint: string): KernelDescriptor => ({
   label: `householder ${entryPoint}`,
   shader: 'householder',
   entryPoint,
-  constants: { NB, DOTS, PART, SYMV_ROWS, TRAILING_TILE },
+  constants: { NB, PART, ROWS, TRAILING_TILE },
   bindings: BINDINGS,
 });
-const COLUMN_START = kernel('column_start');
+const ROW_UPDATE = kernel('row_update');
+const REFLECTOR = kernel('reflector');
 const SYMV = kernel('symv');
-const COLUMN_FINISH = kernel('column_finish');
+const FINISH = kernel('finish');
+const W_FINISH = kernel('w_finish');
 const TRAILING = kernel('trailing');
 /** Threads of the one-workgroup reduction for small matrices. */
 const SMALL_WG = 64;
@@ -42,7 +46,7 @@ const SMALL: KernelDescriptor = {
 
 /**
  * Up to this size the unblocked one-workgroup reduction (one dispatch) is used; above it the
- * blocked one (three dispatches per column, spread over the whole GPU).
+ * blocked one (four dispatches per column, spread over the whole GPU).
  */
 export const DEFAULT_SMALL_N = 384;
 
@@ -57,19 +61,14 @@ const EIGEN: KernelDescriptor = {
 };
 
 /**
- * Records the reduction of the symmetric n × n matrix in `a` (destroyed) to tridiagonal form and
+ * Submits the reduction of the symmetric n × n matrix in `a` (destroyed) to tridiagonal form and
  * the bisection for its eigenvalues into `lambda` (n f32, ascending up to rounding). Nothing is
- * read back here: the whole reduction is one command buffer, each dispatch finding its column in
- * a slot of one uniform buffer. Returns the buffers to release once the encoder is submitted.
+ * read back here, and nothing waits: each dispatch finds its column in a slot of one uniform
+ * buffer, and the dispatches go in command buffers of a few panels each, so that the GPU works on
+ * the first while the rest are recorded. Returns the buffers to release (the queue keeps them
+ * until its work is done).
  */
-export function encodeEigenvalues(
-  kit: GpuKit,
-  enc: GPUCommandEncoder,
-  a: GPUBuffer,
-  n: number,
-  lambda: GPUBuffer,
-  smallN = DEFAULT_SMALL_N,
-): GPUBuffer[] {
+export function submitEigenvalues(kit: GpuKit, a: GPUBuffer, n: number, lambda: GPUBuffer, smallN = DEFAULT_SMALL_N): GPUBuffer[] {
   const { device, pipelines, pool } = kit;
   const small = n <= smallN;
   const columns = small ? 0 : Math.max(0, n - 1);
@@ -81,6 +80,7 @@ export function encodeEigenvalues(
   const vw = pool.acquire(2 * NB * n * 4, STORAGE, 'householder V W');
   const work = pool.acquire((PART + segMax * n) * 4, STORAGE, 'householder work');
   const tri = pool.acquire(2 * n * 4, STORAGE, 'tridiagonal');
+  const parts = pool.acquire(Math.max(1, Math.ceil(columns / ROWS)) * STRIDE * 4, STORAGE, 'householder parts');
   const eigenParams = pool.acquire(16, UNIFORM, 'bisection params');
 
   const words = new Uint32Array(Math.max(1, columns + panels) * slotWords);
@@ -96,11 +96,14 @@ export function encodeEigenvalues(
   device.queue.writeBuffer(params, 0, words);
   device.queue.writeBuffer(eigenParams, 0, Uint32Array.of(n, 0, 0, 0));
 
-  const group = pipelines.bindGroup(COLUMN_START, [{ buffer: params, size: 16 }, a, vw, work, tri]);
-  const start = pipelines.get(COLUMN_START);
+  const group = pipelines.bindGroup(REFLECTOR, [{ buffer: params, size: 16 }, a, vw, work, tri, parts]);
+  const rowUpdate = pipelines.get(ROW_UPDATE);
+  const reflector = pipelines.get(REFLECTOR);
   const symv = pipelines.get(SYMV);
-  const finish = pipelines.get(COLUMN_FINISH);
+  const finish = pipelines.get(FINISH);
+  const wFinish = pipelines.get(W_FINISH);
   const trailing = pipelines.get(TRAILING);
+  let enc = device.createCommandEncoder({ label: 'eigenvalues' });
   for (let p = 0; p < panels; p++) {
     const k0 = p * NB;
     const jb = Math.min(NB, columns - k0);
@@ -109,16 +112,24 @@ export function encodeEigenvalues(
     for (let k = k0; k < k0 + jb; k++) {
       const len = n - k - 1;
       const off = k * slot;
-      dispatch(pass, start, group, 1, 1, 1, off);
-      dispatch(pass, symv, group, Math.ceil(len / SYMV_ROWS), Math.ceil(len / Math.min(SEGMENT, len)), 1, off);
-      dispatch(pass, finish, group, 1, 1, 1, off);
+      const blocks = Math.ceil(len / ROWS);
+      if (k > k0) dispatch(pass, rowUpdate, group, Math.ceil((len + 1) / ROWS), 1, 1, off);
+      dispatch(pass, reflector, group, 1, 1, 1, off);
+      dispatch(pass, symv, group, blocks, Math.ceil(len / Math.min(SEGMENT, len)) + 1, 1, off);
+      dispatch(pass, finish, group, blocks, 1, 1, off);
     }
+    const panelSlot = (columns + p) * slot;
     const m = n - (k0 + jb);
     if (m > 0) {
-      const blocks = Math.ceil(m / TRAILING_TILE);
-      dispatch(pass, trailing, group, blocks, blocks, 1, (columns + p) * slot);
+      dispatch(pass, wFinish, group, Math.ceil(m / (4 * ROWS)), 1, 1, panelSlot);
+      const tiles = Math.ceil(m / TRAILING_TILE);
+      dispatch(pass, trailing, group, tiles, tiles, 1, panelSlot);
     }
     pass.end();
+    if ((p + 1) % PANELS_PER_SUBMIT === 0 && p + 1 < panels) {
+      device.queue.submit([enc.finish()]);
+      enc = device.createCommandEncoder({ label: 'eigenvalues' });
+    }
   }
   let pass = enc.beginComputePass({ label: 'bisection' });
   if (small) {
@@ -131,5 +142,6 @@ export function encodeEigenvalues(
   }
   dispatch(pass, pipelines.get(EIGEN), pipelines.bindGroup(EIGEN, [eigenParams, tri, lambda]), Math.ceil(n / EIGEN_WG));
   pass.end();
-  return [params, vw, work, tri, eigenParams];
+  device.queue.submit([enc.finish()]);
+  return [params, vw, work, tri, parts, eigenParams];
 }

@@ -14,7 +14,7 @@ import { exactSketch, type TopAndBulk } from './fast/sketch.ts';
 import { gpuPowerLawFit, type GpuFitStats } from './powerlaw-xmin.ts';
 import { SNR_SENSITIVITY_LIMIT, snrSensitivity } from './precision-guard.ts';
 import type { ShaderSources } from './shader-source.ts';
-import { encodeEigenvalues } from './tridiagonal.ts';
+import { submitEigenvalues } from './tridiagonal.ts';
 
 export interface WebGpuEngineOptions extends OpenGpuOptions {
   /**
@@ -245,10 +245,7 @@ export class WebGpuEngine implements SpectralEngine {
         t1 = performance.now();
       }
       if (signal?.aborted) throw abortError();
-      const enc = kit.device.createCommandEncoder({ label: 'eigenvalues' });
-      const temps = encodeEigenvalues(kit, enc, g, n, lambda, this.opts.smallN);
-      kit.device.queue.submit([enc.finish()]);
-      kit.pool.release(...temps);
+      kit.pool.release(...submitEigenvalues(kit, g, n, lambda, this.opts.smallN));
       const raw = new Float32Array(await readBack(kit, lambda, n * 4, 'singular values'));
       if (timed) timings.eigen = (performance.now() - t1) / 1e3;
       if (signal?.aborted) throw abortError();
