@@ -10,7 +10,7 @@ import { nodeGpu } from './node-gpu.ts';
 import { SNR_SENSITIVITY_LIMIT, snrSensitivity } from './precision-guard.ts';
 import { nodeShaders } from './shaders-node.ts';
 import { testEngine, testKit } from './testing.ts';
-import { WebGpuEngine } from './webgpu-engine.ts';
+import { inputScale, WebGpuEngine } from './webgpu-engine.ts';
 
 const F32 = 2 ** -24;
 /** A software GPU compiles each pipeline for seconds on first use. */
@@ -22,6 +22,35 @@ describe('BufferPool', () => {
     expect(BufferPool.bucket(4096)).toBe(4096);
     expect(BufferPool.bucket(4097)).toBe(4608);
     expect(BufferPool.bucket(283_115_520)).toBeLessThanOrEqual(283_115_520 * 1.125);
+  });
+});
+
+describe('input scan', () => {
+  it('finds the largest magnitude and a power-of-two scale, and any NaN or Infinity, wherever they are', () => {
+    // Values exact in f32; −6.5 put at every position in turn. The largest is 2^126 − 2^102 (a quarter of f32's
+    // largest) unless −6.5 took its place: then 6.5, scale 2^-3.
+    const values = [0, -0, 1.5, -2.75, 1e-45, -(2 ** 126 - 2 ** 102), 2 ** -126, 0.019999999552965164];
+    for (let at = 0; at < values.length; at++) {
+      const m = Float32Array.from(values);
+      m[at] = -6.5;
+      const want = at === 5 ? { maxAbs: 6.5, scale: 2 ** -3 } : { maxAbs: 2 ** 126 - 2 ** 102, scale: 2 ** -126 };
+      expect(inputScale(m, m.length), `−6.5 at ${at}`).toEqual({ finite: true, ...want });
+    }
+    expect(inputScale(Float32Array.of(6.5, -3), 2)).toEqual({ finite: true, maxAbs: 6.5, scale: 1 / 8 });
+    expect(inputScale(Float32Array.of(-0.75, 0.5), 2)).toEqual({ finite: true, maxAbs: 0.75, scale: 1 });
+    expect(inputScale(Float32Array.of(0, -0), 2)).toEqual({ finite: true, maxAbs: 0, scale: 1 });
+    expect(inputScale(Float32Array.of(1e-45), 1)).toEqual({ finite: true, maxAbs: 2 ** -149, scale: 2 ** 126 });
+    expect(inputScale(Float32Array.of(3e38), 1).scale).toBe(2 ** -126);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (let at = 0; at < 5; at++) {
+        const m = Float32Array.of(1, -2, 3, -4, 5);
+        m[at] = bad;
+        expect(inputScale(m, 5).finite, `${bad} at ${at}`).toBe(false);
+      }
+    }
+    // Only the first len values count, from the view's own offset in its buffer.
+    const whole = Float32Array.of(100, 1, -2, 0.5, NaN);
+    expect(inputScale(whole.subarray(1), 3)).toEqual({ finite: true, maxAbs: 2, scale: 1 / 2 });
   });
 });
 
