@@ -53,7 +53,13 @@ export interface GpuTimings {
 }
 
 /** What the input scan found: whether all values are finite, and the scale to bring them near 1. */
-export function inputScale(m: Float32Array, len: number): { finite: boolean; maxAbs: number; scale: number } {
+export interface InputScan {
+  finite: boolean;
+  maxAbs: number;
+  scale: number;
+}
+
+export function inputScale(m: Float32Array, len: number): InputScan {
   // On the bits: with the sign cleared, IEEE order is integer order, and ±Infinity and NaN are the
   // patterns from 0x7f800000 up. Integer compares run about 4× faster here than Math.abs on floats.
   const bits = new Int32Array(m.buffer, m.byteOffset, len);
@@ -130,15 +136,23 @@ export class WebGpuEngine implements SpectralEngine {
   }
 
   singularValues(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
-    return this.serial(() => this.guarded(m, rows, cols, opts));
+    // The input scan runs now, while the GPU may still be busy with the matrix before this one.
+    let scan: InputScan | undefined;
+    try {
+      checkShape(m, rows, cols);
+      scan = inputScale(m, rows * cols);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.serial(() => this.guarded(m, rows, cols, opts, scan));
   }
 
   /**
    * Exact mode, and float64 on the CPU where the GPU's own values say that f32 was not enough;
    * tells opts.onProvenance which of the two it returns.
    */
-  private async guarded(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions): Promise<Float64Array> {
-    const { sigma } = await this.exact(m, rows, cols, opts.signal, false);
+  private async guarded(m: Float32Array, rows: number, cols: number, opts: SingularValueOptions, scan?: InputScan): Promise<Float64Array> {
+    const { sigma } = await this.exact(m, rows, cols, opts.signal, false, scan);
     this.stats.matrices++;
     const sensitivity = this.fallback === null ? 0 : snrSensitivity(sigma, rows, cols);
     if (this.fallback === null || sensitivity <= SNR_SENSITIVITY_LIMIT) {
@@ -212,6 +226,7 @@ export class WebGpuEngine implements SpectralEngine {
     cols: number,
     signal: AbortSignal | undefined,
     timed: boolean,
+    scan?: InputScan,
   ): Promise<{ sigma: Float64Array; timings: GpuTimings }> {
     const t0 = performance.now();
     const timings: GpuTimings = { upload: 0, gram: 0, eigen: 0, total: 0 };
@@ -220,7 +235,7 @@ export class WebGpuEngine implements SpectralEngine {
     if (this.disposed) throw new EngineError('ENGINE_FAILED', 'singular values: the WebGPU engine was disposed');
     const { n } = gramShape(rows, cols);
     if (n === 0) return { sigma: new Float64Array(0), timings };
-    const { finite, maxAbs, scale } = inputScale(m, rows * cols);
+    const { finite, maxAbs, scale } = scan ?? inputScale(m, rows * cols);
     if (!finite) throw new EngineError('NON_FINITE', `singular values: the ${rows}x${cols} matrix holds NaN or Infinity`);
     if (maxAbs === 0) return { sigma: new Float64Array(n), timings };
     const { kit } = this;
