@@ -16,12 +16,8 @@
  * (the warm-up compiles the pipelines). On a software adapter (SwiftShader) the numbers say
  * nothing about a GPU: the bench refuses it unless --allow-software.
  *
- * On a GPU machine, one device-tool call: `bash bench/gpu-h100.sh prepare` here
- * once (fills the git-ignored .dev/, 62 MiB: the GL/Vulkan loader .debs, a Node binary, this bench
- * bundled by esbuild and the webgpu package with its linux-x64 Dawn only), then run
- * `bash bench/gpu-h100.sh run` with carry [".dev"]: torch_reference.py's times and this table, in
- * the same call on the same GPU, land in $OUT (gpu.txt, torch.json, gpu-bench.txt,
- * gpu-bench-check.txt). `bash bench/gpu-h100.sh local` runs the same bundle here on SwiftShader.
+ * On a GPU machine, one device-tool call: bench/gpu-h100.sh runs this bundle with torch_reference.py's times
+ * and a whole synthetic checkpoint through the packed CLI (its header says how); docs/engines.md has the table.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
