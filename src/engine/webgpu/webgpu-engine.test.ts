@@ -88,6 +88,24 @@ describe('WebGpuEngine', async () => {
   );
 
   it.skipIf(skip)(
+    'the blocked reduction at the edges of its panels (32 columns) and row blocks (64 rows), and past columns already reduced',
+    async () => {
+      const blocked = new WebGpuEngine(engine.kit, { smallN: 0 });
+      for (const n of [33, 63, 64, 65, 97, 129, 160]) {
+        const m = gaussian(n * (n + 17), 3 * n);
+        expectSpectrum(await blocked.singularValues(m, n, n + 17), singularValuesSync(m, n, n + 17), F32, `${n}x${n + 17}`);
+      }
+      // Every third row zero: the Gram's matching rows and columns are zero, so some columns find nothing
+      // left to reduce (τ = 0) between ones that do, across panels and row blocks.
+      const [r, c] = [150, 170];
+      const m = gaussian(r * c, 11);
+      for (let i = 0; i < r; i += 3) m.fill(0, i * c, (i + 1) * c);
+      expectSpectrum(await blocked.singularValues(m, r, c), singularValuesSync(m, r, c), F32, `${r}x${c}, every third row zero`);
+    },
+    GPU_TIMEOUT,
+  );
+
+  it.skipIf(skip)(
     'serves concurrent calls one at a time, each with its own result',
     async () => {
       const shapes = [
