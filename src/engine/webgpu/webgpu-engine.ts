@@ -185,18 +185,18 @@ export class WebGpuEngine implements SpectralEngine {
     return this.serial(async () => {
       checkShape(m, rows, cols);
       const len = rows * cols;
-      const { finite, scale } = inputScale(m, len);
-      if (!finite) throw new EngineError('NON_FINITE', `fast mode: the ${rows}x${cols} matrix holds NaN or Infinity`);
+      const scan = inputScale(m, len);
+      if (!scan.finite) throw new EngineError('NON_FINITE', `fast mode: the ${rows}x${cols} matrix holds NaN or Infinity`);
       // The Krylov method runs here; the exact spectrum, where it stands in, says where it came from.
       let producedBy: Provenance = { engine: 'webgpu' };
-      const exact = () => this.guarded(m, rows, cols, { onProvenance: (p) => (producedBy = p) });
+      const exact = () => this.guarded(m, rows, cols, { onProvenance: (p) => (producedBy = p) }, scan);
       let result: TopAndBulk;
       if (len * 4 > Math.min(this.kit.ctx.limits.maxStorageBufferBindingSize, this.kit.ctx.limits.maxBufferSize)) {
         result = exactSketch(await exact(), k);
       } else {
         let machine: GpuMachine | undefined;
         try {
-          result = await fastSpectrum(() => (machine = new GpuMachine(this.kit, m, len)), exact, m, rows, cols, k, scale, opts);
+          result = await fastSpectrum(() => (machine = new GpuMachine(this.kit, m, len)), exact, m, rows, cols, k, scan.scale, opts);
         } finally {
           machine?.release();
           checkDevice(this.kit.ctx, 'fast mode');
