@@ -17,7 +17,7 @@
 //   finish              y = τ (A22 v − V Wᵀv − W Vᵀv) per block of rows, and the block's yᵀv
 // and per panel: w_finish (the panel's last w), trailing  A[k1.., k1..] −= V Wᵀ + W Vᵀ
 // Every dispatch reads its column from a slot of one uniform buffer (dynamic offset), so the whole
-// reduction is recorded at once, with no round trip to the CPU.
+// reduction is recorded at once (in command buffers of a few panels), with no round trip to the CPU.
 //
 // reduceSum, reduceMax and their scratch array `red` are reductions.wgsl's, put before this text.
 // The sizes the TypeScript side also uses are `override`s with no default, set from tridiagonal.ts.
@@ -26,9 +26,9 @@ override NB: u32; // columns per panel (the V and W buffers hold NB columns each
 override PART: u32; // where the symv partial sums start in work (after τ)
 override ROWS: u32; // rows per workgroup of row_update, symv and finish (64: 4 lanes each, 256 invocations)
 override TRAILING_TILE: u32; // rows and columns of A per trailing workgroup (16, 32 or 64; see trailing)
+override STRIDE: u32; // floats per block of ROWS rows in parts (≥ 2·NB + 1): its shares of the 2·NB dot products, then of yᵀv
 
-// Per block b of ROWS rows: its shares of the 2·NB dot products, then of yᵀv.
-override STRIDE: u32 = 2u * NB + 1u;
+// Where a block's share of yᵀv sits among its STRIDE floats.
 override YV: u32 = 2u * NB;
 
 struct Params {

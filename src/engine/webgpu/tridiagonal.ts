@@ -25,7 +25,7 @@ const kernel = (entryPoint: string): KernelDescriptor => ({
   label: `householder ${entryPoint}`,
   shader: 'householder',
   entryPoint,
-  constants: { NB, PART, ROWS, TRAILING_TILE },
+  constants: { NB, PART, ROWS, STRIDE, TRAILING_TILE },
   bindings: BINDINGS,
 });
 const ROW_UPDATE = kernel('row_update');
