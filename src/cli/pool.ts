@@ -51,10 +51,11 @@ export function cliScanPool(
     // no CLI command draws a spectrum: records keep their metrics only, unless a plan needs every singular value
     keepSingularValues,
     ...(noGpu ? { noGpu } : {}),
-    spawn: (preference, onBytes) => {
+    spawn: (preference, onBytes, claimPart) => {
       const thread = spawnScanThread({ engine: preference });
       const api = wrap<Analyzer<string>>(nodeEndpoint(thread));
       void api.onBytes(proxy(onBytes));
+      void api.onClaim(proxy(claimPart));
       return { api, terminate: () => thread.terminate() };
     },
   });

@@ -27,12 +27,29 @@ export interface SingularValueOptions {
  * one slice and the Gram of the short side are held at once (a 4 × 5e8 matrix is 8 GB as f32, its
  * Gram 128 bytes). A wide matrix (rows <= cols) comes as column slices, each a row-major
  * rows × length block; a tall one as row slices, length × cols. Every length but the last is a
- * multiple of GRAM_CHUNK (src/engine/cpu/gram.ts), so the Gram is summed as for the whole matrix.
+ * multiple of GRAM_ALIGN (src/core/gram-parts.ts), so the Gram is summed as for the whole matrix.
  */
 export interface SlicedMatrix {
   rows: number;
   cols: number;
-  slices: AsyncIterable<{ values: Float32Array; length: number }>;
+  /**
+   * Slices, each at `start` on the long side (default: where the one before ended); and, where other workers
+   * summed some of the Gram's parts (core/gram-parts.ts), those parts' Grams, in any order.
+   */
+  slices: AsyncIterable<MatrixSlice | PartGram>;
+}
+
+/** Steps [start, start + length) of a matrix's long side, laid out as SlicedMatrix says. */
+export interface MatrixSlice {
+  values: Float32Array;
+  length: number;
+  start?: number;
+}
+
+/** The Gram of one part of a matrix's long side (gramOfPart), row-major n × n. */
+export interface PartGram {
+  part: number;
+  gram: Float64Array;
 }
 
 /**
@@ -62,6 +79,11 @@ export interface SpectralEngine {
    * computed on the CPU (src/workers/analyze.ts, which says so in the record's provenance).
    */
   singularValuesOfSlices?(m: SlicedMatrix, opts?: SingularValueOptions): Promise<Float64Array>;
+  /**
+   * The Gram of one part of a matrix's long side (core/gram-parts.ts) from that part's slices, row-major
+   * n × n, for another worker's singularValuesOfSlices of the same matrix (an idle worker helping a busy one).
+   */
+  gramOfPart?(m: SlicedMatrix, part: number, opts?: SingularValueOptions): Promise<Float64Array>;
   /**
    * The power-law fit of these eigenvalues (ascending) made on the engine (WebGPU: the xmin scan as a
    * compute shader); it must pick the same xmin as core's fitPowerLaw. null (or no such method): the

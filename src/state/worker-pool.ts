@@ -42,12 +42,13 @@ export class BrowserScanPool extends ScanPool<Remote<BrowserWorkerApi>> implemen
       gpuJobs: askedJobs(query) ?? 2,
       // navigator.deviceMemory: GiB, Chromium only (elsewhere the budget is UNKNOWN_DEVICE_BUDGET)
       memoryBudget: defaultMemoryBudget(deviceMemoryGiB() * 2 ** 30),
-      spawn: (engine: EnginePreference, onBytes) => {
+      spawn: (engine: EnginePreference, onBytes, claimPart) => {
         // The worker reads the engine choice from its name (scan.worker.ts).
         const name = workerName(engine === request.preference ? request : { preference: engine });
         const worker = new Worker(new URL('../workers/scan.worker.ts', import.meta.url), { type: 'module', name });
         const api = wrap<BrowserWorkerApi>(worker);
         void api.onBytes(proxy(onBytes));
+        void api.onClaim(proxy(claimPart));
         return { api, terminate: () => worker.terminate() };
       },
     });

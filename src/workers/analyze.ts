@@ -10,10 +10,11 @@ import { nonFiniteRecord, recordFromSpectrum, type JobOutcome, type Provenance, 
 import { eigenvaluesAscending, type HtsrExtras } from '../core/metrics/htsr.ts';
 import { FARMS_NOT_ASKED, farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
-import { CPU_SLICED, isLongThin, LONG_THIN, longSideSlices, type LongThinPolicy } from '../core/scan/long-thin.ts';
+import { CPU_SLICED, isLongThin, LONG_THIN, longSideSlices, type LongSideSlice, type LongThinPolicy } from '../core/scan/long-thin.ts';
+import { gramParts, type GramPart } from '../core/gram-parts.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
 import { EngineError } from '../engine/cpu/errors.ts';
-import type { SlicedMatrix, SpectralEngine } from '../engine/types.ts';
+import type { PartGram, SlicedMatrix, SpectralEngine } from '../engine/types.ts';
 
 export interface AnalyzeOptions {
   mode?: ScanMode;
@@ -25,6 +26,29 @@ export interface AnalyzeOptions {
   longThin?: LongThinPolicy;
   /** FARMS alpha: the singular values of its windows too (default: the job's `farms`, else off; docs/metrics.md) */
   farms?: boolean;
+  /** the job's Gram parts are shared with idle workers (scan-pool.ts): which to sum here, and the others' Grams */
+  shared?: SharedParts;
+}
+
+/** A Gram part summed by another worker (gramOfPartJob), or given back to be summed here (`gram` null). */
+export interface PartArrival {
+  part: number;
+  gram: Float64Array | null;
+  /** NaN and ±Infinity values in the part's slices */
+  nonFinite: number;
+}
+
+/**
+ * How the worker that owns a job shares its Gram's parts (core/gram-parts.ts): it claims parts one at a time
+ * (the pool hands the rest to idle workers) and takes the others' parts as they arrive, until every part is in.
+ */
+export interface SharedParts {
+  /** the next part for this worker to sum, or -1 when every part is taken */
+  claim(): Promise<number>;
+  /** a part that has arrived, without waiting */
+  take(): PartArrival | undefined;
+  /** the next part to arrive */
+  next(): Promise<PartArrival>;
 }
 
 /**
@@ -108,15 +132,19 @@ async function analyzeLongThin(
   opts: AnalyzeOptions & { longThin: LongThinPolicy; farms: boolean },
 ): Promise<JobOutcome> {
   let bad = 0;
-  const matrix: SlicedMatrix = {
-    rows: job.rows,
-    cols: job.cols,
-    slices: longSideSlices(source, job.tensor, job.rows, job.cols, {
+  const slicesOf = (range?: GramPart) =>
+    longSideSlices(source, job.tensor, job.rows, job.cols, {
       signal: opts.signal,
       onBytes: opts.onBytes,
       sliceBytes: opts.longThin.sliceBytes,
       onSlice: (values) => (bad += countNonFinite(values)),
-    }),
+      ...(range ? { range } : {}),
+    });
+  const shared = opts.shared;
+  const matrix: SlicedMatrix = {
+    rows: job.rows,
+    cols: job.cols,
+    slices: shared ? sharedSlices(job, shared, slicesOf, (n) => (bad += n)) : slicesOf(),
   };
   let producedBy: Provenance = { engine: engine.kind };
   let sv: Float64Array;
@@ -147,6 +175,65 @@ async function analyzeLongThin(
       farmsSkipped,
     }),
   };
+}
+
+/**
+ * The slices of the parts this worker claims and the Grams of the parts other workers summed, as they come, until
+ * every part is in. A part given back (its worker failed or was cancelled) is read and summed here.
+ */
+async function* sharedSlices(
+  job: MatrixJob,
+  shared: SharedParts,
+  slicesOf: (range: GramPart) => AsyncIterable<LongSideSlice>,
+  countNonFinite: (n: number) => void,
+): AsyncGenerator<LongSideSlice | PartGram, void, void> {
+  const parts = gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols));
+  let covered = 0;
+  async function* arrived(a: PartArrival): AsyncGenerator<LongSideSlice | PartGram, void, void> {
+    covered++;
+    if (!a.gram) return yield* slicesOf(parts[a.part]);
+    countNonFinite(a.nonFinite);
+    yield { part: a.part, gram: a.gram };
+  }
+  for (;;) {
+    for (let a = shared.take(); a; a = shared.take()) yield* arrived(a);
+    const part = await shared.claim();
+    if (part < 0) break;
+    covered++;
+    yield* slicesOf(parts[part]);
+  }
+  while (covered < parts.length) yield* arrived(await shared.next());
+}
+
+/**
+ * Part `part` of a job's Gram (core/gram-parts.ts), for the worker that owns the job: this worker is idle and
+ * helps. Its slices are read here; the Gram is summed by the engine's gramOfPart (or the CPU engine's).
+ */
+export async function gramOfPartJob(
+  job: MatrixJob,
+  source: ByteSource,
+  engine: SpectralEngine,
+  part: number,
+  opts: Pick<AnalyzeOptions, 'signal' | 'onBytes'> = {},
+): Promise<{ gram: Float64Array; nonFinite: number }> {
+  const range = gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols))[part];
+  if (!range) throw new RangeError(`${job.name}: no Gram part ${part}`);
+  let nonFinite = 0;
+  const matrix: SlicedMatrix = {
+    rows: job.rows,
+    cols: job.cols,
+    slices: longSideSlices(source, job.tensor, job.rows, job.cols, {
+      signal: opts.signal,
+      onBytes: opts.onBytes,
+      sliceBytes: CPU_SLICED.sliceBytes,
+      onSlice: (values) => (nonFinite += countNonFinite(values)),
+      range,
+    }),
+  };
+  const gram = engine.gramOfPart
+    ? await engine.gramOfPart(matrix, part, { signal: opts.signal })
+    : await (slicedCpuEngine ??= new CpuEngine()).gramOfPart(matrix, part, { signal: opts.signal });
+  return { gram, nonFinite };
 }
 
 /**

@@ -1,6 +1,10 @@
 import { toErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
-import { jobMemoryBytes } from '../core/scan/job-memory.ts';
+import { transfer } from 'comlink';
+import { gramParts } from '../core/gram-parts.ts';
+import { gramPartMemoryBytes, jobMemoryBytes } from '../core/scan/job-memory.ts';
+import { splitsOverWorkers } from '../core/scan/long-thin.ts';
+import type { PartArrival } from './analyze.ts';
 import type { MatrixJob, ScanPlan } from '../core/scan/plan.ts';
 import type { JobOutcome, MatrixRecord, ScanMode } from '../core/scan/record.ts';
 import type { ScanProgress } from '../core/scan/progress.ts';
@@ -14,7 +18,10 @@ import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
  * Worker in the page or a worker thread in the CLI.
  */
 export interface ScanWorkerApi {
-  analyze(job: MatrixJob, ref: string, mode: ScanMode): Promise<JobOutcome>;
+  analyze(job: MatrixJob, ref: string, mode: ScanMode, shareKey?: number): Promise<JobOutcome>;
+  /** a worker that can sum part of another worker's Gram (analyzer.ts); without both, jobs are never shared */
+  gramPart?(job: MatrixJob, ref: string, part: number): Promise<{ gram: Float64Array; nonFinite: number }>;
+  acceptPart?(shareKey: number, arrival: PartArrival): unknown;
   engineStatus(): Promise<EngineStatus>;
   cancel(): unknown;
   dispose(): Promise<unknown>;
@@ -30,7 +37,7 @@ export interface ScanPoolOptions<Api extends ScanWorkerApi> {
    * Start a worker whose engine follows `engine`; it reports the bytes it reads to `onBytes`.
    * The page passes the choice in the worker's name, the CLI in its workerData.
    */
-  spawn(engine: EnginePreference, onBytes: (bytes: number) => void): PoolWorker<Api>;
+  spawn(engine: EnginePreference, onBytes: (bytes: number) => void, claimPart: (shareKey: number) => Promise<number>): PoolWorker<Api>;
   /** the engine asked for (`?engine=` in the page, `--engine` in the CLI) */
   engine: EnginePreference;
   /** workers on the CPU: one matrix each at a time, so the cores work on matrices in parallel */
@@ -72,6 +79,25 @@ interface Slot<Api extends ScanWorkerApi> {
   busy: boolean;
 }
 
+/**
+ * A job whose Gram parts (core/gram-parts.ts) idle workers may sum: its owner claims parts one at a time, and
+ * each part lent to another worker comes back to the owner (its Gram, or nothing: the owner then sums it).
+ */
+interface Share<Api extends ScanWorkerApi> {
+  key: number;
+  job: MatrixJob;
+  ref: string;
+  owner: Slot<Api>;
+  parts: number;
+  nextPart: number;
+  /** the owner has claimed a part: it sums the job in parts (before that, nothing is lent) */
+  started: boolean;
+  /** the owner's job is over: parts still out are dropped */
+  over: boolean;
+  /** what one lent part holds in its worker */
+  partBytes: number;
+}
+
 /** A job waiting for a free slot and room in the memory budget. */
 interface Waiting<Api extends ScanWorkerApi> {
   bytes: number;
@@ -94,13 +120,22 @@ export class ScanPool<Api extends ScanWorkerApi> {
   private readonly waiting: Waiting<Api>[] = [];
   private running = 0;
   private runningBytes = 0;
+  /** one worker per slot, on the CPU: the only pool whose jobs may be shared */
+  private cpuSlots = false;
+  private shareKeys = 0;
+  private readonly shares = new Map<number, Share<Api>>();
+  private lendingScheduled = false;
 
   constructor(private readonly opts: ScanPoolOptions<Api>) {
     this.ready = this.start();
   }
 
   private spawn(engine: EnginePreference): PoolWorker<Api> {
-    const worker = this.opts.spawn(engine, (n) => this.bytesSink(n));
+    const worker = this.opts.spawn(
+      engine,
+      (n) => this.bytesSink(n),
+      async (key) => this.claimPart(key),
+    );
     this.spawned.push(worker);
     return worker;
   }
@@ -130,6 +165,7 @@ export class ScanPool<Api extends ScanWorkerApi> {
   private fillCpuSlots(): void {
     while (this.spawned.length < this.opts.cpuWorkers) this.spawn('cpu');
     this.slots = this.spawned.map((worker) => ({ worker, busy: false }));
+    this.cpuSlots = true;
   }
 
   /** every worker started (the page hands each one a checkpoint's files) */
@@ -165,19 +201,112 @@ export class ScanPool<Api extends ScanWorkerApi> {
       this.waiting.push({ bytes, start });
       this.startWaiting();
     });
+    const share = this.shareable(job, mode, slot) ? this.openShare(job, ref, slot) : undefined;
     try {
-      const outcome = await slot.worker.api.analyze(job, ref, mode);
+      const outcome = await (share ? slot.worker.api.analyze(job, ref, mode, share.key) : slot.worker.api.analyze(job, ref, mode));
       if (outcome.ok && this.opts.keepSingularValues === false) outcome.record.singularValues = null;
       return outcome;
     } catch (e) {
       // a worker that failed outside a job's own error handling: this job fails, the scan goes on
       return { ok: false, error: toErrorRecord(e, job.tensor.file, job.name) };
     } finally {
+      if (share) {
+        share.over = true;
+        this.shares.delete(share.key);
+      }
       slot.busy = false;
       this.running--;
       this.runningBytes -= bytes;
       this.startWaiting();
     }
+  }
+
+  /** Whether idle workers may sum parts of this job's Gram: CPU workers, several, and a job of several parts. */
+  private shareable(job: MatrixJob, mode: ScanMode, slot: Slot<Api>): boolean {
+    const api = slot.worker.api;
+    return this.cpuSlots && this.slots.length > 1 && !!api.gramPart && !!api.acceptPart && splitsOverWorkers(job, mode);
+  }
+
+  private openShare(job: MatrixJob, ref: string, owner: Slot<Api>): Share<Api> {
+    const n = Math.min(job.rows, job.cols);
+    const share: Share<Api> = {
+      key: ++this.shareKeys,
+      job,
+      ref,
+      owner,
+      parts: gramParts(n, Math.max(job.rows, job.cols)).length,
+      nextPart: 0,
+      started: false,
+      over: false,
+      partBytes: gramPartMemoryBytes(job),
+    };
+    this.shares.set(share.key, share);
+    return share;
+  }
+
+  /** The owner's claim: the next part of its job, or -1 when every part is taken (or the job is unknown). */
+  private claimPart(key: number): number {
+    const share = this.shares.get(key);
+    if (!share || share.over || share.nextPart >= share.parts) return -1;
+    share.started = true;
+    const part = share.nextPart++;
+    this.scheduleLending();
+    return part;
+  }
+
+  /**
+   * Lend idle slots to shared jobs a macrotask later: the jobs that the run loop hands over in the same turn
+   * (the start of a scan) take the free slots first.
+   */
+  private scheduleLending(): void {
+    if (this.lendingScheduled || this.shares.size === 0 || this.closed) return;
+    this.lendingScheduled = true;
+    setTimeout(() => {
+      this.lendingScheduled = false;
+      this.lendIdleSlots();
+    }, 0);
+  }
+
+  /** While no job waits: each free slot sums a part of the shared job with the most parts left, within the memory budget. */
+  private lendIdleSlots(): void {
+    const budget = this.opts.memoryBudget ?? Infinity;
+    while (this.waiting.length === 0 && !this.closed) {
+      const slot = this.slots.find((s) => !s.busy);
+      if (!slot) return;
+      let best: Share<Api> | undefined;
+      for (const share of this.shares.values()) {
+        const left = share.parts - share.nextPart;
+        if (share.started && !share.over && left > 0 && (!best || left > best.parts - best.nextPart)) best = share;
+      }
+      if (!best || (this.running > 0 && this.runningBytes + best.partBytes > budget)) return;
+      this.lend(slot, best);
+    }
+  }
+
+  private lend(slot: Slot<Api>, share: Share<Api>): void {
+    const part = share.nextPart++;
+    slot.busy = true;
+    this.running++;
+    this.runningBytes += share.partBytes;
+    void (async () => {
+      let arrival: PartArrival = { part, gram: null, nonFinite: 0 };
+      try {
+        const summed = await slot.worker.api.gramPart?.(share.job, share.ref, part);
+        if (summed) arrival = { part, gram: summed.gram, nonFinite: summed.nonFinite };
+      } catch {
+        // given back: the owner reads and sums the part itself (and meets the same error, if the file has one)
+      } finally {
+        slot.busy = false;
+        this.running--;
+        this.runningBytes -= share.partBytes;
+      }
+      // handed on without waiting for the owner, which answers between its own blocks of work
+      if (!share.over) {
+        const handed = arrival.gram ? transfer(arrival, [arrival.gram.buffer]) : arrival;
+        void Promise.resolve(share.owner.worker.api.acceptPart?.(share.key, handed)).catch(() => {});
+      }
+      this.startWaiting();
+    })();
   }
 
   /** Start waiting jobs in order while a slot is free and the budget has room (or nothing runs). */
@@ -192,6 +321,7 @@ export class ScanPool<Api extends ScanWorkerApi> {
       this.runningBytes += next.bytes;
       next.start(slot);
     }
+    if (this.waiting.length === 0) this.scheduleLending();
   }
 
   /** Abort the jobs in progress on every worker (their outcomes are ABORTED). */

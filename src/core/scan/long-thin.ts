@@ -6,13 +6,14 @@ import { GGML_TYPE_BY_NAME, isQuantizedDType } from '../formats/gguf-types.ts';
 import { elementCount, type TensorInfo } from '../formats/tensor-info.ts';
 import { readInSlices, type TensorReadOptions } from '../formats/tensor-slices.ts';
 import type { MatrixJob } from './plan.ts';
+import { SpareArrays } from '../formats/spare-arrays.ts';
+import { GRAM_ALIGN, gramParts, type GramPart } from '../gram-parts.ts';
 
 /**
- * Steps of the long side per slice are a multiple of this: the CPU engine's Gram chunk
- * (GRAM_CHUNK in src/engine/cpu/gram.ts, which core cannot import), so that a matrix summed slice by
- * slice gets the very Gram of the whole matrix; also a multiple of every GGUF block size (32, 256).
+ * Steps of the long side per slice are a multiple of the CPU engine's Gram chunk, so that a matrix summed slice
+ * by slice gets the very Gram of the whole matrix; it is also a multiple of every GGUF block size (32, 256).
  */
-export const SLICE_ALIGN = 256;
+export const SLICE_ALIGN = GRAM_ALIGN;
 
 /**
  * Which matrices are read slice by slice into their Gram instead of whole: those whose long side is
@@ -38,6 +39,15 @@ export const LONG_THIN: LongThinPolicy = { minRatio: 1024, minBytes: MAX_READ_SL
  */
 export const CPU_SLICED: LongThinPolicy = { minRatio: 1, minBytes: MAX_READ_SLICE, sliceBytes: MAX_READ_SLICE };
 
+/**
+ * Whether idle CPU workers may help with this job by summing some of its Gram's parts (scan-pool.ts): an
+ * exact-mode job of the CPU engine read in slices (CPU_SLICED, no FARMS windows) with more than one part.
+ */
+export function splitsOverWorkers(job: MatrixJob, mode: 'exact' | 'fast'): boolean {
+  if (mode !== 'exact' || job.farms || job.vector || !isLongThin(job, CPU_SLICED)) return false;
+  return gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols)).length > 1;
+}
+
 /** A stored 2-D (or 1-D) tensor read as it is, long and thin enough to be read in slices. */
 export function isLongThin(job: MatrixJob, policy: LongThinPolicy = LONG_THIN): boolean {
   if (job.derive) return false;
@@ -47,10 +57,11 @@ export function isLongThin(job: MatrixJob, policy: LongThinPolicy = LONG_THIN): 
   return k >= policy.minRatio * n && n * k * 4 >= policy.minBytes;
 }
 
-/** One slice of the long side: `values` holds n × length (wide) or length × n (tall) f32 values, row-major. */
+/** Steps [start, start + length) of the long side: `values` holds n × length (wide) or length × n (tall) f32 values, row-major. */
 export interface LongSideSlice {
   values: Float32Array;
   length: number;
+  start: number;
 }
 
 interface ElementCodec {
@@ -98,6 +109,8 @@ export interface LongSideOptions extends Pick<TensorReadOptions, 'signal' | 'onB
   /** f32 bytes per slice (default LONG_THIN.sliceBytes) */
   sliceBytes?: number;
   onSlice?: (values: Float32Array) => void;
+  /** these steps of the long side only (one Gram part, core/gram-parts.ts); default all */
+  range?: GramPart;
 }
 
 /**
@@ -119,8 +132,12 @@ export async function* longSideSlices(
   const k = wide ? cols : rows;
   if (codec.unitElements > 1 && cols % codec.unitElements !== 0)
     throw new ScanError('SHAPE_INVALID', info.file, info.name, `rows of ${cols} values are not whole ${info.dtype} blocks`);
-  const length = sliceLength(n, k, codec.unitBytes / codec.unitElements, opts.sliceBytes ?? LONG_THIN.sliceBytes);
-  const buffer = new Float32Array(n * length);
+  const first = opts.range?.start ?? 0;
+  const end = opts.range ? first + opts.range.length : k;
+  if (first < 0 || end > k || first % SLICE_ALIGN !== 0)
+    throw new RangeError(`steps [${first}, ${end}) are not a part of a long side of ${k}`);
+  const length = sliceLength(n, end - first, codec.unitBytes / codec.unitElements, opts.sliceBytes ?? LONG_THIN.sliceBytes);
+  const buffer = sliceArrays.take(n * length);
   const readOpts: TensorReadOptions = { signal: opts.signal, onBytes: opts.onBytes };
   // elements [first, first + count) of the tensor, as stored, into buffer[at ..]
   const readRange = async (first: number, count: number, at: number) => {
@@ -135,15 +152,23 @@ export async function* longSideSlices(
       done += (bytes.byteLength / codec.unitBytes) * codec.unitElements;
     });
   };
-  for (let k0 = 0; k0 < k; k0 += length) {
-    const len = Math.min(length, k - k0);
-    if (wide) {
-      for (let i = 0; i < n; i++) await readRange(i * cols + k0, len, i * len);
-    } else {
-      await readRange(k0 * cols, len * cols, 0);
+  try {
+    for (let k0 = first; k0 < end; k0 += length) {
+      const len = Math.min(length, end - k0);
+      if (wide) {
+        for (let i = 0; i < n; i++) await readRange(i * cols + k0, len, i * len);
+      } else {
+        await readRange(k0 * cols, len * cols, 0);
+      }
+      const values = buffer.subarray(0, n * len);
+      opts.onSlice?.(values);
+      yield { values, length: len, start: k0 };
     }
-    const values = buffer.subarray(0, n * len);
-    opts.onSlice?.(values);
-    yield { values, length: len };
+  } finally {
+    // kept for the next matrix, or the next part of this one: no page faults of a fresh 64 MiB each time
+    sliceArrays.give(buffer);
   }
 }
+
+/** The f32 slice buffers of this worker's long-side reads. */
+const sliceArrays = new SpareArrays<Float32Array>((count) => new Float32Array(count));

@@ -1,8 +1,9 @@
 import type { LowRankOptions, SingularTriplets } from '../../core/low-rank.ts';
 import { topSingularTripletsCpuAsync } from '../low-rank/randomized-svd.ts';
 import type { SingularValueOptions, SlicedMatrix, SpectralEngine } from '../types.ts';
+import { gramParts } from '../../core/gram-parts.ts';
 import { EngineError, abortError } from './errors.ts';
-import { gramLayout, gramSliceSteps, gramSteps, type GramLayout } from './gram.ts';
+import { compactGram, gramLayout, gramSteps, GramSum, type GramLayout } from './gram.ts';
 import type { Kernels } from './kernels.ts';
 import { drain, drainAsync, type Steps } from './steps.ts';
 import { tridiagonalEigenvalues } from './tridiagonal-eigenvalues.ts';
@@ -50,29 +51,35 @@ interface Workspace {
   kernels: Kernels;
   /** the Gram, leading dimension lay.ld, zero until summed */
   g: Float64Array;
+  /** where each Gram part is summed before it is added to g (null for a matrix of one part) */
+  scratch: Float64Array | null;
   packBuf: Float64Array;
   d: Float64Array;
   e: Float64Array;
   ws: Float64Array[];
 }
 
+/**
+ * Arrays from the kernels (the WebAssembly kernels' are views into their memory). wasm32 memory stops at 4 GiB
+ * (a Gram of n ≈ 22000) and a browser may refuse less: the TypeScript kernels then work on ordinary arrays.
+ */
+function allocateArrays(kernelsIn: Kernels, lengths: number[]): { kernels: Kernels; arrays: Float64Array[] } {
+  try {
+    return { kernels: kernelsIn, arrays: kernelsIn.allocate(lengths) };
+  } catch (err) {
+    if (!(err instanceof RangeError) || kernelsIn === tsKernels) throw err;
+    return { kernels: tsKernels, arrays: tsKernels.allocate(lengths) };
+  }
+}
+
 function allocateWorkspace(rows: number, cols: number, kernelsIn: Kernels): Workspace {
-  let kernels = kernelsIn;
   const lay = gramLayout(rows, cols);
   const { n, ld } = lay;
-  const lengths = [ld * ld, lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
-  let arrays: Float64Array[];
-  try {
-    arrays = kernels.allocate(lengths);
-  } catch (err) {
-    // wasm32 memory stops at 4 GiB (a Gram of n ≈ 22000) and a browser may refuse less: the
-    // TypeScript kernels work on ordinary arrays of any size.
-    if (!(err instanceof RangeError) || kernels === tsKernels) throw err;
-    kernels = tsKernels;
-    arrays = kernels.allocate(lengths);
-  }
-  const [g, packBuf, d, e, ...ws] = arrays;
-  return { lay, kernels, g, packBuf, d, e, ws };
+  const parted = gramParts(n, lay.k).length > 1;
+  const lengths = [ld * ld, parted ? ld * ld : 0, lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
+  const { kernels, arrays } = allocateArrays(kernelsIn, lengths);
+  const [g, scratch, packBuf, d, e, ...ws] = arrays;
+  return { lay, kernels, g, scratch: parted ? scratch : null, packBuf, d, e, ws };
 }
 
 /** From a summed Gram to σ: the finiteness check, tridiagonalization in place, QL. */
@@ -106,7 +113,7 @@ export function* singularValueSteps(m: Float32Array, rows: number, cols: number,
   }
   const w = allocateWorkspace(rows, cols, kernelsIn);
   const t0 = performance.now();
-  yield* gramSteps(m, rows, cols, w.g, w.packBuf, w.kernels);
+  yield* gramSteps(m, rows, cols, w.g, w.packBuf, w.kernels, w.scratch);
   out.timings.gram = (performance.now() - t0) / 1e3;
   yield* eigenSteps(w, rows, cols, out);
 }
@@ -201,6 +208,60 @@ export class CpuEngine implements SpectralEngine {
   }
 
   private async sumSlices(m: SlicedMatrix, opts: SingularValueOptions): Promise<Float64Array> {
+    const { kernels, check } = await this.slicedStart(m, opts);
+    const out = emptyResult();
+    if (Math.min(m.rows, m.cols) === 0) return out.sigma;
+    const w = allocateWorkspace(m.rows, m.cols, kernels);
+    const sum = new GramSum(w.lay, w, w.kernels);
+    let end = 0;
+    for await (const item of m.slices) {
+      if ('gram' in item) {
+        sum.addPart(item.part, item.gram);
+        continue;
+      }
+      const start = item.start ?? end;
+      await drainAsync(sum.sliceSteps(item.values, item.length, start), check);
+      end = start + item.length;
+    }
+    sum.finish();
+    await drainAsync(eigenSteps(w, m.rows, m.cols, out), check);
+    opts.onProvenance?.({ engine: 'cpu' });
+    return out.sigma;
+  }
+
+  /**
+   * The Gram of part `part` (core/gram-parts.ts) of a matrix from that part's slices, in order, compact n × n:
+   * what singularValuesOfSlices of the same matrix adds for that part. One after another with every other call.
+   */
+  gramOfPart(m: SlicedMatrix, part: number, opts: SingularValueOptions = {}): Promise<Float64Array> {
+    return this.oneAtATime(async () => {
+      const { rows, cols } = m;
+      const lay = gramLayout(rows, cols);
+      const parts = gramParts(lay.n, lay.k);
+      const range = parts[part];
+      if (!Number.isInteger(part) || !range) throw new RangeError(`no Gram part ${part} of ${parts.length}`);
+      const { kernels: chosen, check } = await this.slicedStart(m, opts);
+      if (lay.n === 0) return new Float64Array(0);
+      const {
+        kernels,
+        arrays: [g, packBuf],
+      } = allocateArrays(chosen, [lay.ld * lay.ld, lay.packLength]);
+      // summed straight into g, from zero: a one-part GramSum over this part's steps alone
+      const sum = new GramSum({ ...lay, k: range.length }, { g, scratch: null, packBuf }, kernels);
+      let end = range.start;
+      for await (const item of m.slices) {
+        if ('gram' in item) throw new RangeError('gramOfPart sums slices, not Grams');
+        const start = item.start ?? end;
+        await drainAsync(sum.sliceSteps(item.values, item.length, start - range.start), check);
+        end = start + item.length;
+      }
+      sum.finish();
+      return compactGram(g, lay.ld, lay.n);
+    });
+  }
+
+  /** The checks before a sliced matrix, and the kernels. */
+  private async slicedStart(m: SlicedMatrix, opts: SingularValueOptions): Promise<{ kernels: Kernels; check: () => void }> {
     const { signal } = opts;
     const check = (): void => {
       if (signal?.aborted) throw abortError();
@@ -210,19 +271,7 @@ export class CpuEngine implements SpectralEngine {
     const { rows, cols } = m;
     if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) throw new RangeError(`invalid shape ${rows}x${cols}`);
     this.kernels ??= defaultKernels();
-    const kernels = await this.kernels;
-    const out = emptyResult();
-    if (Math.min(rows, cols) === 0) return out.sigma;
-    const w = allocateWorkspace(rows, cols, kernels);
-    let summed = 0;
-    for await (const slice of m.slices) {
-      await drainAsync(gramSliceSteps(slice.values, slice.length, w.lay, w.g, w.packBuf, w.kernels), check);
-      summed += slice.length;
-    }
-    if (summed !== w.lay.k) throw new RangeError(`slices cover ${summed} of the ${w.lay.k} steps of a ${rows}x${cols} matrix`);
-    await drainAsync(eigenSteps(w, rows, cols, out), check);
-    opts.onProvenance?.({ engine: 'cpu' });
-    return out.sigma;
+    return { kernels: await this.kernels, check };
   }
 
   /** The top singular triplets in float64 (low-rank/randomized-svd.ts), one after another with every other call. */

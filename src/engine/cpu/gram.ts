@@ -1,14 +1,14 @@
 import { PANEL, paddedLd, type Kernels } from './kernels.ts';
 import { tsKernels } from './ts-kernels.ts';
 import { drain } from './steps.ts';
+import { GRAM_ALIGN, gramPartLength, gramParts, type GramPart } from '../../core/gram-parts.ts';
 
 /**
  * Steps along the long side per packed chunk: a 4-row panel (8 KiB) stays in L1 across a block of columns.
- * Slices of a streamed matrix (gramSliceSteps) that are multiples of it are summed in exactly the
- * order of the whole matrix, so the Gram is the same to the bit.
+ * Slices of a streamed matrix that are multiples of it are summed in exactly the order of the whole
+ * matrix, so the Gram is the same to the bit.
  */
-export const GRAM_CHUNK = 256;
-const KC = GRAM_CHUNK;
+const KC = GRAM_ALIGN;
 /** Panels per column block: JB panels of one chunk (256 KiB) stay in L2 while every row panel passes over them. */
 const JB = 32;
 
@@ -85,7 +85,9 @@ function packTall(m: Float32Array, cols: number, n: number, k0: number, kc: numb
 /**
  * Accumulates the upper triangle of the Gram of the smaller side into g (row-major, leading
  * dimension lay.ld, zero on entry), in float64. Yields between blocks so that a caller can check
- * for an abort. Only the upper triangle (and the lower half of diagonal blocks) is written.
+ * for an abort. Only the upper triangle (and the lower half of diagonal blocks) is written. A matrix
+ * longer than one Gram part (core's gramParts) needs `scratch` (lay.ld² values): each part is summed
+ * there and added to g in part order.
  */
 export function* gramSteps(
   m: Float32Array,
@@ -94,32 +96,29 @@ export function* gramSteps(
   g: Float64Array,
   packBuf: Float64Array,
   kernels: Kernels,
+  scratch: Float64Array | null = null,
 ): Generator<void, void, void> {
   const lay = gramLayout(rows, cols);
   if (m.length < rows * cols) throw new RangeError(`matrix has ${m.length} values, shape ${rows}x${cols} needs ${rows * cols}`);
-  yield* gramSliceSteps(m, lay.k, lay, g, packBuf, kernels);
+  const sum = new GramSum(lay, { g, scratch, packBuf }, kernels);
+  yield* sum.sliceSteps(m, lay.k, 0);
+  sum.finish();
 }
 
-/**
- * Adds one slice of the long side to the Gram in g: for a wide W (lay.wide), `length` columns of
- * every row as a row-major n × length block; for a tall one, `length` whole rows (length × n). The
- * slices of a matrix, in order, leave in g what gramSteps leaves for the whole matrix; with lengths
- * that are multiples of GRAM_CHUNK (the last one excepted), the very same bits.
- */
-export function* gramSliceSteps(
+/** Adds steps [from, to) of a slice (row stride `stride`) into g, chunk by chunk. */
+function* sumSteps(
   slice: Float32Array,
-  length: number,
+  stride: number,
+  from: number,
+  to: number,
   lay: GramLayout,
   g: Float64Array,
   packBuf: Float64Array,
   kernels: Kernels,
 ): Generator<void, void, void> {
-  if (slice.length < lay.n * length) throw new RangeError(`slice has ${slice.length} values, ${lay.n}x${length} needs ${lay.n * length}`);
-  // the row stride of the slice: a wide slice's rows are `length` long, a tall slice's n
-  const stride = lay.wide ? length : lay.n;
   const np = Math.ceil(lay.n / PANEL);
-  for (let k0 = 0; k0 < length; k0 += KC) {
-    const kc = Math.min(KC, length - k0);
+  for (let k0 = from; k0 < to; k0 += KC) {
+    const kc = Math.min(KC, to - k0);
     pack(slice, stride, lay, k0, kc, packBuf);
     for (let pj0 = 0; pj0 < np; pj0 += JB) {
       const pj1 = Math.min(np, pj0 + JB);
@@ -127,6 +126,138 @@ export function* gramSliceSteps(
       yield;
     }
   }
+}
+
+/** Adds the n × n block of src (leading dimension srcLd) to g (leading dimension ld). */
+function addGram(g: Float64Array, ld: number, src: Float64Array, srcLd: number, n: number): void {
+  for (let i = 0; i < n; i++) {
+    const gi = i * ld;
+    const si = i * srcLd;
+    for (let j = 0; j < n; j++) g[gi + j] += src[si + j];
+  }
+}
+
+/** The arrays a GramSum writes: the Gram (zero on entry), the scratch of a matrix of several parts, the pack buffer. */
+export interface GramArrays {
+  g: Float64Array;
+  scratch: Float64Array | null;
+  packBuf: Float64Array;
+}
+
+/**
+ * The Gram of one matrix, summed from slices of its long side and from parts' Grams summed elsewhere (another
+ * worker's gramOfPart), in any order of parts; within a part, slices come in order. Each part is summed from
+ * zero and the parts are added to g in part order (core's gramParts), so the bits depend on the matrix only.
+ * A matrix of one part is summed straight into g, as it always was.
+ */
+export class GramSum {
+  private readonly parts: GramPart[];
+  private readonly partLength: number;
+  /** the next part to add to g; parts finished before their turn wait in `early` (compact, n × n) */
+  private nextPart = 0;
+  private readonly early = new Map<number, Float64Array>();
+  private readonly seen = new Set<number>();
+  /** the part being summed from slices, and how many of its steps are in */
+  private current: { index: number; filled: number } | null = null;
+
+  constructor(
+    private readonly lay: GramLayout,
+    private readonly arrays: GramArrays,
+    private readonly kernels: Kernels,
+  ) {
+    this.parts = gramParts(lay.n, lay.k);
+    this.partLength = gramPartLength(lay.n);
+    if (this.parts.length > 1 && (!arrays.scratch || arrays.scratch.length < lay.ld * lay.ld))
+      throw new RangeError(`a Gram of ${this.parts.length} parts needs a scratch of ${lay.ld * lay.ld} values`);
+  }
+
+  /** how many parts the long side has */
+  get partCount(): number {
+    return this.parts.length;
+  }
+
+  /** Adds steps [start, start + length) of the long side, as SlicedMatrix lays a slice out. */
+  *sliceSteps(values: Float32Array, length: number, start: number): Generator<void, void, void> {
+    const { lay } = this;
+    if (values.length < lay.n * length)
+      throw new RangeError(`slice has ${values.length} values, ${lay.n}x${length} needs ${lay.n * length}`);
+    if (start < 0 || start + length > lay.k)
+      throw new RangeError(`slice [${start}, ${start + length}) leaves the long side of ${lay.k} steps`);
+    // the row stride of the slice: a wide slice's rows are `length` long, a tall slice's n
+    const stride = lay.wide ? length : lay.n;
+    for (let at = 0; at < length;) {
+      const step = start + at;
+      const index = Math.floor(step / this.partLength);
+      const part = this.parts[index];
+      if (!this.current) {
+        if (step !== part.start) throw new RangeError(`a slice starts at step ${step}, inside part ${index} (from ${part.start})`);
+        this.claim(index);
+        this.current = { index, filled: 0 };
+        this.arrays.scratch?.fill(0);
+      } else if (this.current.index !== index || step !== part.start + this.current.filled) {
+        throw new RangeError(
+          `a slice starts at step ${step} while part ${this.current.index} is summed up to ${part.start + this.current.filled}`,
+        );
+      }
+      const to = Math.min(length, part.start + part.length - start);
+      yield* sumSteps(values, stride, at, to, lay, this.into(), this.arrays.packBuf, this.kernels);
+      this.current.filled += to - at;
+      at = to;
+      if (this.current.filled === part.length) {
+        this.current = null;
+        if (this.parts.length > 1) this.partDone(index, this.arrays.scratch!, lay.ld);
+        else this.nextPart = 1;
+      }
+    }
+  }
+
+  /** Adds part `index`'s Gram summed elsewhere (gramOfPart: compact n × n). */
+  addPart(index: number, gram: Float64Array): void {
+    const { n } = this.lay;
+    if (!Number.isInteger(index) || index < 0 || index >= this.parts.length)
+      throw new RangeError(`no Gram part ${index} of ${this.parts.length}`);
+    if (gram.length !== n * n) throw new RangeError(`Gram part ${index} has ${gram.length} values, ${n}x${n} needs ${n * n}`);
+    this.claim(index);
+    this.partDone(index, gram, n);
+  }
+
+  /** Throws unless every part was added. */
+  finish(): void {
+    if (this.current || this.nextPart < this.parts.length)
+      throw new RangeError(`the Gram has ${this.nextPart} of its ${this.parts.length} parts of ${this.lay.k} steps`);
+  }
+
+  private into(): Float64Array {
+    return this.parts.length > 1 ? this.arrays.scratch! : this.arrays.g;
+  }
+
+  private claim(index: number): void {
+    if (this.seen.has(index)) throw new RangeError(`Gram part ${index} came twice`);
+    this.seen.add(index);
+  }
+
+  private partDone(index: number, src: Float64Array, srcLd: number): void {
+    const { g } = this.arrays;
+    const { n, ld } = this.lay;
+    if (index !== this.nextPart) {
+      // kept until its turn: a copy, since the scratch sums the next part
+      this.early.set(index, srcLd === n ? src : compactGram(src, srcLd, n));
+      return;
+    }
+    addGram(g, ld, src, srcLd, n);
+    this.nextPart++;
+    for (let e = this.early.get(this.nextPart); e; e = this.early.get(this.nextPart)) {
+      addGram(g, ld, e, n, n);
+      this.early.delete(this.nextPart++);
+    }
+  }
+}
+
+/** The n × n block of a Gram stored with leading dimension ld, as a compact new array. */
+export function compactGram(g: Float64Array, ld: number, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) out.set(g.subarray(i * ld, i * ld + n), i * n);
+  return out;
 }
 
 /** Copies the upper triangle onto the lower one (in place, leading dimension ld). */
@@ -149,8 +280,9 @@ export function gramOfSmallerSide(
   kernels: Kernels = tsKernels,
 ): { gram: Float64Array; n: number } {
   const lay = gramLayout(rows, cols);
-  const [g, packBuf] = kernels.allocate([lay.ld * lay.ld, lay.packLength]);
-  drain(gramSteps(m, rows, cols, g, packBuf, kernels));
+  const parted = gramParts(lay.n, lay.k).length > 1;
+  const [g, packBuf, scratch] = kernels.allocate([lay.ld * lay.ld, lay.packLength, parted ? lay.ld * lay.ld : 0]);
+  drain(gramSteps(m, rows, cols, g, packBuf, kernels, parted ? scratch : null));
   const { n, ld } = lay;
   // Compact from leading dimension ld to n: rows only move left, so front to back is safe.
   for (let i = 1; i < n; i++) g.copyWithin(i * n, i * ld, i * ld + n);
