@@ -1,5 +1,5 @@
 /**
- * npm run bench:checkpoint [-- --small] [--layers N] [--vocab N] [--passes 3] [--threads N] [--no-cli] [--no-page] [--no-python] [--python PATH]
+ * npm run bench:checkpoint [-- --small] [--layers N] [--vocab N] [--passes 3] [--threads N] [--one-worker-too] [--no-cli] [--no-page] [--no-python] [--python PATH]
  * npm run bench:checkpoint -- --write-only FILE   (writes the checkpoint to FILE and stops: for profiling one path alone)
  *
  * A whole checkpoint, scanned three ways in the same run, interleaved pass by pass:
@@ -16,6 +16,9 @@
  * the full 151,936 vocabulary, tied embeddings, bf16: 988 MB), each matrix Gaussian plus a few planted rank-one
  * spikes above the Marchenko–Pastur edge (so that Spectrum's SNR has signal to find). `--small` writes 4 layers and
  * a 16,384 vocabulary (about 130 MB) for quick comparisons. It is written to a temporary folder, removed after.
+ *
+ * `--one-worker-too` runs the CLI on one worker too, each pass, and prints how the scan scales; with `--layers 0` the
+ * checkpoint is the embedding alone (151,936 × 896), one matrix whose Gram parts idle workers sum (core/gram-parts.ts).
  *
  * Each figure is the min and median of --passes runs. Not a test: it prints figures and asserts nothing.
  */
@@ -37,6 +40,8 @@ const small = flag('small');
 const layers = Number(arg('layers', small ? '4' : '24'));
 const vocab = Number(arg('vocab', small ? '16384' : '151936'));
 const passes = Number(arg('passes', '3'));
+/** also the CLI on one worker, each pass: how the scan scales over workers (with --layers 0, how one matrix does) */
+const oneWorkerToo = flag('one-worker-too');
 const threads = Number(arg('threads', String(availableParallelism())));
 /** the interpreter for Spectrum's path: Debian's /usr/bin/python3 has python3-torch where a pyenv one may not */
 const python = arg('python', 'python3');
@@ -67,8 +72,8 @@ async function timedProcess(command: string, args: string[], env: NodeJS.Process
   return { ms, peakMiB: kb / 1024, stdout };
 }
 
-async function cliRun(file: string, pass: number): Promise<Run> {
-  const out = join(tmp, `cli-${pass}`);
+async function cliRun(file: string, pass: number, workers = threads): Promise<Run> {
+  const out = join(tmp, `cli-${pass}-${workers}`);
   const run = await timedProcess(process.execPath, [
     bin,
     'scan',
@@ -78,7 +83,7 @@ async function cliRun(file: string, pass: number): Promise<Run> {
     '--engine',
     'cpu',
     '--threads',
-    String(threads),
+    String(workers),
     '--quiet',
     '--force',
   ]);
@@ -235,10 +240,11 @@ try {
   );
   const backend = flag('no-python') ? null : await pythonBackend();
   const session = flag('no-page') ? null : await startPage();
-  const runs: Record<string, Run[]> = { cli: [], page: [], python: [] };
+  const runs: Record<string, Run[]> = { cli: [], cli1: [], page: [], python: [] };
   try {
     for (let pass = 0; pass < passes; pass++) {
       if (!flag('no-cli')) runs.cli.push(await cliRun(file, pass));
+      if (oneWorkerToo) runs.cli1.push(await cliRun(file, pass, 1));
       if (session) runs.page.push(await pageRun(session, file));
       if (backend) runs.python.push(await pythonRun(file));
       const last = Object.entries(runs)
@@ -251,6 +257,7 @@ try {
   }
   const label: Record<string, string> = {
     cli: `CLI scan (CPU engine, ${threads} workers)`,
+    cli1: `CLI scan (CPU engine, 1 worker)`,
     page: `page (headless chromium, ?engine=cpu)`,
     python: `Spectrum-style path (${backend === 'torch' ? 'torch.linalg.svdvals, f32' : 'NumPy f64 Gram + eigvalsh'})`,
   };
@@ -298,6 +305,7 @@ try {
   console.log(`  CLI / Spectrum-style path    ${ratio(runs.cli, runs.python)}  (${pairs(runs.cli, runs.python)})`);
   console.log(`  page / Spectrum-style path   ${ratio(runs.page, runs.python)}  (${pairs(runs.page, runs.python)})`);
   console.log(`  page / CLI                   ${ratio(runs.page, runs.cli)}  (${pairs(runs.page, runs.cli)})`);
+  if (oneWorkerToo) console.log(`  CLI, ${threads} workers / 1 worker  ${ratio(runs.cli, runs.cli1)}  (${pairs(runs.cli, runs.cli1)})`);
   console.log(
     `load average at the end ${loadavg()
       .map((x) => x.toFixed(2))
