@@ -46,8 +46,8 @@ function checkpoint(): Uint8Array {
   ]);
 }
 
-/** A scan on `workers` analyzers in this thread (the pool's protocol as in the page and the CLI, without the messages). */
-async function scan(bytes: Uint8Array, workers: number, failParts: Set<number> = new Set()) {
+/** A pool of `workers` analyzers in this thread (the pool's protocol as in the page and the CLI, without the messages). */
+function inThreadPool(bytes: Uint8Array, workers: number, failParts: Set<number> = new Set(), onLend: (part: number) => void = () => {}) {
   const lent: number[] = [];
   const source = () => memorySource(FILE, bytes);
   const pool = new ScanPool<ScanWorkerApi>({
@@ -62,6 +62,7 @@ async function scan(bytes: Uint8Array, workers: number, failParts: Set<number> =
         ...analyzer,
         gramPart: async (job, ref, part) => {
           lent.push(part);
+          onLend(part);
           if (failParts.delete(part)) throw new Error(`part ${part} failed on the helper`);
           return analyzer.gramPart(job, ref, part);
         },
@@ -69,8 +70,16 @@ async function scan(bytes: Uint8Array, workers: number, failParts: Set<number> =
       return { api, terminate: () => {} };
     },
   });
-  const ckpt = await openCheckpoint([source()]);
-  const result = await scanOnPool(pool, ckpt, planScan(ckpt), { refOf: () => FILE, mode: 'exact' });
+  const run = async (signal?: AbortSignal) => {
+    const ckpt = await openCheckpoint([source()]);
+    return scanOnPool(pool, ckpt, planScan(ckpt), { refOf: () => FILE, mode: 'exact', ...(signal ? { signal } : {}) });
+  };
+  return { pool, lent, run };
+}
+
+async function scan(bytes: Uint8Array, workers: number, failParts: Set<number> = new Set()) {
+  const { pool, lent, run } = inThreadPool(bytes, workers, failParts);
+  const result = await run();
   await pool.close();
   return { result, lent };
 }
@@ -121,6 +130,21 @@ describe('a long matrix whose Gram parts idle workers sum', () => {
     expect(sigma).toHaveLength(HIDDEN);
     const sumSquares = sigma.reduce((a, s) => a + s * s, 0);
     expect(Math.abs(sumSquares - frobeniusSquared(bytes, 'model.embed_tokens.weight')) / sumSquares).toBeLessThan(1e-10);
+  }, 120_000);
+
+  it('stops when cancelled while a part is lent, and the same pool then scans to the same bits', async () => {
+    const controller = new AbortController();
+    const { pool, lent, run } = inThreadPool(bytes, 2, new Set(), () => controller.abort());
+    const cancelled = await run(controller.signal);
+    expect(lent.length).toBeGreaterThan(0);
+    expect(cancelled.cancelled).toBe(true);
+    expect(cancelled.errors).toEqual([]);
+    expect(cancelled.records.map((r) => r.name)).not.toContain('model.embed_tokens.weight');
+    const again = await run();
+    await pool.close();
+    const want = byName((await scan(bytes, 1)).result.records);
+    expect(again.records).toHaveLength(want.size);
+    for (const r of again.records) expect(r.singularValues, r.name).toEqual(want.get(r.name)!.singularValues);
   }, 120_000);
 
   it('sums a lent part that failed on its helper on the owner, and loses nothing', async () => {
