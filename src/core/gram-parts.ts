@@ -5,7 +5,8 @@
 
 /**
  * Steps of the long side that the CPU engine's Gram packs and sums at a time (src/engine/cpu/gram.ts): slices
- * and parts are multiples of it, so their chunks are the whole matrix's.
+ * and parts are multiples of it, so their chunks are the whole matrix's. It is also a multiple of every GGUF
+ * block size (32, 256), so that a slice of a quantized tensor is whole blocks.
  */
 export const GRAM_ALIGN = 256;
 
@@ -27,10 +28,15 @@ export function gramPartLength(n: number): number {
   return Math.max(GRAM_ALIGN, Math.floor(GRAM_PART_VALUES / Math.max(1, n) / GRAM_ALIGN) * GRAM_ALIGN);
 }
 
-/** The Gram parts of an n-wide matrix with a long side of k steps (one part when k fits in one). */
+/** The Gram parts of an n-wide matrix with a long side of k steps (one part when k fits in one; an empty one when k = 0). */
 export function gramParts(n: number, k: number): GramPart[] {
   const length = gramPartLength(n);
   const parts: GramPart[] = [];
   for (let start = 0; start < k || parts.length === 0; start += length) parts.push({ start, length: Math.min(length, k - start) });
   return parts;
+}
+
+/** The Gram parts of a rows × cols matrix (its long side cut, its short side whole). */
+export function gramPartsOf(rows: number, cols: number): GramPart[] {
+  return gramParts(Math.min(rows, cols), Math.max(rows, cols));
 }

@@ -11,7 +11,7 @@ import { eigenvaluesAscending, type HtsrExtras } from '../core/metrics/htsr.ts';
 import { FARMS_NOT_ASKED, farmsWindows, packWindows, pooledEigenvalues } from '../core/metrics/farms.ts';
 import type { PowerLawFit } from '../core/metrics/powerlaw.ts';
 import { CPU_SLICED, isLongThin, LONG_THIN, longSideSlices, type LongSideSlice, type LongThinPolicy } from '../core/scan/long-thin.ts';
-import { gramParts, type GramPart } from '../core/gram-parts.ts';
+import { gramPartsOf, type GramPart } from '../core/gram-parts.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
 import { EngineError } from '../engine/cpu/errors.ts';
 import type { PartGram, SlicedMatrix, SpectralEngine } from '../engine/types.ts';
@@ -185,14 +185,14 @@ async function* sharedSlices(
   job: MatrixJob,
   shared: SharedParts,
   slicesOf: (range: GramPart) => AsyncIterable<LongSideSlice>,
-  countNonFinite: (n: number) => void,
+  addNonFinite: (n: number) => void,
 ): AsyncGenerator<LongSideSlice | PartGram, void, void> {
-  const parts = gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols));
+  const parts = gramPartsOf(job.rows, job.cols);
   let covered = 0;
   async function* arrived(a: PartArrival): AsyncGenerator<LongSideSlice | PartGram, void, void> {
     covered++;
     if (!a.gram) return yield* slicesOf(parts[a.part]);
-    countNonFinite(a.nonFinite);
+    addNonFinite(a.nonFinite);
     yield { part: a.part, gram: a.gram };
   }
   for (;;) {
@@ -216,7 +216,7 @@ export async function gramOfPartJob(
   part: number,
   opts: Pick<AnalyzeOptions, 'signal' | 'onBytes'> = {},
 ): Promise<{ gram: Float64Array; nonFinite: number }> {
-  const range = gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols))[part];
+  const range = gramPartsOf(job.rows, job.cols)[part];
   if (!range) throw new RangeError(`${job.name}: no Gram part ${part}`);
   let nonFinite = 0;
   const matrix: SlicedMatrix = {

@@ -1,7 +1,7 @@
 import { toErrorRecord } from '../core/errors.ts';
 import type { CheckpointInfo } from '../core/formats/checkpoint.ts';
 import { transfer } from 'comlink';
-import { gramParts } from '../core/gram-parts.ts';
+import { gramPartsOf } from '../core/gram-parts.ts';
 import { gramPartMemoryBytes, jobMemoryBytes } from '../core/scan/job-memory.ts';
 import { splitsOverWorkers } from '../core/scan/long-thin.ts';
 import type { PartArrival } from './analyze.ts';
@@ -19,7 +19,7 @@ import type { EnginePreference } from '../engine/webgpu/engine-request.ts';
  */
 export interface ScanWorkerApi {
   analyze(job: MatrixJob, ref: string, mode: ScanMode, shareKey?: number): Promise<JobOutcome>;
-  /** a worker that can sum part of another worker's Gram (analyzer.ts); without both, jobs are never shared */
+  /** a worker that can sum part of another worker's Gram (analyzer.ts; the pool's test fakes have neither, and share nothing) */
   gramPart?(job: MatrixJob, ref: string, part: number): Promise<{ gram: Float64Array; nonFinite: number }>;
   acceptPart?(shareKey: number, arrival: PartArrival): unknown;
   engineStatus(): Promise<EngineStatus>;
@@ -92,10 +92,17 @@ interface Share<Api extends ScanWorkerApi> {
   nextPart: number;
   /** the owner has claimed a part: it sums the job in parts (before that, nothing is lent) */
   started: boolean;
-  /** the owner's job is over: parts still out are dropped */
+  /** the owner's job is over, or the scan was cancelled: nothing more is lent, parts still out are dropped */
   over: boolean;
   /** what one lent part holds in its worker */
   partBytes: number;
+  /** the slots summing a part of it now */
+  helpers: Set<Slot<Api>>;
+  /**
+   * Budgeted until the owner's job ends: the Grams of the parts handed to the owner, which it may hold until
+   * the parts before them are in.
+   */
+  handedBytes: number;
 }
 
 /** A job waiting for a free slot and room in the memory budget. */
@@ -213,6 +220,9 @@ export class ScanPool<Api extends ScanWorkerApi> {
       if (share) {
         share.over = true;
         this.shares.delete(share.key);
+        this.runningBytes -= share.handedBytes;
+        // the owner failed or was cancelled with parts still out: their work is of no use now
+        for (const helper of share.helpers) void Promise.resolve(helper.worker.api.cancel()).catch(() => {});
       }
       slot.busy = false;
       this.running--;
@@ -228,23 +238,27 @@ export class ScanPool<Api extends ScanWorkerApi> {
   }
 
   private openShare(job: MatrixJob, ref: string, owner: Slot<Api>): Share<Api> {
-    const n = Math.min(job.rows, job.cols);
     const share: Share<Api> = {
       key: ++this.shareKeys,
       job,
       ref,
       owner,
-      parts: gramParts(n, Math.max(job.rows, job.cols)).length,
+      parts: gramPartsOf(job.rows, job.cols).length,
       nextPart: 0,
       started: false,
       over: false,
       partBytes: gramPartMemoryBytes(job),
+      helpers: new Set(),
+      handedBytes: 0,
     };
     this.shares.set(share.key, share);
     return share;
   }
 
-  /** The owner's claim: the next part of its job, or -1 when every part is taken (or the job is unknown). */
+  /**
+   * The owner's claim: the next part of its job, or -1 when every part is taken. A share that is over (the scan
+   * was cancelled) answers -1 too: its owner is being cancelled and stops waiting for parts then.
+   */
   private claimPart(key: number): number {
     const share = this.shares.get(key);
     if (!share || share.over || share.nextPart >= share.parts) return -1;
@@ -288,6 +302,7 @@ export class ScanPool<Api extends ScanWorkerApi> {
     slot.busy = true;
     this.running++;
     this.runningBytes += share.partBytes;
+    share.helpers.add(slot);
     void (async () => {
       let arrival: PartArrival = { part, gram: null, nonFinite: 0 };
       try {
@@ -296,12 +311,17 @@ export class ScanPool<Api extends ScanWorkerApi> {
       } catch {
         // given back: the owner reads and sums the part itself (and meets the same error, if the file has one)
       } finally {
+        share.helpers.delete(slot);
         slot.busy = false;
         this.running--;
         this.runningBytes -= share.partBytes;
       }
       // handed on without waiting for the owner, which answers between its own blocks of work
       if (!share.over) {
+        if (arrival.gram) {
+          share.handedBytes += arrival.gram.byteLength;
+          this.runningBytes += arrival.gram.byteLength;
+        }
         const handed = arrival.gram ? transfer(arrival, [arrival.gram.buffer]) : arrival;
         void Promise.resolve(share.owner.worker.api.acceptPart?.(share.key, handed)).catch(() => {});
       }
@@ -324,8 +344,9 @@ export class ScanPool<Api extends ScanWorkerApi> {
     if (this.waiting.length === 0) this.scheduleLending();
   }
 
-  /** Abort the jobs in progress on every worker (their outcomes are ABORTED). */
+  /** Abort the jobs in progress on every worker (their outcomes are ABORTED); nothing more is lent. */
   cancel(): void {
+    for (const share of this.shares.values()) share.over = true;
     for (const w of this.spawned) void Promise.resolve(w.api.cancel()).catch(() => {});
   }
 

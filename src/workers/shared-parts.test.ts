@@ -5,13 +5,14 @@ import { describe, expect, it } from 'vitest';
 import { memorySource } from '../core/formats/byte-source.ts';
 import { openCheckpoint } from '../core/formats/checkpoint.ts';
 import { gramPartLength, gramParts } from '../core/gram-parts.ts';
-import { planScan } from '../core/scan/plan.ts';
+import { planScan, type MatrixJob } from '../core/scan/plan.ts';
 import type { MatrixRecord } from '../core/scan/record.ts';
 import { CpuEngine } from '../engine/cpu/cpu-engine.ts';
 import { gaussian } from '../engine/cpu/testing.ts';
 import { buildSafetensors } from '../../test-fixtures/builders/safetensors.ts';
 import { createAnalyzer } from './analyzer.ts';
 import { ScanPool, scanOnPool, type ScanWorkerApi } from './scan-pool.ts';
+import { gramPartMemoryBytes, jobMemoryBytes } from '../core/scan/job-memory.ts';
 
 const FILE = 'model.safetensors';
 const HIDDEN = 16;
@@ -134,9 +135,14 @@ describe('a long matrix whose Gram parts idle workers sum', () => {
 
   it('stops when cancelled while a part is lent, and the same pool then scans to the same bits', async () => {
     const controller = new AbortController();
-    const { pool, lent, run } = inThreadPool(bytes, 2, new Set(), () => controller.abort());
+    let lentAfterCancel = 0;
+    const onLend = () => (controller.signal.aborted ? lentAfterCancel++ : controller.abort());
+    const { pool, lent, run } = inThreadPool(bytes, 2, new Set(), onLend);
     const cancelled = await run(controller.signal);
+    await new Promise((r) => setTimeout(r, 300));
     expect(lent.length).toBeGreaterThan(0);
+    // nothing is lent once cancelled (the worker that came free would otherwise start the next part)
+    expect(lentAfterCancel).toBe(0);
     expect(cancelled.cancelled).toBe(true);
     expect(cancelled.errors).toEqual([]);
     expect(cancelled.records.map((r) => r.name)).not.toContain('model.embed_tokens.weight');
@@ -155,4 +161,108 @@ describe('a long matrix whose Gram parts idle workers sum', () => {
     const want = byName(one.result.records);
     for (const r of failed.result.records) expect(r.singularValues, r.name).toEqual(want.get(r.name)!.singularValues);
   }, 120_000);
+});
+
+/** A worker that owns a job until it is cancelled, or sums parts when its gate opens; it records what it is asked. */
+class GatedWorker implements ScanWorkerApi {
+  partsAsked: { part: number; afterCancel: boolean }[] = [];
+  accepted: number[] = [];
+  private cancelled = false;
+  private release: (() => void)[] = [];
+  constructor(
+    private readonly claim: () => Promise<number>,
+    /** a part's Gram at once, of this many values, instead of waiting for the gate */
+    private readonly partAtOnce = 0,
+  ) {}
+  async analyze(job: MatrixJob, _ref: string, _mode: string, shareKey?: number) {
+    if (shareKey !== undefined) await this.claim();
+    await new Promise<void>((r) => this.release.push(r));
+    await new Promise((r) => setTimeout(r, 30)); // an owner notices the cancel at its next check, not at once
+    return { ok: false as const, error: { code: 'ABORTED' as const, file: job.tensor.file, tensor: job.name, message: 'cancelled' } };
+  }
+  async gramPart(_job: MatrixJob, _ref: string, part: number) {
+    this.partsAsked.push({ part, afterCancel: this.cancelled });
+    if (this.partAtOnce > 0) return { gram: new Float64Array(this.partAtOnce), nonFinite: 0 };
+    await new Promise<void>((r) => this.release.push(r));
+    if (this.cancelled) throw new Error('aborted');
+    return { gram: new Float64Array(1), nonFinite: 0 };
+  }
+  acceptPart(_key: number, arrival: { part: number }) {
+    this.accepted.push(arrival.part);
+  }
+  async engineStatus() {
+    return { kind: 'cpu' as const, note: 'CPU engine (float64)' };
+  }
+  cancel() {
+    this.cancelled = true;
+    for (const r of this.release.splice(0)) r();
+  }
+  async dispose() {}
+}
+
+describe('the pool lending parts', () => {
+  const embedding = {
+    name: 'model.embed_tokens.weight',
+    rows: 151_936,
+    cols: 896,
+    vector: false,
+    tensor: {
+      name: 'model.embed_tokens.weight',
+      file: 'm.safetensors',
+      dtype: 'BF16',
+      shape: [151_936, 896],
+      begin: 0,
+      byteLength: 151_936 * 896 * 2,
+    },
+  } as MatrixJob;
+
+  function gatedPool(opts: { partAtOnce?: number; memoryBudget?: number } = {}) {
+    const workers: GatedWorker[] = [];
+    let claimOf: (key: number) => Promise<number> = async () => -1;
+    const pool = new ScanPool<GatedWorker>({
+      engine: 'cpu',
+      cpuWorkers: 2,
+      gpuJobs: 1,
+      ...(opts.memoryBudget ? { memoryBudget: opts.memoryBudget } : {}),
+      spawn: (_engine, _onBytes, claimPart) => {
+        claimOf = claimPart;
+        const w = new GatedWorker(() => claimOf(1), opts.partAtOnce);
+        workers.push(w);
+        return { api: w, terminate: () => {} };
+      },
+    });
+    return { pool, workers };
+  }
+
+  it('keeps the parts handed to the owner in the memory budget until its job ends', async () => {
+    const gram = 896 * 896;
+    // room for the job and one lent part, and for one handed Gram beside them, not two
+    const budget = jobMemoryBytes(embedding) + gramPartMemoryBytes(embedding) + gram * 8 * 1.5;
+    const { pool, workers } = gatedPool({ partAtOnce: gram, memoryBudget: budget });
+    await pool.ready;
+    const owned = pool.run(embedding, 'm.safetensors', 'exact');
+    await new Promise((r) => setTimeout(r, 50));
+    const [owner, helper] = workers;
+    expect(helper.partsAsked.map((p) => p.part)).toEqual([1, 2]);
+    expect(owner.accepted).toEqual([1, 2]);
+    pool.cancel();
+    await owned;
+    await pool.close();
+  });
+
+  it('lends nothing more once the scan is cancelled, and drops what comes back', async () => {
+    const { pool, workers } = gatedPool();
+    await pool.ready;
+    const owned = pool.run(embedding, 'm.safetensors', 'exact');
+    // the owner claims part 0; the other worker, idle, is lent part 1 and holds it
+    await new Promise((r) => setTimeout(r, 50));
+    const [owner, helper] = workers;
+    expect(helper.partsAsked).toEqual([{ part: 1, afterCancel: false }]);
+    pool.cancel(); // the helper's part fails (cancelled) and its slot comes free
+    await owned;
+    await new Promise((r) => setTimeout(r, 50));
+    expect(helper.partsAsked.filter((p) => p.afterCancel)).toEqual([]);
+    expect(owner.accepted).toEqual([]);
+    await pool.close();
+  });
 });

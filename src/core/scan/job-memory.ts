@@ -1,6 +1,6 @@
 import { MAX_READ_SLICE } from '../formats/byte-source.ts';
 import { elementCount } from '../formats/tensor-info.ts';
-import { gramParts } from '../gram-parts.ts';
+import { gramPartsOf } from '../gram-parts.ts';
 import { CPU_SLICED, isLongThin, LONG_THIN, type LongThinPolicy } from './long-thin.ts';
 import { operandsOf } from './matrix-expr.ts';
 import { jobBytes, type MatrixJob } from './plan.ts';
@@ -27,7 +27,7 @@ const WORKSPACE_PER_N = 200;
 export function jobMemoryBytes(job: MatrixJob, policy: LongThinPolicy = LONG_THIN): number {
   const n = Math.min(job.rows, job.cols);
   // a Gram of several parts: the scratch each part is summed in, and one part that came before its turn
-  const parts = gramParts(n, Math.max(job.rows, job.cols)).length > 1 ? 2 * n * n * 8 : 0;
+  const parts = gramPartsOf(job.rows, job.cols).length > 1 ? 2 * n * n * 8 : 0;
   const gram = n * n * 8 + WORKSPACE_PER_N * n * 8 + parts;
   if (isLongThin(job, policy)) return gram + 2 * policy.sliceBytes;
   const matrix = job.rows * job.cols * 4;

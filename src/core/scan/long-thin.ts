@@ -7,13 +7,7 @@ import { elementCount, type TensorInfo } from '../formats/tensor-info.ts';
 import { readInSlices, type TensorReadOptions } from '../formats/tensor-slices.ts';
 import type { MatrixJob } from './plan.ts';
 import { SpareArrays } from '../formats/spare-arrays.ts';
-import { GRAM_ALIGN, gramParts, type GramPart } from '../gram-parts.ts';
-
-/**
- * Steps of the long side per slice are a multiple of the CPU engine's Gram chunk, so that a matrix summed slice
- * by slice gets the very Gram of the whole matrix; it is also a multiple of every GGUF block size (32, 256).
- */
-export const SLICE_ALIGN = GRAM_ALIGN;
+import { GRAM_ALIGN, gramPartsOf, type GramPart } from '../gram-parts.ts';
 
 /**
  * Which matrices are read slice by slice into their Gram instead of whole: those whose long side is
@@ -45,7 +39,7 @@ export const CPU_SLICED: LongThinPolicy = { minRatio: 1, minBytes: MAX_READ_SLIC
  */
 export function splitsOverWorkers(job: MatrixJob, mode: 'exact' | 'fast'): boolean {
   if (mode !== 'exact' || job.farms || job.vector || !isLongThin(job, CPU_SLICED)) return false;
-  return gramParts(Math.min(job.rows, job.cols), Math.max(job.rows, job.cols)).length > 1;
+  return gramPartsOf(job.rows, job.cols).length > 1;
 }
 
 /** A stored 2-D (or 1-D) tensor read as it is, long and thin enough to be read in slices. */
@@ -101,8 +95,8 @@ function codecOf(info: TensorInfo): ElementCodec {
 
 /** Steps of the long side per slice: as many as `sliceBytes` of f32 (or of raw bytes, when wider) hold, aligned. */
 export function sliceLength(n: number, k: number, bytesPerElement: number, sliceBytes: number): number {
-  const steps = Math.floor(sliceBytes / (n * Math.max(4, bytesPerElement)) / SLICE_ALIGN) * SLICE_ALIGN;
-  return Math.min(k, Math.max(SLICE_ALIGN, steps));
+  const steps = Math.floor(sliceBytes / (n * Math.max(4, bytesPerElement)) / GRAM_ALIGN) * GRAM_ALIGN;
+  return Math.min(k, Math.max(GRAM_ALIGN, steps));
 }
 
 export interface LongSideOptions extends Pick<TensorReadOptions, 'signal' | 'onBytes'> {
@@ -115,7 +109,7 @@ export interface LongSideOptions extends Pick<TensorReadOptions, 'signal' | 'onB
 
 /**
  * The tensor's long side in slices (SlicedMatrix's rule: every length but the last a multiple of
- * SLICE_ALIGN), each decoded into one reused f32 buffer: a wide W (rows <= cols) as column slices,
+ * GRAM_ALIGN), each decoded into one reused f32 buffer: a wide W (rows <= cols) as column slices,
  * one byte range per row, a tall one as row slices, one byte range each. `onSlice` sees each slice
  * before the consumer does. The next slice is read only when the consumer asks for it.
  */
@@ -134,7 +128,7 @@ export async function* longSideSlices(
     throw new ScanError('SHAPE_INVALID', info.file, info.name, `rows of ${cols} values are not whole ${info.dtype} blocks`);
   const first = opts.range?.start ?? 0;
   const end = opts.range ? first + opts.range.length : k;
-  if (first < 0 || end > k || first % SLICE_ALIGN !== 0)
+  if (first < 0 || end > k || first % GRAM_ALIGN !== 0)
     throw new RangeError(`steps [${first}, ${end}) are not a part of a long side of ${k}`);
   const length = sliceLength(n, end - first, codec.unitBytes / codec.unitElements, opts.sliceBytes ?? LONG_THIN.sliceBytes);
   const buffer = sliceArrays.take(n * length);

@@ -21,6 +21,8 @@ function naiveGram(m: Float32Array, rows: number, cols: number): Float64Array {
 describe('gramOfSmallerSide', () => {
   // Shapes off every multiple: n not a multiple of the 4-row panels, the long side past one 256-step chunk.
   for (const [rows, cols] of [
+    [0, 0],
+    [0, 5],
     [1, 1],
     [1, 7],
     [7, 1],

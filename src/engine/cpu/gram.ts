@@ -167,13 +167,10 @@ export class GramSum {
   ) {
     this.parts = gramParts(lay.n, lay.k);
     this.partLength = gramPartLength(lay.n);
+    // an empty matrix (k = 0) has nothing to sum: its one empty part is in
+    if (lay.k === 0) this.nextPart = this.parts.length;
     if (this.parts.length > 1 && (!arrays.scratch || arrays.scratch.length < lay.ld * lay.ld))
       throw new RangeError(`a Gram of ${this.parts.length} parts needs a scratch of ${lay.ld * lay.ld} values`);
-  }
-
-  /** how many parts the long side has */
-  get partCount(): number {
-    return this.parts.length;
   }
 
   /** Adds steps [start, start + length) of the long side, as SlicedMatrix lays a slice out. */
@@ -240,8 +237,8 @@ export class GramSum {
     const { g } = this.arrays;
     const { n, ld } = this.lay;
     if (index !== this.nextPart) {
-      // kept until its turn: a copy, since the scratch sums the next part
-      this.early.set(index, srcLd === n ? src : compactGram(src, srcLd, n));
+      // kept until its turn: the scratch is copied, since it sums the next part; a Gram from elsewhere is kept as it is
+      this.early.set(index, src === this.arrays.scratch ? compactGram(src, srcLd, n) : src);
       return;
     }
     addGram(g, ld, src, srcLd, n);
