@@ -89,9 +89,8 @@ interface Share<Api extends ScanWorkerApi> {
   ref: string;
   owner: Slot<Api>;
   parts: number;
+  /** the next part to claim or lend; none is lent before the owner has claimed one (it sums the job in parts) */
   nextPart: number;
-  /** the owner has claimed a part: it sums the job in parts (before that, nothing is lent) */
-  started: boolean;
   /** the owner's job is over, or the scan was cancelled: nothing more is lent, parts still out are dropped */
   over: boolean;
   /** what one lent part holds in its worker */
@@ -224,9 +223,7 @@ export class ScanPool<Api extends ScanWorkerApi> {
         // the owner failed or was cancelled with parts still out: their work is of no use now
         for (const helper of share.helpers) void Promise.resolve(helper.worker.api.cancel()).catch(() => {});
       }
-      slot.busy = false;
-      this.running--;
-      this.runningBytes -= bytes;
+      this.vacate(slot, bytes);
       this.startWaiting();
     }
   }
@@ -245,7 +242,6 @@ export class ScanPool<Api extends ScanWorkerApi> {
       owner,
       parts: gramPartsOf(job.rows, job.cols).length,
       nextPart: 0,
-      started: false,
       over: false,
       partBytes: gramPartMemoryBytes(job),
       helpers: new Set(),
@@ -262,7 +258,6 @@ export class ScanPool<Api extends ScanWorkerApi> {
   private claimPart(key: number): number {
     const share = this.shares.get(key);
     if (!share || share.over || share.nextPart >= share.parts) return -1;
-    share.started = true;
     const part = share.nextPart++;
     this.scheduleLending();
     return part;
@@ -283,25 +278,22 @@ export class ScanPool<Api extends ScanWorkerApi> {
 
   /** While no job waits: each free slot sums a part of the shared job with the most parts left, within the memory budget. */
   private lendIdleSlots(): void {
-    const budget = this.opts.memoryBudget ?? Infinity;
     while (this.waiting.length === 0 && !this.closed) {
       const slot = this.slots.find((s) => !s.busy);
       if (!slot) return;
       let best: Share<Api> | undefined;
       for (const share of this.shares.values()) {
         const left = share.parts - share.nextPart;
-        if (share.started && !share.over && left > 0 && (!best || left > best.parts - best.nextPart)) best = share;
+        if (share.nextPart > 0 && !share.over && left > 0 && (!best || left > best.parts - best.nextPart)) best = share;
       }
-      if (!best || (this.running > 0 && this.runningBytes + best.partBytes > budget)) return;
+      if (!best || !this.hasRoomFor(best.partBytes)) return;
       this.lend(slot, best);
     }
   }
 
   private lend(slot: Slot<Api>, share: Share<Api>): void {
     const part = share.nextPart++;
-    slot.busy = true;
-    this.running++;
-    this.runningBytes += share.partBytes;
+    this.occupy(slot, share.partBytes);
     share.helpers.add(slot);
     void (async () => {
       let arrival: PartArrival = { part, gram: null, nonFinite: 0 };
@@ -312,9 +304,7 @@ export class ScanPool<Api extends ScanWorkerApi> {
         // given back: the owner reads and sums the part itself (and meets the same error, if the file has one)
       } finally {
         share.helpers.delete(slot);
-        slot.busy = false;
-        this.running--;
-        this.runningBytes -= share.partBytes;
+        this.vacate(slot, share.partBytes);
       }
       // handed on without waiting for the owner, which answers between its own blocks of work
       if (!share.over) {
@@ -331,17 +321,31 @@ export class ScanPool<Api extends ScanWorkerApi> {
 
   /** Start waiting jobs in order while a slot is free and the budget has room (or nothing runs). */
   private startWaiting(): void {
-    const budget = this.opts.memoryBudget ?? Infinity;
     for (let next = this.waiting[0]; next; next = this.waiting[0]) {
       const slot = this.slots.find((s) => !s.busy);
-      if (!slot || (this.running > 0 && this.runningBytes + next.bytes > budget)) return;
+      if (!slot || !this.hasRoomFor(next.bytes)) return;
       this.waiting.shift();
-      slot.busy = true;
-      this.running++;
-      this.runningBytes += next.bytes;
+      this.occupy(slot, next.bytes);
       next.start(slot);
     }
     if (this.waiting.length === 0) this.scheduleLending();
+  }
+
+  /** Whether `bytes` more fit the memory budget beside what runs (anything fits when nothing runs). */
+  private hasRoomFor(bytes: number): boolean {
+    return this.running === 0 || this.runningBytes + bytes <= (this.opts.memoryBudget ?? Infinity);
+  }
+
+  private occupy(slot: Slot<Api>, bytes: number): void {
+    slot.busy = true;
+    this.running++;
+    this.runningBytes += bytes;
+  }
+
+  private vacate(slot: Slot<Api>, bytes: number): void {
+    slot.busy = false;
+    this.running--;
+    this.runningBytes -= bytes;
   }
 
   /** Abort the jobs in progress on every worker (their outcomes are ABORTED); nothing more is lent. */

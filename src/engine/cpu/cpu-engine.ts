@@ -3,7 +3,7 @@ import { topSingularTripletsCpuAsync } from '../low-rank/randomized-svd.ts';
 import type { SingularValueOptions, SlicedMatrix, SpectralEngine } from '../types.ts';
 import { gramParts } from '../../core/gram-parts.ts';
 import { EngineError, abortError } from './errors.ts';
-import { compactGram, gramLayout, gramSteps, GramSum, type GramLayout } from './gram.ts';
+import { compactGram, gramLayout, gramScratchLength, gramSteps, GramSum, type GramLayout } from './gram.ts';
 import type { Kernels } from './kernels.ts';
 import { drain, drainAsync, type Steps } from './steps.ts';
 import { tridiagonalEigenvalues } from './tridiagonal-eigenvalues.ts';
@@ -75,11 +75,28 @@ function allocateArrays(kernelsIn: Kernels, lengths: number[]): { kernels: Kerne
 function allocateWorkspace(rows: number, cols: number, kernelsIn: Kernels): Workspace {
   const lay = gramLayout(rows, cols);
   const { n, ld } = lay;
-  const parted = gramParts(n, lay.k).length > 1;
-  const lengths = [ld * ld, parted ? ld * ld : 0, lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
+  const lengths = [ld * ld, gramScratchLength(lay), lay.packLength, n, Math.max(0, n - 1), ...tridiagonalWorkspaceLengths(n)];
   const { kernels, arrays } = allocateArrays(kernelsIn, lengths);
   const [g, scratch, packBuf, d, e, ...ws] = arrays;
-  return { lay, kernels, g, scratch: parted ? scratch : null, packBuf, d, e, ws };
+  return { lay, kernels, g, scratch: scratch.length > 0 ? scratch : null, packBuf, d, e, ws };
+}
+
+/**
+ * Feeds a SlicedMatrix to a GramSum: each slice at its `start` (or where the one before ended), counted from
+ * `origin`, and each part's Gram summed elsewhere — refused with 'slices only' (gramOfPart sums one part itself).
+ */
+async function sumItems(m: SlicedMatrix, sum: GramSum, check: () => void, origin: number, only?: 'slices only'): Promise<void> {
+  let end = origin;
+  for await (const item of m.slices) {
+    if ('gram' in item) {
+      if (only) throw new RangeError('gramOfPart sums slices, not Grams');
+      sum.addPart(item.part, item.gram);
+      continue;
+    }
+    const start = item.start ?? end;
+    await drainAsync(sum.sliceSteps(item.values, item.length, start - origin), check);
+    end = start + item.length;
+  }
 }
 
 /** From a summed Gram to σ: the finiteness check, tridiagonalization in place, QL. */
@@ -213,16 +230,7 @@ export class CpuEngine implements SpectralEngine {
     if (Math.min(m.rows, m.cols) === 0) return out.sigma;
     const w = allocateWorkspace(m.rows, m.cols, kernels);
     const sum = new GramSum(w.lay, w, w.kernels);
-    let end = 0;
-    for await (const item of m.slices) {
-      if ('gram' in item) {
-        sum.addPart(item.part, item.gram);
-        continue;
-      }
-      const start = item.start ?? end;
-      await drainAsync(sum.sliceSteps(item.values, item.length, start), check);
-      end = start + item.length;
-    }
+    await sumItems(m, sum, check, 0);
     sum.finish();
     await drainAsync(eigenSteps(w, m.rows, m.cols, out), check);
     opts.onProvenance?.({ engine: 'cpu' });
@@ -248,13 +256,7 @@ export class CpuEngine implements SpectralEngine {
       } = allocateArrays(chosen, [lay.ld * lay.ld, lay.packLength]);
       // summed straight into g, from zero: a one-part GramSum over this part's steps alone
       const sum = new GramSum({ ...lay, k: range.length }, { g, scratch: null, packBuf }, kernels);
-      let end = range.start;
-      for await (const item of m.slices) {
-        if ('gram' in item) throw new RangeError('gramOfPart sums slices, not Grams');
-        const start = item.start ?? end;
-        await drainAsync(sum.sliceSteps(item.values, item.length, start - range.start), check);
-        end = start + item.length;
-      }
+      await sumItems(m, sum, check, range.start, 'slices only');
       sum.finish();
       return compactGram(g, lay.ld, lay.n);
     });

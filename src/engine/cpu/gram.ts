@@ -257,6 +257,11 @@ export function compactGram(g: Float64Array, ld: number, n: number): Float64Arra
   return out;
 }
 
+/** Values of the scratch a GramSum needs for this layout: a Gram's worth for a matrix of several parts, else none. */
+export function gramScratchLength(lay: GramLayout): number {
+  return gramParts(lay.n, lay.k).length > 1 ? lay.ld * lay.ld : 0;
+}
+
 /** Copies the upper triangle onto the lower one (in place, leading dimension ld). */
 export function mirrorUpper(g: Float64Array, n: number, ld: number): void {
   for (let i = 1; i < n; i++) {
@@ -277,9 +282,8 @@ export function gramOfSmallerSide(
   kernels: Kernels = tsKernels,
 ): { gram: Float64Array; n: number } {
   const lay = gramLayout(rows, cols);
-  const parted = gramParts(lay.n, lay.k).length > 1;
-  const [g, packBuf, scratch] = kernels.allocate([lay.ld * lay.ld, lay.packLength, parted ? lay.ld * lay.ld : 0]);
-  drain(gramSteps(m, rows, cols, g, packBuf, kernels, parted ? scratch : null));
+  const [g, packBuf, scratch] = kernels.allocate([lay.ld * lay.ld, lay.packLength, gramScratchLength(lay)]);
+  drain(gramSteps(m, rows, cols, g, packBuf, kernels, scratch.length > 0 ? scratch : null));
   const { n, ld } = lay;
   // Compact from leading dimension ld to n: rows only move left, so front to back is safe.
   for (let i = 1; i < n; i++) g.copyWithin(i * n, i * ld, i * ld + n);
