@@ -2,7 +2,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { gramPartLength } from '../src/core/gram-parts.ts';
-import { writeSparseSafetensors, type SparseTensor } from '../test-fixtures/builders/sparse.ts';
+import { longEmbeddingModel, writeSparseSafetensors } from '../test-fixtures/builders/sparse.ts';
 import { cliOutput, tmp, waitForScan } from './helpers.ts';
 
 /**
@@ -25,16 +25,7 @@ test('a long matrix shared by the page workers gives the values of a one-thread 
   test.setTimeout(240_000);
   const dir = tmp();
   try {
-    const t = (name: string, ...shape: number[]): SparseTensor => ({ name, dtype: 'BF16', shape });
-    const layer = 'model.layers.0';
-    const tensors = [
-      t('model.embed_tokens.weight', VOCAB, HIDDEN),
-      t(`${layer}.self_attn.q_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.self_attn.o_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.mlp.gate_proj.weight`, 64, HIDDEN),
-      t(`${layer}.mlp.up_proj.weight`, 64, HIDDEN),
-      t(`${layer}.mlp.down_proj.weight`, HIDDEN, 64),
-    ];
+    const tensors = longEmbeddingModel(VOCAB, HIDDEN);
     const { path } = writeSparseSafetensors(join(dir, 'long-embedding.safetensors'), tensors, () => true, 9);
 
     await page.goto('/?engine=cpu');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gramPartLength, gramParts } from '../core/gram-parts.ts';
-import { writeSparseSafetensors, type SparseTensor } from '../../test-fixtures/builders/sparse.ts';
+import { longEmbeddingModel, writeSparseSafetensors } from '../../test-fixtures/builders/sparse.ts';
 
 const root = join(import.meta.dirname, '../..');
 const HIDDEN = 16;
@@ -36,18 +36,7 @@ describe('a scan on two threads sharing a long matrix', () => {
 
   it('writes the very metrics and YAML of a one-thread scan', async () => {
     expect(gramParts(HIDDEN, VOCAB)).toHaveLength(3);
-    const t = (name: string, ...shape: number[]): SparseTensor => ({ name, dtype: 'BF16', shape });
-    const layer = 'model.layers.0';
-    const tensors = [
-      t('model.embed_tokens.weight', VOCAB, HIDDEN),
-      t(`${layer}.self_attn.q_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.self_attn.k_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.self_attn.v_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.self_attn.o_proj.weight`, HIDDEN, HIDDEN),
-      t(`${layer}.mlp.gate_proj.weight`, 64, HIDDEN),
-      t(`${layer}.mlp.up_proj.weight`, 64, HIDDEN),
-      t(`${layer}.mlp.down_proj.weight`, HIDDEN, 64),
-    ];
+    const tensors = longEmbeddingModel(VOCAB, HIDDEN);
     const { path } = writeSparseSafetensors(join(tmp, 'model.safetensors'), tensors, () => true, 3);
     const one = await scan(path, join(tmp, 'one'), 1);
     const two = await scan(path, join(tmp, 'two'), 2);

@@ -44,6 +44,19 @@ export function qwen25_14b(): SparseTensor[] {
   return out;
 }
 
+/** A long embedding (vocab × hidden) and one small layer, bf16: a checkpoint whose embedding the CPU engine sums in Gram parts. */
+export function longEmbeddingModel(vocab: number, hidden: number): SparseTensor[] {
+  const t = (name: string, ...shape: number[]): SparseTensor => ({ name, dtype: 'BF16', shape });
+  const p = 'model.layers.0';
+  return [
+    t('model.embed_tokens.weight', vocab, hidden),
+    ...['q_proj', 'k_proj', 'v_proj', 'o_proj'].map((m) => t(`${p}.self_attn.${m}.weight`, hidden, hidden)),
+    t(`${p}.mlp.gate_proj.weight`, 64, hidden),
+    t(`${p}.mlp.up_proj.weight`, 64, hidden),
+    t(`${p}.mlp.down_proj.weight`, hidden, 64),
+  ];
+}
+
 export const QWEN25_14B_CONFIG = {
   architectures: ['Qwen2ForCausalLM'],
   model_type: 'qwen2',

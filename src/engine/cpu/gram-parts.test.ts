@@ -3,7 +3,7 @@ import { gramPartLength, gramParts } from '../../core/gram-parts.ts';
 import type { MatrixSlice, PartGram, SlicedMatrix } from '../types.ts';
 import { CpuEngine } from './cpu-engine.ts';
 import { gramOfSmallerSide } from './gram.ts';
-import { gaussian } from './testing.ts';
+import { gaussian, naiveGram } from './testing.ts';
 
 // n = 16: a part is 2^24 / 16 = 1,048,576 steps; the long side below spans two whole parts and a third one
 // that does not end on a 256-step chunk.
@@ -52,24 +52,10 @@ describe('a Gram in parts (core/gram-parts.ts)', () => {
 
   it('equals the exact Gram of an integer matrix of three parts, wide and tall', () => {
     const m = integerMatrix(N * K, 7);
-    // the exact Gram, summed in plain loops (integers: no rounding in any order)
-    const exactWide = new Float64Array(N * N);
-    for (let i = 0; i < N; i++)
-      for (let j = i; j < N; j++) {
-        let s = 0;
-        for (let t = 0; t < K; t++) s += m[i * K + t] * m[j * K + t];
-        exactWide[i * N + j] = exactWide[j * N + i] = s;
-      }
-    expect(gramOfSmallerSide(m, N, K).gram).toEqual(exactWide);
-    // the same values read as a tall K × N matrix: the Gram of its columns
-    const exactTall = new Float64Array(N * N);
-    for (let i = 0; i < N; i++)
-      for (let j = i; j < N; j++) {
-        let s = 0;
-        for (let t = 0; t < K; t++) s += m[t * N + i] * m[t * N + j];
-        exactTall[i * N + j] = exactTall[j * N + i] = s;
-      }
-    expect(gramOfSmallerSide(m, K, N).gram).toEqual(exactTall);
+    // the definition in plain loops is exact here (integers: no rounding in any order); the same values read as a
+    // tall K × N matrix give the Gram of its columns
+    expect(gramOfSmallerSide(m, N, K).gram).toEqual(naiveGram(m, N, K));
+    expect(gramOfSmallerSide(m, K, N).gram).toEqual(naiveGram(m, K, N));
   });
 
   it('gives the same singular values to the bit however its parts are shared out and in whatever order they arrive', async () => {

@@ -1,22 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gramOfSmallerSide } from './gram.ts';
-import { gaussian, maxRelError } from './testing.ts';
-
-/** The definition, summed in f64 with plain loops. */
-function naiveGram(m: Float32Array, rows: number, cols: number): Float64Array {
-  const n = Math.min(rows, cols),
-    k = Math.max(rows, cols);
-  const at = (i: number, t: number) => (rows <= cols ? m[i * cols + t] : m[t * cols + i]);
-  const g = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < k; t++) s += at(i, t) * at(j, t);
-      g[i * n + j] = s;
-    }
-  }
-  return g;
-}
+import { gaussian, maxRelError, naiveGram } from './testing.ts';
 
 describe('gramOfSmallerSide', () => {
   // Shapes off every multiple: n not a multiple of the 4-row panels, the long side past one 256-step chunk.

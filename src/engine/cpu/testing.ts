@@ -70,3 +70,19 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>, floor = 
   for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
   return worst;
 }
+
+/** The definition, summed in f64 with plain loops. */
+export function naiveGram(m: Float32Array, rows: number, cols: number): Float64Array {
+  const n = Math.min(rows, cols),
+    k = Math.max(rows, cols);
+  const at = (i: number, t: number) => (rows <= cols ? m[i * cols + t] : m[t * cols + i]);
+  const g = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let t = 0; t < k; t++) s += at(i, t) * at(j, t);
+      g[i * n + j] = s;
+    }
+  }
+  return g;
+}
